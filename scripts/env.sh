@@ -1,0 +1,11 @@
+# Sourced by every script: where the tools and the shared build cache live.
+# Everything sits under one cache folder outside the checkout, so fresh clones
+# (CI, a second work tree) reuse the compiled dependencies and the venvs.
+ONBOARDING_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+ONBOARDING_CACHE="${ONBOARDING_CACHE:-$HOME/.cache/holiday-onboarding}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ONBOARDING_CACHE/target}"
+req_hash() { sha256sum "$1" | cut -c1-12; }
+DEV_VENV="$ONBOARDING_CACHE/venv-dev-$(req_hash "$ONBOARDING_ROOT/scripts/requirements-dev.txt")"
+SAM_VENV="$ONBOARDING_CACHE/venv-sam-$(req_hash "$ONBOARDING_ROOT/scripts/requirements-sam.txt")"
+export MOTO_SERVER_BIN="${MOTO_SERVER_BIN:-$DEV_VENV/bin/moto_server}"
+export PATH="$DEV_VENV/bin:$HOME/.cargo/bin:$PATH"

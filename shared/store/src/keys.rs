@@ -1,0 +1,27 @@
+//! Key layout of the single table. Every access pattern and the key or index serving it is
+//! listed in `docs/data-model.md`; change both together.
+
+use domain::ids::{ContractorId, OwnerId};
+
+pub const PK: &str = "pk";
+pub const SK: &str = "sk";
+pub const GSI1: &str = "gsi1";
+
+pub fn contractor_pk(id: &ContractorId) -> String {
+    format!("CONTRACTOR#{id}")
+}
+
+pub const CONTRACTOR_SK: &str = "PROFILE";
+
+/// The owner lock: one item per identity, naming its contractor. Makes "one account per
+/// identity" a conditional write instead of a racy query.
+pub fn owner_pk(owner: &OwnerId) -> String {
+    format!("OWNER#{}", owner.as_str())
+}
+
+pub const OWNER_SK: &str = "OWNER";
+
+/// GSI1 groups contractors by status, newest change first (reviewer lists).
+pub fn status_gsi1pk(status: &str) -> String {
+    format!("STATUS#{status}")
+}

@@ -1,0 +1,19 @@
+//! DynamoDB adapters for the domain's ports. One table holds every entity (single-table
+//! design, see `docs/data-model.md`); this crate is the only place that knows the keys.
+
+pub mod contractors;
+pub mod keys;
+
+pub use contractors::DynamoContractors;
+
+use aws_sdk_dynamodb::error::DisplayErrorContext;
+
+/// A store failure with the SDK's whole error chain in its message (for the logs).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct StoreFailure(pub String);
+
+pub(crate) fn failure<E: std::error::Error + 'static>(err: &E) -> Box<dyn std::error::Error + Send + Sync> {
+    Box::new(StoreFailure(DisplayErrorContext(err).to_string()))
+}
+
