@@ -12,6 +12,7 @@ pub mod http;
 pub mod invoke;
 pub mod metrics;
 pub mod problem;
+pub mod s3;
 pub mod schedule;
 pub mod sqs;
 pub mod telemetry;

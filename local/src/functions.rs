@@ -1,0 +1,59 @@
+//! The functions the runner can call in-process: each template function's cargo binary maps
+//! to a factory that builds the same application its `main.rs` builds, from the function's
+//! own environment.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+use platform::invoke::{JsonFunction, json_http};
+use platform::{BoxError, Env};
+use serde_json::Value;
+
+use crate::model::FunctionDef;
+
+/// Builds a function's handler from its environment (its cold start).
+pub type Factory = Arc<dyn Fn(Env) -> BoxFuture<'static, Result<JsonFunction, BoxError>> + Send + Sync>;
+
+/// Binary name → factory.
+pub type Registry = HashMap<String, Factory>;
+
+/// Every function of this product. A test (`tests/`) checks that this list, the template and
+/// the crates under `functions/` name the same set.
+pub fn product_registry() -> Registry {
+    let mut r = Registry::new();
+    r.insert(
+        "contractors-register".into(),
+        Arc::new(|env: Env| Box::pin(async move { Ok(json_http(contractors_register::build(&env).await?)) }) as BoxFuture<'static, _>),
+    );
+    r.insert(
+        "contractors-get".into(),
+        Arc::new(|env: Env| Box::pin(async move { Ok(json_http(contractors_get::build(&env).await?)) }) as BoxFuture<'static, _>),
+    );
+    r
+}
+
+/// A template function, built and ready to invoke.
+pub struct LoadedFunction {
+    pub def: FunctionDef,
+    handler: JsonFunction,
+}
+
+impl LoadedFunction {
+    pub fn new(def: FunctionDef, handler: JsonFunction) -> Self {
+        LoadedFunction { def, handler }
+    }
+
+    /// One invocation with the function's timeout, as Lambda would run it.
+    pub async fn invoke(&self, payload: Value) -> Result<Value, BoxError> {
+        let ctx = platform::invoke::local_context(&self.def.logical_id, self.def.timeout);
+        let started = std::time::Instant::now();
+        let call = (self.handler)(lambda_runtime::LambdaEvent::new(payload, ctx));
+        let result = match tokio::time::timeout(self.def.timeout, call).await {
+            Ok(r) => r,
+            Err(_) => Err(format!("Task timed out after {:.2} seconds", self.def.timeout.as_secs_f64()).into()),
+        };
+        tracing::debug!(function = %self.def.logical_id, ms = started.elapsed().as_millis() as u64, ok = result.is_ok(), "invoked");
+        result
+    }
+}
