@@ -48,7 +48,12 @@ pub fn router(state: Arc<ApiState>) -> Router {
 }
 
 fn message(status: StatusCode, text: &str) -> Response {
-    (status, [("content-type", "application/json")], json!({"message": text}).to_string()).into_response()
+    (
+        status,
+        [("content-type", "application/json")],
+        json!({"message": text}).to_string(),
+    )
+        .into_response()
 }
 
 async fn health(State(s): State<Arc<ApiState>>) -> Response {
@@ -66,11 +71,24 @@ async fn health(State(s): State<Arc<ApiState>>) -> Response {
 async fn token(State(s): State<Arc<ApiState>>, body: Bytes) -> Response {
     let req: TokenRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,
-        Err(e) => return (StatusCode::BAD_REQUEST, axum::Json(json!({"error": "invalid_request", "error_description": e.to_string()}))).into_response(),
+        Err(e) => {
+            return (
+                StatusCode::BAD_REQUEST,
+                axum::Json(json!({"error": "invalid_request", "error_description": e.to_string()})),
+            )
+                .into_response();
+        }
     };
     match s.issuer.issue(&req) {
-        Ok((token, lifetime)) => axum::Json(json!({"access_token": token, "token_type": "Bearer", "expires_in": lifetime})).into_response(),
-        Err(e) => (StatusCode::BAD_REQUEST, axum::Json(json!({"error": "invalid_request", "error_description": e.to_string()}))).into_response(),
+        Ok((token, lifetime)) => axum::Json(
+            json!({"access_token": token, "token_type": "Bearer", "expires_in": lifetime}),
+        )
+        .into_response(),
+        Err(e) => (
+            StatusCode::BAD_REQUEST,
+            axum::Json(json!({"error": "invalid_request", "error_description": e.to_string()})),
+        )
+            .into_response(),
     }
 }
 
@@ -86,10 +104,20 @@ async fn list_schedules(State(s): State<Arc<ApiState>>) -> Response {
     axum::Json(s.schedules.describe()).into_response()
 }
 
-async fn fire_schedule(State(s): State<Arc<ApiState>>, Path((function, event)): Path<(String, String)>) -> Response {
+async fn fire_schedule(
+    State(s): State<Arc<ApiState>>,
+    Path((function, event)): Path<(String, String)>,
+) -> Response {
     match s.schedules.fire(&function, &event).await {
-        Some(Ok(result)) => axum::Json(json!({"function": function, "event": event, "result": result})).into_response(),
-        Some(Err(e)) => (StatusCode::BAD_GATEWAY, axum::Json(json!({"function": function, "event": event, "error": e.to_string()}))).into_response(),
+        Some(Ok(result)) => {
+            axum::Json(json!({"function": function, "event": event, "result": result}))
+                .into_response()
+        }
+        Some(Err(e)) => (
+            StatusCode::BAD_GATEWAY,
+            axum::Json(json!({"function": function, "event": event, "error": e.to_string()})),
+        )
+            .into_response(),
         None => message(StatusCode::NOT_FOUND, "no such schedule"),
     }
 }
@@ -102,12 +130,18 @@ struct Matched<'a> {
 
 /// API Gateway's choice: the most specific path wins (literal segments over `{param}`
 /// over `{proxy+}`), then an exact method over `ANY`.
-fn match_route<'a>(routes: &'a [HttpRoute], method: &str, path: &str) -> (Option<Matched<'a>>, bool) {
+fn match_route<'a>(
+    routes: &'a [HttpRoute],
+    method: &str,
+    path: &str,
+) -> (Option<Matched<'a>>, bool) {
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let mut best: Option<(i64, Matched<'a>)> = None;
     let mut path_known = false;
     for route in routes {
-        let Some((score, params)) = match_path(&route.path, &segments) else { continue };
+        let Some((score, params)) = match_path(&route.path, &segments) else {
+            continue;
+        };
         path_known = true;
         if route.method != method && route.method != "ANY" {
             continue;
@@ -137,7 +171,9 @@ fn match_path(pattern: &str, segments: &[&str]) -> Option<(i64, Map<String, Valu
             if seg.is_empty() {
                 return None;
             }
-            let decoded = urlencoding::decode(seg).map(|c| c.into_owned()).unwrap_or_else(|_| seg.to_string());
+            let decoded = urlencoding::decode(seg)
+                .map(|c| c.into_owned())
+                .unwrap_or_else(|_| seg.to_string());
             params.insert(name.to_owned(), Value::String(decoded));
             score += 1;
         } else if part == seg {
@@ -149,7 +185,11 @@ fn match_path(pattern: &str, segments: &[&str]) -> Option<(i64, Map<String, Valu
     (parts.len() == segments.len()).then_some((score, params))
 }
 
-async fn dispatch(State(s): State<Arc<ApiState>>, ConnectInfo(peer): ConnectInfo<SocketAddr>, req: Request<Body>) -> Response {
+async fn dispatch(
+    State(s): State<Arc<ApiState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    req: Request<Body>,
+) -> Response {
     let (parts, body) = req.into_parts();
     let body = match axum::body::to_bytes(body, MAX_BODY).await {
         Ok(b) => b,
@@ -157,12 +197,20 @@ async fn dispatch(State(s): State<Arc<ApiState>>, ConnectInfo(peer): ConnectInfo
     };
     let method = parts.method.as_str().to_uppercase();
     let path = parts.uri.path().to_owned();
-    let origin = parts.headers.get("origin").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let origin = parts
+        .headers
+        .get("origin")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
 
     let (matched, path_known) = match_route(&s.routes, &method, &path);
     // CORS preflight is answered by API Gateway itself when the API configures CORS.
     if parts.method == Method::OPTIONS
-        && let Some(api) = s.routes.iter().find(|r| match_path(&r.path, &segments(&path)).is_some()).and_then(|r| s.apis.get(&r.api))
+        && let Some(api) = s
+            .routes
+            .iter()
+            .find(|r| match_path(&r.path, &segments(&path)).is_some())
+            .and_then(|r| s.apis.get(&r.api))
         && let Some(cors) = &api.cors
     {
         return preflight(cors, origin.as_deref(), &parts.headers);
@@ -178,7 +226,10 @@ async fn dispatch(State(s): State<Arc<ApiState>>, ConnectInfo(peer): ConnectInfo
     if route.authorized
         && let Some(jwt) = &api.jwt
     {
-        let authorization = parts.headers.get("authorization").and_then(|v| v.to_str().ok());
+        let authorization = parts
+            .headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok());
         match s.issuer.authorize(authorization, jwt) {
             Ok(c) => claims = Some(c),
             Err(failure) => {
@@ -187,7 +238,10 @@ async fn dispatch(State(s): State<Arc<ApiState>>, ConnectInfo(peer): ConnectInfo
                 let www = if authorization.is_none() {
                     "Bearer".to_owned()
                 } else {
-                    format!("Bearer scope=\"\" error=\"invalid_token\" error_description=\"{}\"", failure.0)
+                    format!(
+                        "Bearer scope=\"\" error=\"invalid_token\" error_description=\"{}\"",
+                        failure.0
+                    )
                 };
                 if let Ok(v) = HeaderValue::from_str(&www) {
                     resp.headers_mut().insert("www-authenticate", v);
@@ -201,7 +255,16 @@ async fn dispatch(State(s): State<Arc<ApiState>>, ConnectInfo(peer): ConnectInfo
     let Some(function) = s.functions.get(&route.function) else {
         return message(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error");
     };
-    let event = build_event(route, &matched.params, &parts.method, &parts.uri, &parts.headers, &body, claims, peer);
+    let event = build_event(
+        route,
+        &matched.params,
+        &parts.method,
+        &parts.uri,
+        &parts.headers,
+        &body,
+        claims,
+        peer,
+    );
     let mut resp = match function.invoke(event).await {
         Ok(answer) => to_http(answer),
         Err(e) => {
@@ -238,11 +301,20 @@ fn preflight(cors: &crate::model::Cors, origin: Option<&str>, headers: &HeaderMa
     };
     set("access-control-allow-origin", origin.to_owned());
     set("access-control-allow-methods", cors.allow_methods.join(","));
-    let requested = headers.get("access-control-request-headers").and_then(|v| v.to_str().ok()).unwrap_or("");
+    let requested = headers
+        .get("access-control-request-headers")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     let allowed: Vec<&str> = requested
         .split(',')
         .map(str::trim)
-        .filter(|r| !r.is_empty() && cors.allow_headers.iter().any(|a| a == "*" || a.eq_ignore_ascii_case(r)))
+        .filter(|r| {
+            !r.is_empty()
+                && cors
+                    .allow_headers
+                    .iter()
+                    .any(|a| a == "*" || a.eq_ignore_ascii_case(r))
+        })
         .collect();
     if !allowed.is_empty() {
         set("access-control-allow-headers", allowed.join(","));
@@ -254,7 +326,9 @@ fn preflight(cors: &crate::model::Cors, origin: Option<&str>, headers: &HeaderMa
 }
 
 fn add_cors(resp: &mut Response, api: &HttpApiDef, origin: Option<&str>) {
-    let (Some(cors), Some(origin)) = (&api.cors, origin) else { return };
+    let (Some(cors), Some(origin)) = (&api.cors, origin) else {
+        return;
+    };
     if !origin_allowed(&cors.allow_origins, origin) {
         return;
     }
@@ -264,7 +338,8 @@ fn add_cors(resp: &mut Response, api: &HttpApiDef, origin: Option<&str>) {
     if !cors.expose_headers.is_empty()
         && let Ok(v) = HeaderValue::from_str(&cors.expose_headers.join(","))
     {
-        resp.headers_mut().insert("access-control-expose-headers", v);
+        resp.headers_mut()
+            .insert("access-control-expose-headers", v);
     }
 }
 
@@ -293,9 +368,19 @@ fn build_event(
     let mut hdrs = Map::new();
     let mut cookies = Vec::new();
     for name in headers.keys() {
-        let values: Vec<&str> = headers.get_all(name).iter().filter_map(|v| v.to_str().ok()).collect();
+        let values: Vec<&str> = headers
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
         if name == "cookie" {
-            cookies.extend(values.iter().flat_map(|v| v.split(';')).map(|c| c.trim().to_owned()).filter(|c| !c.is_empty()));
+            cookies.extend(
+                values
+                    .iter()
+                    .flat_map(|v| v.split(';'))
+                    .map(|c| c.trim().to_owned())
+                    .filter(|c| !c.is_empty()),
+            );
             continue;
         }
         hdrs.insert(name.as_str().to_owned(), Value::String(values.join(",")));
@@ -304,7 +389,11 @@ fn build_event(
     let mut query: Map<String, Value> = Map::new();
     for pair in raw_query.split('&').filter(|p| !p.is_empty()) {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        let decode = |s: &str| urlencoding::decode(&s.replace('+', " ")).map(|c| c.into_owned()).unwrap_or_else(|_| s.to_owned());
+        let decode = |s: &str| {
+            urlencoding::decode(&s.replace('+', " "))
+                .map(|c| c.into_owned())
+                .unwrap_or_else(|_| s.to_owned())
+        };
         let (k, v) = (decode(k), decode(v));
         match query.get_mut(&k) {
             Some(Value::String(existing)) => {
@@ -320,12 +409,19 @@ fn build_event(
     let (body_value, b64) = if body.is_empty() {
         (Value::Null, false)
     } else if is_text(content_type) && std::str::from_utf8(body).is_ok() {
-        (Value::String(String::from_utf8_lossy(body).into_owned()), false)
+        (
+            Value::String(String::from_utf8_lossy(body).into_owned()),
+            false,
+        )
     } else {
         (Value::String(B64.encode(body)), true)
     };
     let route_key = format!("{} {}", route.method, route.path);
-    let host = headers.get("host").and_then(|v| v.to_str().ok()).unwrap_or("127.0.0.1").to_owned();
+    let host = headers
+        .get("host")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("127.0.0.1")
+        .to_owned();
     let mut ctx = json!({
         "accountId": ACCOUNT_ID,
         "apiId": "local",
@@ -375,7 +471,12 @@ fn build_event(
 /// any other JSON value as a 200 `application/json` body.
 fn to_http(answer: Value) -> Response {
     let Some(obj) = answer.as_object().filter(|o| o.contains_key("statusCode")) else {
-        return (StatusCode::OK, [("content-type", "application/json")], answer.to_string()).into_response();
+        return (
+            StatusCode::OK,
+            [("content-type", "application/json")],
+            answer.to_string(),
+        )
+            .into_response();
     };
     let status = obj
         .get("statusCode")
@@ -383,7 +484,9 @@ fn to_http(answer: Value) -> Response {
         .and_then(|s| StatusCode::from_u16(s as u16).ok())
         .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let body = match obj.get("body") {
-        Some(Value::String(s)) if obj.get("isBase64Encoded") == Some(&Value::Bool(true)) => B64.decode(s).unwrap_or_default(),
+        Some(Value::String(s)) if obj.get("isBase64Encoded") == Some(&Value::Bool(true)) => {
+            B64.decode(s).unwrap_or_default()
+        }
         Some(Value::String(s)) => s.clone().into_bytes(),
         Some(Value::Null) | None => Vec::new(),
         Some(other) => other.to_string().into_bytes(),
@@ -392,7 +495,10 @@ fn to_http(answer: Value) -> Response {
     *resp.status_mut() = status;
     let h = resp.headers_mut();
     let mut add = |k: &str, v: &str| {
-        if let (Ok(k), Ok(v)) = (HeaderName::from_bytes(k.as_bytes()), HeaderValue::from_str(v)) {
+        if let (Ok(k), Ok(v)) = (
+            HeaderName::from_bytes(k.as_bytes()),
+            HeaderValue::from_str(v),
+        ) {
             h.append(k, v);
         }
     };
@@ -408,7 +514,12 @@ fn to_http(answer: Value) -> Response {
             }
         }
     }
-    for cookie in obj.get("cookies").and_then(Value::as_array).cloned().unwrap_or_default() {
+    for cookie in obj
+        .get("cookies")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default()
+    {
         add("set-cookie", cookie.as_str().unwrap_or_default());
     }
     resp
@@ -436,17 +547,32 @@ mod tests {
             route("ANY", "/v1/{proxy+}"),
             route("POST", "/v1/contractors"),
         ];
-        let pick = |m: &str, p: &str| match_route(&routes, m, p).0.map(|m| (m.route.function.clone(), m.params));
-        assert_eq!(pick("GET", "/v1/contractors/me").unwrap().0, "GET /v1/contractors/me");
+        let pick = |m: &str, p: &str| {
+            match_route(&routes, m, p)
+                .0
+                .map(|m| (m.route.function.clone(), m.params))
+        };
+        assert_eq!(
+            pick("GET", "/v1/contractors/me").unwrap().0,
+            "GET /v1/contractors/me"
+        );
         let (f, params) = pick("GET", "/v1/contractors/ctr_1").unwrap();
         assert_eq!(f, "GET /v1/contractors/{id}");
         assert_eq!(params["id"], "ctr_1");
-        assert_eq!(pick("POST", "/v1/contractors").unwrap().0, "POST /v1/contractors");
+        assert_eq!(
+            pick("POST", "/v1/contractors").unwrap().0,
+            "POST /v1/contractors"
+        );
         let (f, params) = pick("DELETE", "/v1/contractors/ctr_1").unwrap();
         assert_eq!(f, "ANY /v1/{proxy+}");
         assert_eq!(params["proxy"], "contractors/ctr_1");
         assert!(pick("GET", "/v2/anything").is_none());
-        assert!(pick("GET", "/v1/contractors/ctr_1/extra").unwrap().0.starts_with("ANY"));
+        assert!(
+            pick("GET", "/v1/contractors/ctr_1/extra")
+                .unwrap()
+                .0
+                .starts_with("ANY")
+        );
     }
 
     #[test]
@@ -460,7 +586,9 @@ mod tests {
     fn non_structured_answers_become_json_200() {
         let resp = to_http(json!({"hello": "world"}));
         assert_eq!(resp.status(), StatusCode::OK);
-        let resp = to_http(json!({"statusCode": 201, "headers": {"location": "/x"}, "cookies": ["a=b"], "body": "aGk=", "isBase64Encoded": true}));
+        let resp = to_http(
+            json!({"statusCode": 201, "headers": {"location": "/x"}, "cookies": ["a=b"], "body": "aGk=", "isBase64Encoded": true}),
+        );
         assert_eq!(resp.status(), StatusCode::CREATED);
         assert_eq!(resp.headers()["location"], "/x");
         assert_eq!(resp.headers()["set-cookie"], "a=b");

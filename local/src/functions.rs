@@ -13,7 +13,8 @@ use serde_json::Value;
 use crate::model::FunctionDef;
 
 /// Builds a function's handler from its environment (its cold start).
-pub type Factory = Arc<dyn Fn(Env) -> BoxFuture<'static, Result<JsonFunction, BoxError>> + Send + Sync>;
+pub type Factory =
+    Arc<dyn Fn(Env) -> BoxFuture<'static, Result<JsonFunction, BoxError>> + Send + Sync>;
 
 /// Binary name → factory.
 pub type Registry = HashMap<String, Factory>;
@@ -24,11 +25,17 @@ pub fn product_registry() -> Registry {
     let mut r = Registry::new();
     r.insert(
         "contractors-register".into(),
-        Arc::new(|env: Env| Box::pin(async move { Ok(json_http(contractors_register::build(&env).await?)) }) as BoxFuture<'static, _>),
+        Arc::new(|env: Env| {
+            Box::pin(async move { Ok(json_http(contractors_register::build(&env).await?)) })
+                as BoxFuture<'static, _>
+        }),
     );
     r.insert(
         "contractors-get".into(),
-        Arc::new(|env: Env| Box::pin(async move { Ok(json_http(contractors_get::build(&env).await?)) }) as BoxFuture<'static, _>),
+        Arc::new(|env: Env| {
+            Box::pin(async move { Ok(json_http(contractors_get::build(&env).await?)) })
+                as BoxFuture<'static, _>
+        }),
     );
     r
 }
@@ -51,7 +58,11 @@ impl LoadedFunction {
         let call = (self.handler)(lambda_runtime::LambdaEvent::new(payload, ctx));
         let result = match tokio::time::timeout(self.def.timeout, call).await {
             Ok(r) => r,
-            Err(_) => Err(format!("Task timed out after {:.2} seconds", self.def.timeout.as_secs_f64()).into()),
+            Err(_) => Err(format!(
+                "Task timed out after {:.2} seconds",
+                self.def.timeout.as_secs_f64()
+            )
+            .into()),
         };
         tracing::debug!(function = %self.def.logical_id, ms = started.elapsed().as_millis() as u64, ok = result.is_ok(), "invoked");
         result

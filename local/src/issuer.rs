@@ -53,8 +53,13 @@ pub struct TokenRequest {
 pub struct AuthFailure(pub String);
 
 impl Issuer {
-    pub fn new(issuer_url: String, audience: String, roles_claim: String) -> Result<Issuer, RunnerError> {
-        let key = KeyPair::generate(KeySize::Rsa2048).map_err(|_| RunnerError::Issuer("RSA key generation failed".into()))?;
+    pub fn new(
+        issuer_url: String,
+        audience: String,
+        roles_claim: String,
+    ) -> Result<Issuer, RunnerError> {
+        let key = KeyPair::generate(KeySize::Rsa2048)
+            .map_err(|_| RunnerError::Issuer("RSA key generation failed".into()))?;
         let public = key.public_key();
         let n = public.modulus().big_endian_without_leading_zero().to_vec();
         let e = public.exponent().big_endian_without_leading_zero().to_vec();
@@ -62,7 +67,10 @@ impl Issuer {
             issuer_url,
             audience,
             roles_claim,
-            kid: format!("local-{}", &ulid::Ulid::new().to_string().to_lowercase()[..10]),
+            kid: format!(
+                "local-{}",
+                &ulid::Ulid::new().to_string().to_lowercase()[..10]
+            ),
             key,
             n,
             e,
@@ -92,9 +100,19 @@ impl Issuer {
         let now = chrono::Utc::now().timestamp();
         let lifetime = req.expires_in.unwrap_or(3600);
         let mut claims = Map::new();
-        claims.insert("iss".into(), json!(req.issuer.clone().unwrap_or_else(|| self.issuer_url.clone())));
+        claims.insert(
+            "iss".into(),
+            json!(
+                req.issuer
+                    .clone()
+                    .unwrap_or_else(|| self.issuer_url.clone())
+            ),
+        );
         claims.insert("sub".into(), json!(req.sub));
-        claims.insert("aud".into(), req.audience.clone().unwrap_or_else(|| json!(self.audience)));
+        claims.insert(
+            "aud".into(),
+            req.audience.clone().unwrap_or_else(|| json!(self.audience)),
+        );
         claims.insert("iat".into(), json!(now));
         claims.insert("exp".into(), json!(now + lifetime));
         if let Some(nbf) = req.not_before_in {
@@ -106,25 +124,48 @@ impl Issuer {
         }
         claims.insert("scope".into(), json!("openid profile email"));
         let header = json!({"alg": "RS256", "typ": "JWT", "kid": self.kid});
-        let signing_input = format!("{}.{}", B64.encode(header.to_string()), B64.encode(Value::Object(claims).to_string()));
+        let signing_input = format!(
+            "{}.{}",
+            B64.encode(header.to_string()),
+            B64.encode(Value::Object(claims).to_string())
+        );
         let mut sig = vec![0u8; self.key.public_modulus_len()];
         self.key
-            .sign(&signature::RSA_PKCS1_SHA256, &SystemRandom::new(), signing_input.as_bytes(), &mut sig)
+            .sign(
+                &signature::RSA_PKCS1_SHA256,
+                &SystemRandom::new(),
+                signing_input.as_bytes(),
+                &mut sig,
+            )
             .map_err(|_| RunnerError::Issuer("signing failed".into()))?;
         Ok((format!("{signing_input}.{}", B64.encode(sig)), lifetime))
     }
 
     /// Verifies the `Authorization` header value as API Gateway's JWT authorizer would and
     /// returns the claims flattened for the event.
-    pub fn authorize(&self, authorization: Option<&str>, config: &JwtAuthorizer) -> Result<HashMap<String, String>, AuthFailure> {
+    pub fn authorize(
+        &self,
+        authorization: Option<&str>,
+        config: &JwtAuthorizer,
+    ) -> Result<HashMap<String, String>, AuthFailure> {
         let fail = |m: &str| AuthFailure(m.to_owned());
-        let raw = authorization.ok_or_else(|| fail("missing Authorization header"))?.trim();
-        let token = raw.strip_prefix("Bearer ").or_else(|| raw.strip_prefix("bearer ")).unwrap_or(raw).trim();
+        let raw = authorization
+            .ok_or_else(|| fail("missing Authorization header"))?
+            .trim();
+        let token = raw
+            .strip_prefix("Bearer ")
+            .or_else(|| raw.strip_prefix("bearer "))
+            .unwrap_or(raw)
+            .trim();
         let parts: Vec<&str> = token.split('.').collect();
         let [h, p, s] = parts[..] else {
             return Err(fail("the token is not a JWT"));
         };
-        let header: Value = B64.decode(h).ok().and_then(|b| serde_json::from_slice(&b).ok()).ok_or_else(|| fail("unreadable token header"))?;
+        let header: Value = B64
+            .decode(h)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .ok_or_else(|| fail("unreadable token header"))?;
         if header.get("alg").and_then(Value::as_str) != Some("RS256") {
             return Err(fail("unsupported signing algorithm"));
         }
@@ -135,11 +176,22 @@ impl Issuer {
             return Err(fail("the authorizer's issuer is not the local issuer"));
         }
         let sig = B64.decode(s).map_err(|_| fail("unreadable signature"))?;
-        let public = signature::RsaPublicKeyComponents { n: &self.n, e: &self.e };
+        let public = signature::RsaPublicKeyComponents {
+            n: &self.n,
+            e: &self.e,
+        };
         public
-            .verify(&signature::RSA_PKCS1_2048_8192_SHA256, format!("{h}.{p}").as_bytes(), &sig)
+            .verify(
+                &signature::RSA_PKCS1_2048_8192_SHA256,
+                format!("{h}.{p}").as_bytes(),
+                &sig,
+            )
             .map_err(|_| fail("signature verification failed"))?;
-        let claims: Map<String, Value> = B64.decode(p).ok().and_then(|b| serde_json::from_slice(&b).ok()).ok_or_else(|| fail("unreadable token claims"))?;
+        let claims: Map<String, Value> = B64
+            .decode(p)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .ok_or_else(|| fail("unreadable token claims"))?;
 
         let now = chrono::Utc::now().timestamp();
         if claims.get("iss").and_then(Value::as_str) != Some(config.issuer.as_str()) {
@@ -150,7 +202,10 @@ impl Issuer {
             Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).collect(),
             _ => vec![],
         };
-        if !audiences.iter().any(|a| config.audience.iter().any(|c| c == a)) {
+        if !audiences
+            .iter()
+            .any(|a| config.audience.iter().any(|c| c == a))
+        {
             return Err(fail("the token does not have a valid audience"));
         }
         match claims.get("exp").and_then(Value::as_i64) {
@@ -158,10 +213,17 @@ impl Issuer {
             Some(_) => return Err(fail("the token has expired")),
             None => return Err(fail("the token has no expiry")),
         }
-        if claims.get("nbf").and_then(Value::as_i64).is_some_and(|nbf| nbf > now) {
+        if claims
+            .get("nbf")
+            .and_then(Value::as_i64)
+            .is_some_and(|nbf| nbf > now)
+        {
             return Err(fail("the token is not valid yet"));
         }
-        Ok(claims.iter().map(|(k, v)| (k.clone(), flatten(v))).collect())
+        Ok(claims
+            .iter()
+            .map(|(k, v)| (k.clone(), flatten(v)))
+            .collect())
     }
 }
 
@@ -169,8 +231,17 @@ impl Issuer {
 fn flatten(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
-        Value::Array(items) => format!("[{}]", items.iter().map(flatten).collect::<Vec<_>>().join(" ")),
-        Value::Object(map) => format!("map[{}]", map.iter().map(|(k, v)| format!("{k}:{}", flatten(v))).collect::<Vec<_>>().join(" ")),
+        Value::Array(items) => format!(
+            "[{}]",
+            items.iter().map(flatten).collect::<Vec<_>>().join(" ")
+        ),
+        Value::Object(map) => format!(
+            "map[{}]",
+            map.iter()
+                .map(|(k, v)| format!("{k}:{}", flatten(v)))
+                .collect::<Vec<_>>()
+                .join(" ")
+        ),
         other => other.to_string(),
     }
 }
@@ -180,7 +251,12 @@ mod tests {
     use super::*;
 
     fn issuer() -> (Issuer, JwtAuthorizer) {
-        let i = Issuer::new("http://127.0.0.1:3000/_local/".into(), "local-api".into(), "roles".into()).unwrap();
+        let i = Issuer::new(
+            "http://127.0.0.1:3000/_local/".into(),
+            "local-api".into(),
+            "roles".into(),
+        )
+        .unwrap();
         let cfg = JwtAuthorizer {
             issuer: i.issuer_url.clone(),
             audience: vec!["local-api".into()],
@@ -215,13 +291,50 @@ mod tests {
         let (i, cfg) = issuer();
         assert!(i.authorize(None, &cfg).is_err());
         assert!(i.authorize(Some("Bearer not.a.jwt"), &cfg).is_err());
-        let expired = i.issue(&TokenRequest { expires_in: Some(-10), ..req("a") }).unwrap().0;
-        assert_eq!(i.authorize(Some(&expired), &cfg).unwrap_err().0, "the token has expired");
-        let other_aud = i.issue(&TokenRequest { audience: Some(json!("someone-else")), ..req("a") }).unwrap().0;
-        assert!(i.authorize(Some(&other_aud), &cfg).unwrap_err().0.contains("audience"));
-        let other_iss = i.issue(&TokenRequest { issuer: Some("https://evil.example/".into()), ..req("a") }).unwrap().0;
-        assert!(i.authorize(Some(&other_iss), &cfg).unwrap_err().0.contains("issuer"));
-        let early = i.issue(&TokenRequest { not_before_in: Some(600), ..req("a") }).unwrap().0;
+        let expired = i
+            .issue(&TokenRequest {
+                expires_in: Some(-10),
+                ..req("a")
+            })
+            .unwrap()
+            .0;
+        assert_eq!(
+            i.authorize(Some(&expired), &cfg).unwrap_err().0,
+            "the token has expired"
+        );
+        let other_aud = i
+            .issue(&TokenRequest {
+                audience: Some(json!("someone-else")),
+                ..req("a")
+            })
+            .unwrap()
+            .0;
+        assert!(
+            i.authorize(Some(&other_aud), &cfg)
+                .unwrap_err()
+                .0
+                .contains("audience")
+        );
+        let other_iss = i
+            .issue(&TokenRequest {
+                issuer: Some("https://evil.example/".into()),
+                ..req("a")
+            })
+            .unwrap()
+            .0;
+        assert!(
+            i.authorize(Some(&other_iss), &cfg)
+                .unwrap_err()
+                .0
+                .contains("issuer")
+        );
+        let early = i
+            .issue(&TokenRequest {
+                not_before_in: Some(600),
+                ..req("a")
+            })
+            .unwrap()
+            .0;
         assert!(i.authorize(Some(&early), &cfg).is_err());
 
         // A token with its payload swapped fails the signature check.
@@ -230,7 +343,10 @@ mod tests {
         let g: Vec<&str> = good.split('.').collect();
         let o: Vec<&str> = other.split('.').collect();
         let forged = format!("{}.{}.{}", g[0], o[1], g[2]);
-        assert_eq!(i.authorize(Some(&forged), &cfg).unwrap_err().0, "signature verification failed");
+        assert_eq!(
+            i.authorize(Some(&forged), &cfg).unwrap_err().0,
+            "signature verification failed"
+        );
 
         // A token from another key (another runner) is refused.
         let (stranger, _) = issuer();

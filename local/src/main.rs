@@ -12,11 +12,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         PathBuf::from(std::env::var("TEMPLATE").unwrap_or_else(|_| "template.yaml".into())),
         product_registry(),
     );
-    opts.port = std::env::var("PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(3000);
+    opts.port = std::env::var("PORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(3000);
     opts.log_dir = Some(PathBuf::from(".local"));
     let stack = LocalStack::start(opts).await?;
-    eprintln!("local stack ready at {} (moto at {}); Ctrl-C stops it", stack.base_url, stack.moto_endpoint);
-    eprintln!("  token:  curl -s -XPOST {}/_local/token -d '{{\"sub\":\"auth0|me\"}}'", stack.base_url);
+    eprintln!(
+        "local stack ready at {} (moto at {}); Ctrl-C stops it",
+        stack.base_url, stack.moto_endpoint
+    );
+    eprintln!(
+        "  token:  curl -s -XPOST {}/_local/token -d '{{\"sub\":\"auth0|me\"}}'",
+        stack.base_url
+    );
     tokio::signal::ctrl_c().await?;
     eprintln!("stopping");
     stack.shutdown().await;

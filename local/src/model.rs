@@ -101,7 +101,10 @@ pub fn merge(base: &Value, overlay: &Value) -> Value {
     }
 }
 
-pub fn functions(template: &Template, resolver: &Resolver) -> Result<Vec<FunctionDef>, RunnerError> {
+pub fn functions(
+    template: &Template,
+    resolver: &Resolver,
+) -> Result<Vec<FunctionDef>, RunnerError> {
     let mut out = Vec::new();
     for res in template.of_kind("AWS::Serverless::Function") {
         if !enabled(res, resolver)? {
@@ -112,12 +115,26 @@ pub fn functions(template: &Template, resolver: &Resolver) -> Result<Vec<Functio
             .metadata
             .pointer("/BuildProperties/Binary")
             .and_then(Value::as_str)
-            .ok_or_else(|| err(format!("{}: Metadata.BuildProperties.Binary names the cargo binary; it is missing", res.logical_id)))?
+            .ok_or_else(|| {
+                err(format!(
+                    "{}: Metadata.BuildProperties.Binary names the cargo binary; it is missing",
+                    res.logical_id
+                ))
+            })?
             .to_owned();
-        let timeout = resolver.string(props.get("Timeout").unwrap_or(&Value::from(3)))?.parse::<u64>().map_err(|_| err("Timeout must be a number"))?;
-        let memory_mb = resolver.string(props.get("MemorySize").unwrap_or(&Value::from(128)))?.parse::<u64>().unwrap_or(128);
+        let timeout = resolver
+            .string(props.get("Timeout").unwrap_or(&Value::from(3)))?
+            .parse::<u64>()
+            .map_err(|_| err("Timeout must be a number"))?;
+        let memory_mb = resolver
+            .string(props.get("MemorySize").unwrap_or(&Value::from(128)))?
+            .parse::<u64>()
+            .unwrap_or(128);
         let mut env = HashMap::new();
-        if let Some(vars) = props.pointer("/Environment/Variables").and_then(Value::as_object) {
+        if let Some(vars) = props
+            .pointer("/Environment/Variables")
+            .and_then(Value::as_object)
+        {
             for (k, v) in vars {
                 env.insert(k.clone(), resolver.string(v)?);
             }
@@ -132,7 +149,11 @@ pub fn functions(template: &Template, resolver: &Resolver) -> Result<Vec<Functio
             sqs_sources: vec![],
             schedules: vec![],
         };
-        let events = props.get("Events").and_then(Value::as_object).cloned().unwrap_or_default();
+        let events = props
+            .get("Events")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
         for (name, event) in events {
             read_event(&mut def, &name, &event, resolver)?;
         }
@@ -141,14 +162,24 @@ pub fn functions(template: &Template, resolver: &Resolver) -> Result<Vec<Functio
     Ok(out)
 }
 
-fn read_event(def: &mut FunctionDef, name: &str, event: &Value, resolver: &Resolver) -> Result<(), RunnerError> {
+fn read_event(
+    def: &mut FunctionDef,
+    name: &str,
+    event: &Value,
+    resolver: &Resolver,
+) -> Result<(), RunnerError> {
     let kind = event.get("Type").and_then(Value::as_str).unwrap_or("");
-    let p = event.get("Properties").cloned().unwrap_or(Value::Object(Map::new()));
+    let p = event
+        .get("Properties")
+        .cloned()
+        .unwrap_or(Value::Object(Map::new()));
     let get = |key: &str| p.get(key);
     match kind {
         "HttpApi" => {
             let api = match get("ApiId") {
-                Some(Value::Object(m)) if m.contains_key("Ref") => m["Ref"].as_str().unwrap_or("ServerlessHttpApi").to_owned(),
+                Some(Value::Object(m)) if m.contains_key("Ref") => {
+                    m["Ref"].as_str().unwrap_or("ServerlessHttpApi").to_owned()
+                }
                 Some(other) => resolver.string(other)?,
                 None => "ServerlessHttpApi".to_owned(),
             };
@@ -158,42 +189,80 @@ fn read_event(def: &mut FunctionDef, name: &str, event: &Value, resolver: &Resol
                 .is_none_or(|a| a != "NONE");
             def.http_routes.push(HttpRoute {
                 function: def.logical_id.clone(),
-                method: get("Method").map(|m| resolver.string(m)).transpose()?.unwrap_or_else(|| "ANY".into()).to_uppercase(),
-                path: get("Path").map(|m| resolver.string(m)).transpose()?.unwrap_or_else(|| "/{proxy+}".into()),
+                method: get("Method")
+                    .map(|m| resolver.string(m))
+                    .transpose()?
+                    .unwrap_or_else(|| "ANY".into())
+                    .to_uppercase(),
+                path: get("Path")
+                    .map(|m| resolver.string(m))
+                    .transpose()?
+                    .unwrap_or_else(|| "/{proxy+}".into()),
                 api,
                 authorized,
             });
         }
         "SQS" => {
-            let queue_arn = resolver.string(get("Queue").ok_or_else(|| err(format!("{}.{name}: SQS event needs Queue", def.logical_id)))?)?;
-            let response_types = get("FunctionResponseTypes").map(|v| resolver.resolve(v)).transpose()?.unwrap_or(Value::Null);
+            let queue_arn = resolver.string(get("Queue").ok_or_else(|| {
+                err(format!("{}.{name}: SQS event needs Queue", def.logical_id))
+            })?)?;
+            let response_types = get("FunctionResponseTypes")
+                .map(|v| resolver.resolve(v))
+                .transpose()?
+                .unwrap_or(Value::Null);
             let report = match response_types {
                 Value::Null => false,
                 Value::Array(items) => {
                     for item in &items {
                         if item != "ReportBatchItemFailures" {
-                            return Err(err(format!("{}.{name}: unknown FunctionResponseTypes entry {item}", def.logical_id)));
+                            return Err(err(format!(
+                                "{}.{name}: unknown FunctionResponseTypes entry {item}",
+                                def.logical_id
+                            )));
                         }
                     }
                     !items.is_empty()
                 }
-                other => return Err(err(format!("{}.{name}: FunctionResponseTypes must be a list, got {other}", def.logical_id))),
+                other => {
+                    return Err(err(format!(
+                        "{}.{name}: FunctionResponseTypes must be a list, got {other}",
+                        def.logical_id
+                    )));
+                }
             };
             def.sqs_sources.push(SqsSource {
                 function: def.logical_id.clone(),
                 name: name.to_owned(),
                 queue_arn,
-                batch_size: get("BatchSize").map(|v| resolver.string(v)).transpose()?.and_then(|s| s.parse().ok()).unwrap_or(10),
+                batch_size: get("BatchSize")
+                    .map(|v| resolver.string(v))
+                    .transpose()?
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(10),
                 batching_window: Duration::from_secs(
-                    get("MaximumBatchingWindowInSeconds").map(|v| resolver.string(v)).transpose()?.and_then(|s| s.parse().ok()).unwrap_or(0),
+                    get("MaximumBatchingWindowInSeconds")
+                        .map(|v| resolver.string(v))
+                        .transpose()?
+                        .and_then(|s| s.parse().ok())
+                        .unwrap_or(0),
                 ),
                 report_batch_item_failures: report,
-                enabled: get("Enabled").map(|v| resolver.resolve(v)).transpose()?.is_none_or(|v| v != Value::Bool(false)),
+                enabled: get("Enabled")
+                    .map(|v| resolver.resolve(v))
+                    .transpose()?
+                    .is_none_or(|v| v != Value::Bool(false)),
             });
         }
         "Schedule" | "ScheduleV2" => {
-            let key = if kind == "Schedule" { "Schedule" } else { "ScheduleExpression" };
-            let expression = resolver.string(get(key).ok_or_else(|| err(format!("{}.{name}: {kind} needs {key}", def.logical_id)))?)?;
+            let key = if kind == "Schedule" {
+                "Schedule"
+            } else {
+                "ScheduleExpression"
+            };
+            let expression = resolver
+                .string(get(key).ok_or_else(|| {
+                    err(format!("{}.{name}: {kind} needs {key}", def.logical_id))
+                })?)?;
             let enabled = match (get("Enabled"), get("State")) {
                 (Some(v), _) => resolver.resolve(v)? != Value::Bool(false),
                 (None, Some(s)) => resolver.string(s)? != "DISABLED",
@@ -202,7 +271,9 @@ fn read_event(def: &mut FunctionDef, name: &str, event: &Value, resolver: &Resol
             let input = match get("Input") {
                 Some(v) => {
                     let text = resolver.string(v)?;
-                    Some(serde_json::from_str(&text).map_err(|e| err(format!("{}.{name}: Input is not JSON: {e}", def.logical_id)))?)
+                    Some(serde_json::from_str(&text).map_err(|e| {
+                        err(format!("{}.{name}: Input is not JSON: {e}", def.logical_id))
+                    })?)
                 }
                 None => None,
             };
@@ -228,7 +299,10 @@ pub fn enabled(res: &Resource, resolver: &Resolver) -> Result<bool, RunnerError>
     }
 }
 
-pub fn http_apis(template: &Template, resolver: &Resolver) -> Result<HashMap<String, HttpApiDef>, RunnerError> {
+pub fn http_apis(
+    template: &Template,
+    resolver: &Resolver,
+) -> Result<HashMap<String, HttpApiDef>, RunnerError> {
     let mut out = HashMap::new();
     out.insert(
         "ServerlessHttpApi".to_owned(),
@@ -246,10 +320,21 @@ pub fn http_apis(template: &Template, resolver: &Resolver) -> Result<HashMap<Str
         if let Some(default) = p.pointer("/Auth/DefaultAuthorizer").and_then(Value::as_str) {
             let auth = p
                 .pointer(&format!("/Auth/Authorizers/{default}/JwtConfiguration"))
-                .ok_or_else(|| err(format!("{}: only JWT authorizers are emulated; {default} has no JwtConfiguration", res.logical_id)))?;
-            let issuer = resolver.string(auth.get("issuer").ok_or_else(|| err("JwtConfiguration needs issuer"))?)?;
+                .ok_or_else(|| {
+                    err(format!(
+                        "{}: only JWT authorizers are emulated; {default} has no JwtConfiguration",
+                        res.logical_id
+                    ))
+                })?;
+            let issuer = resolver.string(
+                auth.get("issuer")
+                    .ok_or_else(|| err("JwtConfiguration needs issuer"))?,
+            )?;
             let audience = match resolver.resolve(auth.get("audience").unwrap_or(&Value::Null))? {
-                Value::Array(items) => items.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect(),
+                Value::Array(items) => items
+                    .iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect(),
                 Value::String(s) => vec![s],
                 _ => vec![],
             };
@@ -260,7 +345,11 @@ pub fn http_apis(template: &Template, resolver: &Resolver) -> Result<HashMap<Str
             let list = |key: &str| -> Vec<String> {
                 cors.get(key)
                     .and_then(Value::as_array)
-                    .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|v| v.as_str().map(str::to_owned))
+                            .collect()
+                    })
                     .unwrap_or_default()
             };
             def.cors = Some(Cors {

@@ -39,9 +39,13 @@ impl Moto {
             .kill_on_drop(true);
         match log_dir {
             Some(dir) => {
-                std::fs::create_dir_all(&dir).map_err(|e| RunnerError::Moto(format!("log dir: {e}")))?;
-                let log = std::fs::File::create(dir.join(format!("moto-{port}.log"))).map_err(|e| RunnerError::Moto(format!("log file: {e}")))?;
-                let log2 = log.try_clone().map_err(|e| RunnerError::Moto(e.to_string()))?;
+                std::fs::create_dir_all(&dir)
+                    .map_err(|e| RunnerError::Moto(format!("log dir: {e}")))?;
+                let log = std::fs::File::create(dir.join(format!("moto-{port}.log")))
+                    .map_err(|e| RunnerError::Moto(format!("log file: {e}")))?;
+                let log2 = log
+                    .try_clone()
+                    .map_err(|e| RunnerError::Moto(e.to_string()))?;
                 cmd.stdout(Stdio::from(log)).stderr(Stdio::from(log2));
             }
             None => {
@@ -73,14 +77,20 @@ impl Moto {
         let client = reqwest::Client::new();
         let started = Instant::now();
         loop {
-            if let Ok(resp) = client.get(format!("{}/moto-api/", self.endpoint)).send().await
+            if let Ok(resp) = client
+                .get(format!("{}/moto-api/", self.endpoint))
+                .send()
+                .await
                 && resp.status().is_success()
             {
                 tracing::info!(endpoint = %self.endpoint, ms = started.elapsed().as_millis() as u64, "moto ready");
                 return Ok(());
             }
             if started.elapsed() > limit {
-                return Err(RunnerError::Moto(format!("moto at {} not ready after {limit:?}", self.endpoint)));
+                return Err(RunnerError::Moto(format!(
+                    "moto at {} not ready after {limit:?}",
+                    self.endpoint
+                )));
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -95,7 +105,10 @@ impl Moto {
                     libc::kill(pid as i32, libc::SIGTERM);
                 }
             }
-            if tokio::time::timeout(Duration::from_secs(5), child.wait()).await.is_err() {
+            if tokio::time::timeout(Duration::from_secs(5), child.wait())
+                .await
+                .is_err()
+            {
                 let _ = child.kill().await;
             }
         }
@@ -109,8 +122,12 @@ impl Moto {
 
 /// A free TCP port on loopback (bind to 0, read it, release it).
 pub fn free_port() -> Result<u16, RunnerError> {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| RunnerError::Moto(format!("no free port: {e}")))?;
-    Ok(listener.local_addr().map_err(|e| RunnerError::Moto(e.to_string()))?.port())
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")
+        .map_err(|e| RunnerError::Moto(format!("no free port: {e}")))?;
+    Ok(listener
+        .local_addr()
+        .map_err(|e| RunnerError::Moto(e.to_string()))?
+        .port())
 }
 
 impl Moto {

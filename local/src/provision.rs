@@ -22,7 +22,12 @@ pub struct Provisioned {
 }
 
 fn perr<E: std::error::Error + 'static>(what: String) -> impl FnOnce(E) -> RunnerError {
-    move |e| RunnerError::Provision(format!("{what}: {}", aws_sdk_dynamodb::error::DisplayErrorContext(&e)))
+    move |e| {
+        RunnerError::Provision(format!(
+            "{what}: {}",
+            aws_sdk_dynamodb::error::DisplayErrorContext(&e)
+        ))
+    }
 }
 
 fn str_prop(resolver: &Resolver, props: &Value, key: &str) -> Result<Option<String>, RunnerError> {
@@ -30,7 +35,12 @@ fn str_prop(resolver: &Resolver, props: &Value, key: &str) -> Result<Option<Stri
 }
 
 /// Fills `resolver.refs`/`attrs` with the local names of every resource.
-pub fn name_resources(template: &Template, resolver: &mut Resolver, prefix: &str, moto: &str) -> Result<(), RunnerError> {
+pub fn name_resources(
+    template: &Template,
+    resolver: &mut Resolver,
+    prefix: &str,
+    moto: &str,
+) -> Result<(), RunnerError> {
     let arn = |service: &str, rest: &str| format!("arn:aws:{service}:{REGION}:{ACCOUNT_ID}:{rest}");
     for res in template.resources.values() {
         if !enabled(res, resolver)? {
@@ -43,16 +53,31 @@ pub fn name_resources(template: &Template, resolver: &mut Resolver, prefix: &str
             "AWS::DynamoDB::Table" => {
                 let name = str_prop(resolver, p, "TableName")?.unwrap_or(default_name);
                 let a = arn("dynamodb", &format!("table/{name}"));
-                (name.clone(), vec![("Arn", a.clone()), ("StreamArn", format!("{a}/stream/local"))])
+                (
+                    name.clone(),
+                    vec![
+                        ("Arn", a.clone()),
+                        ("StreamArn", format!("{a}/stream/local")),
+                    ],
+                )
             }
             "AWS::SQS::Queue" => {
-                let fifo = p.get("FifoQueue").is_some_and(|v| v == &Value::Bool(true) || v == "true");
+                let fifo = p
+                    .get("FifoQueue")
+                    .is_some_and(|v| v == &Value::Bool(true) || v == "true");
                 let mut name = str_prop(resolver, p, "QueueName")?.unwrap_or(default_name);
                 if fifo && !name.ends_with(".fifo") {
                     name.push_str(".fifo");
                 }
                 let url = format!("{moto}/{ACCOUNT_ID}/{name}");
-                (url.clone(), vec![("Arn", arn("sqs", &name)), ("QueueName", name.clone()), ("QueueUrl", url)])
+                (
+                    url.clone(),
+                    vec![
+                        ("Arn", arn("sqs", &name)),
+                        ("QueueName", name.clone()),
+                        ("QueueUrl", url),
+                    ],
+                )
             }
             "AWS::SNS::Topic" => {
                 let name = str_prop(resolver, p, "TopicName")?.unwrap_or(default_name);
@@ -60,23 +85,36 @@ pub fn name_resources(template: &Template, resolver: &mut Resolver, prefix: &str
                 (a.clone(), vec![("TopicArn", a), ("TopicName", name)])
             }
             "AWS::S3::Bucket" => {
-                let name = str_prop(resolver, p, "BucketName")?.unwrap_or_else(|| default_name.to_lowercase());
+                let name = str_prop(resolver, p, "BucketName")?
+                    .unwrap_or_else(|| default_name.to_lowercase());
                 (
                     name.clone(),
                     vec![
                         ("Arn", format!("arn:aws:s3:::{name}")),
                         ("DomainName", format!("{name}.s3.amazonaws.com")),
-                        ("RegionalDomainName", format!("{name}.s3.{REGION}.amazonaws.com")),
+                        (
+                            "RegionalDomainName",
+                            format!("{name}.s3.{REGION}.amazonaws.com"),
+                        ),
                     ],
                 )
             }
             "AWS::SecretsManager::Secret" => {
                 let name = str_prop(resolver, p, "Name")?.unwrap_or(default_name);
                 // The real ARN (with moto's random suffix) replaces this once created.
-                (arn("secretsmanager", &format!("secret:{name}")), vec![("Name", name)])
+                (
+                    arn("secretsmanager", &format!("secret:{name}")),
+                    vec![("Name", name)],
+                )
             }
-            "AWS::Serverless::Function" => (default_name.clone(), vec![("Arn", arn("lambda", &format!("function:{default_name}")))]),
-            "AWS::Serverless::HttpApi" => ("local".to_owned(), vec![("ApiEndpoint", "http://127.0.0.1".to_owned())]),
+            "AWS::Serverless::Function" => (
+                default_name.clone(),
+                vec![("Arn", arn("lambda", &format!("function:{default_name}")))],
+            ),
+            "AWS::Serverless::HttpApi" => (
+                "local".to_owned(),
+                vec![("ApiEndpoint", "http://127.0.0.1".to_owned())],
+            ),
             _ => (id.clone(), vec![("Arn", arn("local", id))]),
         };
         for (attr, value) in extra {
@@ -109,7 +147,13 @@ pub async fn provision(
         .collect();
 
     for res in live.iter().filter(|r| r.kind == "AWS::DynamoDB::Table") {
-        create_table(&ddb, resolver, &res.logical_id, &resolver.resolve(&res.properties)?).await?;
+        create_table(
+            &ddb,
+            resolver,
+            &res.logical_id,
+            &resolver.resolve(&res.properties)?,
+        )
+        .await?;
     }
 
     // Queues first without redrive, then redrive once every target exists.
@@ -121,20 +165,34 @@ pub async fn provision(
             ("VisibilityTimeout", "VisibilityTimeout"),
             ("MessageRetentionPeriod", "MessageRetentionPeriod"),
             ("DelaySeconds", "DelaySeconds"),
-            ("ReceiveMessageWaitTimeSeconds", "ReceiveMessageWaitTimeSeconds"),
+            (
+                "ReceiveMessageWaitTimeSeconds",
+                "ReceiveMessageWaitTimeSeconds",
+            ),
             ("FifoQueue", "FifoQueue"),
             ("ContentBasedDeduplication", "ContentBasedDeduplication"),
         ] {
             if let Some(v) = p.get(prop) {
-                let text = v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string());
+                let text = v
+                    .as_str()
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| v.to_string());
                 req = req.attributes(aws_sdk_sqs::types::QueueAttributeName::from(attr), text);
             }
         }
-        let created = req.send().await.map_err(perr(format!("create queue {name}")))?;
+        let created = req
+            .send()
+            .await
+            .map_err(perr(format!("create queue {name}")))?;
         let url = created.queue_url.unwrap_or_default();
         resolver.refs.insert(res.logical_id.clone(), url.clone());
-        resolver.attrs.insert(format!("{}.QueueUrl", res.logical_id), url.clone());
-        out.queue_urls.insert(resolver.attrs[&format!("{}.Arn", res.logical_id)].clone(), url);
+        resolver
+            .attrs
+            .insert(format!("{}.QueueUrl", res.logical_id), url.clone());
+        out.queue_urls.insert(
+            resolver.attrs[&format!("{}.Arn", res.logical_id)].clone(),
+            url,
+        );
     }
     for res in live.iter().filter(|r| r.kind == "AWS::SQS::Queue") {
         let p = resolver.resolve(&res.properties)?;
@@ -142,7 +200,10 @@ pub async fn provision(
             let url = resolver.refs[&res.logical_id].clone();
             sqs.set_queue_attributes()
                 .queue_url(&url)
-                .attributes(aws_sdk_sqs::types::QueueAttributeName::RedrivePolicy, redrive.to_string())
+                .attributes(
+                    aws_sdk_sqs::types::QueueAttributeName::RedrivePolicy,
+                    redrive.to_string(),
+                )
                 .send()
                 .await
                 .map_err(perr(format!("redrive policy of {}", res.logical_id)))?;
@@ -151,24 +212,47 @@ pub async fn provision(
 
     for res in live.iter().filter(|r| r.kind == "AWS::SNS::Topic") {
         let name = resolver.attrs[&format!("{}.TopicName", res.logical_id)].clone();
-        let created = sns.create_topic().name(&name).send().await.map_err(perr(format!("create topic {name}")))?;
+        let created = sns
+            .create_topic()
+            .name(&name)
+            .send()
+            .await
+            .map_err(perr(format!("create topic {name}")))?;
         let topic_arn = created.topic_arn.unwrap_or_default();
         let p = resolver.resolve(&res.properties)?;
-        for sub in p.get("Subscription").and_then(Value::as_array).cloned().unwrap_or_default() {
+        for sub in p
+            .get("Subscription")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+        {
             subscribe(&sns, &topic_arn, &sub).await?;
         }
     }
     for res in live.iter().filter(|r| r.kind == "AWS::SNS::Subscription") {
         let p = resolver.resolve(&res.properties)?;
-        let topic_arn = p.get("TopicArn").and_then(Value::as_str).unwrap_or_default().to_owned();
+        let topic_arn = p
+            .get("TopicArn")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
         subscribe(&sns, &topic_arn, &p).await?;
     }
 
     for res in live.iter().filter(|r| r.kind == "AWS::S3::Bucket") {
-        create_bucket(&s3, resolver, &res.logical_id, &resolver.resolve(&res.properties)?).await?;
+        create_bucket(
+            &s3,
+            resolver,
+            &res.logical_id,
+            &resolver.resolve(&res.properties)?,
+        )
+        .await?;
     }
 
-    for res in live.iter().filter(|r| r.kind == "AWS::SecretsManager::Secret") {
+    for res in live
+        .iter()
+        .filter(|r| r.kind == "AWS::SecretsManager::Secret")
+    {
         let p = resolver.resolve(&res.properties)?;
         let name = resolver.attrs[&format!("{}.Name", res.logical_id)].clone();
         let value = match local_secrets.get(&res.logical_id) {
@@ -176,9 +260,18 @@ pub async fn provision(
             Some(other) => other.to_string(),
             None => generated_secret(&p),
         };
-        let arn = match secrets.create_secret().name(&name).secret_string(&value).send().await {
+        let arn = match secrets
+            .create_secret()
+            .name(&name)
+            .secret_string(&value)
+            .send()
+            .await
+        {
             Ok(created) => created.arn.unwrap_or_default(),
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_exists_exception()) => {
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_exists_exception()) =>
+            {
                 let put = secrets
                     .put_secret_value()
                     .secret_id(&name)
@@ -200,16 +293,36 @@ pub async fn provision(
         if let Some(desc) = p.get("Description").and_then(Value::as_str) {
             req = req.description(desc);
         }
-        let created = req.send().await.map_err(perr(format!("create key {}", res.logical_id)))?;
-        let meta = created.key_metadata.ok_or_else(|| RunnerError::Provision("CreateKey returned no metadata".into()))?;
-        resolver.refs.insert(res.logical_id.clone(), meta.key_id.clone());
-        resolver.attrs.insert(format!("{}.KeyId", res.logical_id), meta.key_id.clone());
-        resolver.attrs.insert(format!("{}.Arn", res.logical_id), meta.arn.unwrap_or_default());
+        let created = req
+            .send()
+            .await
+            .map_err(perr(format!("create key {}", res.logical_id)))?;
+        let meta = created
+            .key_metadata
+            .ok_or_else(|| RunnerError::Provision("CreateKey returned no metadata".into()))?;
+        resolver
+            .refs
+            .insert(res.logical_id.clone(), meta.key_id.clone());
+        resolver
+            .attrs
+            .insert(format!("{}.KeyId", res.logical_id), meta.key_id.clone());
+        resolver.attrs.insert(
+            format!("{}.Arn", res.logical_id),
+            meta.arn.unwrap_or_default(),
+        );
     }
     for res in live.iter().filter(|r| r.kind == "AWS::KMS::Alias") {
         let p = resolver.resolve(&res.properties)?;
-        let alias = p.get("AliasName").and_then(Value::as_str).unwrap_or_default().to_owned();
-        let target = p.get("TargetKeyId").and_then(Value::as_str).unwrap_or_default().to_owned();
+        let alias = p
+            .get("AliasName")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        let target = p
+            .get("TargetKeyId")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
         kms.create_alias()
             .alias_name(&alias)
             .target_key_id(&target)
@@ -221,7 +334,12 @@ pub async fn provision(
     Ok(out)
 }
 
-async fn create_table(client: &aws_sdk_dynamodb::Client, resolver: &Resolver, id: &str, p: &Value) -> Result<(), RunnerError> {
+async fn create_table(
+    client: &aws_sdk_dynamodb::Client,
+    resolver: &Resolver,
+    id: &str,
+    p: &Value,
+) -> Result<(), RunnerError> {
     let name = resolver.refs[id].clone();
     let key_schema = |v: &Value| -> Result<Vec<ddb::KeySchemaElement>, RunnerError> {
         v.as_array()
@@ -231,7 +349,9 @@ async fn create_table(client: &aws_sdk_dynamodb::Client, resolver: &Resolver, id
             .map(|k| {
                 ddb::KeySchemaElement::builder()
                     .attribute_name(k["AttributeName"].as_str().unwrap_or_default())
-                    .key_type(ddb::KeyType::from(k["KeyType"].as_str().unwrap_or_default()))
+                    .key_type(ddb::KeyType::from(
+                        k["KeyType"].as_str().unwrap_or_default(),
+                    ))
                     .build()
                     .map_err(perr(format!("key schema of {id}")))
             })
@@ -242,18 +362,32 @@ async fn create_table(client: &aws_sdk_dynamodb::Client, resolver: &Resolver, id
         .table_name(&name)
         .billing_mode(ddb::BillingMode::PayPerRequest)
         .set_key_schema(Some(key_schema(&p["KeySchema"])?));
-    for def in p["AttributeDefinitions"].as_array().cloned().unwrap_or_default() {
+    for def in p["AttributeDefinitions"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+    {
         req = req.attribute_definitions(
             ddb::AttributeDefinition::builder()
                 .attribute_name(def["AttributeName"].as_str().unwrap_or_default())
-                .attribute_type(ddb::ScalarAttributeType::from(def["AttributeType"].as_str().unwrap_or_default()))
+                .attribute_type(ddb::ScalarAttributeType::from(
+                    def["AttributeType"].as_str().unwrap_or_default(),
+                ))
                 .build()
                 .map_err(perr(format!("attribute definitions of {id}")))?,
         );
     }
-    for gsi in p["GlobalSecondaryIndexes"].as_array().cloned().unwrap_or_default() {
+    for gsi in p["GlobalSecondaryIndexes"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+    {
         let projection = ddb::Projection::builder()
-            .projection_type(ddb::ProjectionType::from(gsi.pointer("/Projection/ProjectionType").and_then(Value::as_str).unwrap_or("ALL")))
+            .projection_type(ddb::ProjectionType::from(
+                gsi.pointer("/Projection/ProjectionType")
+                    .and_then(Value::as_str)
+                    .unwrap_or("ALL"),
+            ))
             .build();
         req = req.global_secondary_indexes(
             ddb::GlobalSecondaryIndex::builder()
@@ -266,14 +400,19 @@ async fn create_table(client: &aws_sdk_dynamodb::Client, resolver: &Resolver, id
     }
     match req.send().await {
         Ok(_) => {}
-        Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_in_use_exception()) => {
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_resource_in_use_exception()) =>
+        {
             tracing::info!(table = %name, "table exists; kept");
             return Ok(());
         }
         Err(e) => return Err(perr(format!("create table {name}"))(e)),
     }
     if let Some(ttl) = p.get("TimeToLiveSpecification")
-        && ttl.get("Enabled").is_some_and(|v| v == &Value::Bool(true) || v == "true")
+        && ttl
+            .get("Enabled")
+            .is_some_and(|v| v == &Value::Bool(true) || v == "true")
     {
         let spec = ddb::TimeToLiveSpecification::builder()
             .attribute_name(ttl["AttributeName"].as_str().unwrap_or_default())
@@ -291,19 +430,36 @@ async fn create_table(client: &aws_sdk_dynamodb::Client, resolver: &Resolver, id
     Ok(())
 }
 
-async fn subscribe(sns: &aws_sdk_sns::Client, topic_arn: &str, p: &Value) -> Result<(), RunnerError> {
-    let protocol = p.get("Protocol").and_then(Value::as_str).unwrap_or_default();
+async fn subscribe(
+    sns: &aws_sdk_sns::Client,
+    topic_arn: &str,
+    p: &Value,
+) -> Result<(), RunnerError> {
+    let protocol = p
+        .get("Protocol")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     if protocol != "sqs" {
-        tracing::info!(topic = topic_arn, protocol, "subscription not emulated locally");
+        tracing::info!(
+            topic = topic_arn,
+            protocol,
+            "subscription not emulated locally"
+        );
         return Ok(());
     }
     let mut req = sns
         .subscribe()
         .topic_arn(topic_arn)
         .protocol("sqs")
-        .endpoint(p.get("Endpoint").and_then(Value::as_str).unwrap_or_default())
+        .endpoint(
+            p.get("Endpoint")
+                .and_then(Value::as_str)
+                .unwrap_or_default(),
+        )
         .return_subscription_arn(true);
-    if p.get("RawMessageDelivery").is_some_and(|v| v == &Value::Bool(true) || v == "true") {
+    if p.get("RawMessageDelivery")
+        .is_some_and(|v| v == &Value::Bool(true) || v == "true")
+    {
         req = req.attributes("RawMessageDelivery", "true");
     }
     if let Some(policy) = p.get("FilterPolicy") {
@@ -312,30 +468,54 @@ async fn subscribe(sns: &aws_sdk_sns::Client, topic_arn: &str, p: &Value) -> Res
     if let Some(scope) = p.get("FilterPolicyScope").and_then(Value::as_str) {
         req = req.attributes("FilterPolicyScope", scope);
     }
-    req.send().await.map_err(perr(format!("subscribe to {topic_arn}")))?;
+    req.send()
+        .await
+        .map_err(perr(format!("subscribe to {topic_arn}")))?;
     Ok(())
 }
 
-async fn create_bucket(s3: &aws_sdk_s3::Client, resolver: &Resolver, id: &str, p: &Value) -> Result<(), RunnerError> {
+async fn create_bucket(
+    s3: &aws_sdk_s3::Client,
+    resolver: &Resolver,
+    id: &str,
+    p: &Value,
+) -> Result<(), RunnerError> {
     let name = resolver.refs[id].clone();
     match s3.create_bucket().bucket(&name).send().await {
         Ok(_) => {}
-        Err(e) if e.as_service_error().is_some_and(|s| s.is_bucket_already_owned_by_you() || s.is_bucket_already_exists()) => {}
+        Err(e)
+            if e.as_service_error().is_some_and(|s| {
+                s.is_bucket_already_owned_by_you() || s.is_bucket_already_exists()
+            }) => {}
         Err(e) => return Err(perr(format!("create bucket {name}"))(e)),
     }
-    if p.pointer("/VersioningConfiguration/Status").and_then(Value::as_str) == Some("Enabled") {
+    if p.pointer("/VersioningConfiguration/Status")
+        .and_then(Value::as_str)
+        == Some("Enabled")
+    {
         s3.put_bucket_versioning()
             .bucket(&name)
-            .versioning_configuration(s3t::VersioningConfiguration::builder().status(s3t::BucketVersioningStatus::Enabled).build())
+            .versioning_configuration(
+                s3t::VersioningConfiguration::builder()
+                    .status(s3t::BucketVersioningStatus::Enabled)
+                    .build(),
+            )
             .send()
             .await
             .map_err(perr(format!("versioning of {name}")))?;
     }
-    if let Some(rules) = p.pointer("/CorsConfiguration/CorsRules").and_then(Value::as_array) {
+    if let Some(rules) = p
+        .pointer("/CorsConfiguration/CorsRules")
+        .and_then(Value::as_array)
+    {
         let list = |v: &Value, key: &str| -> Vec<String> {
             v.get(key)
                 .and_then(Value::as_array)
-                .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_owned)).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|x| x.as_str().map(str::to_owned))
+                        .collect()
+                })
                 .unwrap_or_default()
         };
         let mut cors = s3t::CorsConfiguration::builder();
@@ -346,7 +526,9 @@ async fn create_bucket(s3: &aws_sdk_s3::Client, resolver: &Resolver, id: &str, p
                     .set_allowed_origins(Some(list(rule, "AllowedOrigins")))
                     .set_allowed_headers(Some(list(rule, "AllowedHeaders")))
                     .set_expose_headers(Some(list(rule, "ExposedHeaders")))
-                    .set_max_age_seconds(rule.get("MaxAge").and_then(Value::as_i64).map(|n| n as i32))
+                    .set_max_age_seconds(
+                        rule.get("MaxAge").and_then(Value::as_i64).map(|n| n as i32),
+                    )
                     .build()
                     .map_err(perr(format!("CORS of {name}")))?,
             );
@@ -358,7 +540,10 @@ async fn create_bucket(s3: &aws_sdk_s3::Client, resolver: &Resolver, id: &str, p
             .await
             .map_err(perr(format!("CORS of {name}")))?;
     }
-    if let Some(queues) = p.pointer("/NotificationConfiguration/QueueConfigurations").and_then(Value::as_array) {
+    if let Some(queues) = p
+        .pointer("/NotificationConfiguration/QueueConfigurations")
+        .and_then(Value::as_array)
+    {
         let mut notification = s3t::NotificationConfiguration::builder();
         for q in queues {
             let mut config = s3t::QueueConfiguration::builder()
@@ -369,14 +554,28 @@ async fn create_bucket(s3: &aws_sdk_s3::Client, resolver: &Resolver, id: &str, p
                 for rule in rules {
                     key = key.filter_rules(
                         s3t::FilterRule::builder()
-                            .name(s3t::FilterRuleName::from(rule["Name"].as_str().unwrap_or_default().to_lowercase().as_str()))
+                            .name(s3t::FilterRuleName::from(
+                                rule["Name"]
+                                    .as_str()
+                                    .unwrap_or_default()
+                                    .to_lowercase()
+                                    .as_str(),
+                            ))
                             .value(rule["Value"].as_str().unwrap_or_default())
                             .build(),
                     );
                 }
-                config = config.filter(s3t::NotificationConfigurationFilter::builder().key(key.build()).build());
+                config = config.filter(
+                    s3t::NotificationConfigurationFilter::builder()
+                        .key(key.build())
+                        .build(),
+                );
             }
-            notification = notification.queue_configurations(config.build().map_err(perr(format!("notification of {name}")))?);
+            notification = notification.queue_configurations(
+                config
+                    .build()
+                    .map_err(perr(format!("notification of {name}")))?,
+            );
         }
         s3.put_bucket_notification_configuration()
             .bucket(&name)
@@ -411,6 +610,10 @@ fn generated_secret(p: &Value) -> String {
                 None => random(),
             }
         }
-        None => p.get("SecretString").and_then(Value::as_str).map(str::to_owned).unwrap_or_else(random),
+        None => p
+            .get("SecretString")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .unwrap_or_else(random),
     }
 }

@@ -63,8 +63,12 @@ impl Resolver {
                     "Fn::If" => self.if_(arg),
                     "Fn::Select" => self.select(arg).map(Some),
                     "Fn::Split" => self.split(arg).map(Some),
-                    "Fn::Equals" | "Fn::Not" | "Fn::And" | "Fn::Or" | "Condition" => self.condition_value(value).map(|b| Some(Value::Bool(b))),
-                    k if k.starts_with("Fn::") => Err(err(format!("the local runner does not support {k}"))),
+                    "Fn::Equals" | "Fn::Not" | "Fn::And" | "Fn::Or" | "Condition" => {
+                        self.condition_value(value).map(|b| Some(Value::Bool(b)))
+                    }
+                    k if k.starts_with("Fn::") => {
+                        Err(err(format!("the local runner does not support {k}")))
+                    }
                     _ => self.object(map).map(Some),
                 }
             }
@@ -97,7 +101,11 @@ impl Resolver {
         self.refs
             .get(name)
             .map(|v| Some(Value::String(v.clone())))
-            .ok_or_else(|| err(format!("Ref {name}: no such parameter or resource in the local stack")))
+            .ok_or_else(|| {
+                err(format!(
+                    "Ref {name}: no such parameter or resource in the local stack"
+                ))
+            })
     }
 
     fn get_att(&self, arg: &Value) -> Result<Value, RunnerError> {
@@ -107,19 +115,26 @@ impl Resolver {
             _ => vec![],
         };
         let [res, attr] = parts[..] else {
-            return Err(err(format!("Fn::GetAtt {arg}: expected [Resource, Attribute]")));
+            return Err(err(format!(
+                "Fn::GetAtt {arg}: expected [Resource, Attribute]"
+            )));
         };
         self.attrs
             .get(&format!("{res}.{attr}"))
             .map(|v| Value::String(v.clone()))
-            .ok_or_else(|| err(format!("Fn::GetAtt {res}.{attr}: not known to the local stack")))
+            .ok_or_else(|| {
+                err(format!(
+                    "Fn::GetAtt {res}.{attr}: not known to the local stack"
+                ))
+            })
     }
 
     fn sub(&self, arg: &Value) -> Result<String, RunnerError> {
         let (text, vars) = match arg {
             Value::String(s) => (s.as_str(), Map::new()),
             Value::Array(a) if a.len() == 2 => (
-                a[0].as_str().ok_or_else(|| err("Fn::Sub template must be a string"))?,
+                a[0].as_str()
+                    .ok_or_else(|| err("Fn::Sub template must be a string"))?,
                 a[1].as_object().cloned().unwrap_or_default(),
             ),
             _ => return Err(err("Fn::Sub takes a string or [string, map]")),
@@ -131,7 +146,9 @@ impl Resolver {
             let after = &rest[start + 2..];
             // `${!Literal}` writes `${Literal}`.
             if let Some(literal) = after.strip_prefix('!') {
-                let end = literal.find('}').ok_or_else(|| err("Fn::Sub: unclosed ${"))?;
+                let end = literal
+                    .find('}')
+                    .ok_or_else(|| err("Fn::Sub: unclosed ${"))?;
                 out.push_str("${");
                 out.push_str(&literal[..=end]);
                 rest = &literal[end + 1..];
@@ -141,15 +158,23 @@ impl Resolver {
             let name = &after[..end];
             let value = if let Some(v) = vars.get(name) {
                 self.string(v)?
-            } else if let Some((res, attr)) = name.split_once('.').filter(|_| pseudo(name).is_none()) {
+            } else if let Some((res, attr)) =
+                name.split_once('.').filter(|_| pseudo(name).is_none())
+            {
                 self.attrs
                     .get(&format!("{res}.{attr}"))
                     .cloned()
-                    .ok_or_else(|| err(format!("Fn::Sub ${{{name}}}: not known to the local stack")))?
+                    .ok_or_else(|| {
+                        err(format!("Fn::Sub ${{{name}}}: not known to the local stack"))
+                    })?
             } else {
                 match self.reference(&Value::String(name.to_owned()))? {
                     Some(Value::String(s)) => s,
-                    Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(","),
+                    Some(Value::Array(items)) => items
+                        .iter()
+                        .filter_map(Value::as_str)
+                        .collect::<Vec<_>>()
+                        .join(","),
                     Some(other) => other.to_string(),
                     None => String::new(),
                 }
@@ -162,28 +187,46 @@ impl Resolver {
     }
 
     fn join(&self, arg: &Value) -> Result<String, RunnerError> {
-        let a = arg.as_array().filter(|a| a.len() == 2).ok_or_else(|| err("Fn::Join takes [delimiter, list]"))?;
+        let a = arg
+            .as_array()
+            .filter(|a| a.len() == 2)
+            .ok_or_else(|| err("Fn::Join takes [delimiter, list]"))?;
         let delimiter = a[0].as_str().unwrap_or("");
         let items = self.resolve(&a[1])?;
         let parts: Vec<String> = items
             .as_array()
             .ok_or_else(|| err("Fn::Join list must be a list"))?
             .iter()
-            .map(|v| v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string()))
+            .map(|v| {
+                v.as_str()
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| v.to_string())
+            })
             .collect();
         Ok(parts.join(delimiter))
     }
 
     fn if_(&self, arg: &Value) -> Result<Option<Value>, RunnerError> {
-        let a = arg.as_array().filter(|a| a.len() == 3).ok_or_else(|| err("Fn::If takes [condition, then, else]"))?;
-        let name = a[0].as_str().ok_or_else(|| err("Fn::If condition must be a name"))?;
+        let a = arg
+            .as_array()
+            .filter(|a| a.len() == 3)
+            .ok_or_else(|| err("Fn::If takes [condition, then, else]"))?;
+        let name = a[0]
+            .as_str()
+            .ok_or_else(|| err("Fn::If condition must be a name"))?;
         let chosen = if self.condition(name)? { &a[1] } else { &a[2] };
         self.eval(chosen)
     }
 
     fn select(&self, arg: &Value) -> Result<Value, RunnerError> {
-        let a = arg.as_array().filter(|a| a.len() == 2).ok_or_else(|| err("Fn::Select takes [index, list]"))?;
-        let index: usize = self.string(&a[0])?.parse().map_err(|_| err("Fn::Select index must be a number"))?;
+        let a = arg
+            .as_array()
+            .filter(|a| a.len() == 2)
+            .ok_or_else(|| err("Fn::Select takes [index, list]"))?;
+        let index: usize = self
+            .string(&a[0])?
+            .parse()
+            .map_err(|_| err("Fn::Select index must be a number"))?;
         let list = self.resolve(&a[1])?;
         list.as_array()
             .and_then(|l| l.get(index))
@@ -192,10 +235,17 @@ impl Resolver {
     }
 
     fn split(&self, arg: &Value) -> Result<Value, RunnerError> {
-        let a = arg.as_array().filter(|a| a.len() == 2).ok_or_else(|| err("Fn::Split takes [delimiter, string]"))?;
+        let a = arg
+            .as_array()
+            .filter(|a| a.len() == 2)
+            .ok_or_else(|| err("Fn::Split takes [delimiter, string]"))?;
         let delimiter = a[0].as_str().unwrap_or(",");
         let text = self.string(&a[1])?;
-        Ok(Value::Array(text.split(delimiter).map(|s| Value::String(s.to_owned())).collect()))
+        Ok(Value::Array(
+            text.split(delimiter)
+                .map(|s| Value::String(s.to_owned()))
+                .collect(),
+        ))
     }
 
     pub fn condition(&self, name: &str) -> Result<bool, RunnerError> {
@@ -207,9 +257,15 @@ impl Resolver {
 
     /// Evaluates a condition expression (`Fn::Equals`, `Fn::Not`, …, or `{"Condition": name}`).
     pub fn condition_value(&self, expr: &Value) -> Result<bool, RunnerError> {
-        let map = expr.as_object().filter(|m| m.len() == 1).ok_or_else(|| err(format!("not a condition: {expr}")))?;
+        let map = expr
+            .as_object()
+            .filter(|m| m.len() == 1)
+            .ok_or_else(|| err(format!("not a condition: {expr}")))?;
         let (key, arg) = map.iter().next().expect("one entry");
-        let list = || arg.as_array().ok_or_else(|| err(format!("{key} takes a list")));
+        let list = || {
+            arg.as_array()
+                .ok_or_else(|| err(format!("{key} takes a list")))
+        };
         match key.as_str() {
             "Fn::Equals" => {
                 let a = list()?;
@@ -218,10 +274,20 @@ impl Resolver {
                 }
                 Ok(self.resolve(&a[0])? == self.resolve(&a[1])?)
             }
-            "Fn::Not" => Ok(!self.condition_value(list()?.first().ok_or_else(|| err("Fn::Not takes one condition"))?)?),
-            "Fn::And" => list()?.iter().try_fold(true, |acc, c| Ok(acc && self.condition_value(c)?)),
-            "Fn::Or" => list()?.iter().try_fold(false, |acc, c| Ok(acc || self.condition_value(c)?)),
-            "Condition" => self.condition(arg.as_str().ok_or_else(|| err("Condition takes a name"))?),
+            "Fn::Not" => Ok(!self.condition_value(
+                list()?
+                    .first()
+                    .ok_or_else(|| err("Fn::Not takes one condition"))?,
+            )?),
+            "Fn::And" => list()?
+                .iter()
+                .try_fold(true, |acc, c| Ok(acc && self.condition_value(c)?)),
+            "Fn::Or" => list()?
+                .iter()
+                .try_fold(false, |acc, c| Ok(acc || self.condition_value(c)?)),
+            "Condition" => {
+                self.condition(arg.as_str().ok_or_else(|| err("Condition takes a name"))?)
+            }
             other => Err(err(format!("{other} is not a condition function"))),
         }
     }
@@ -234,7 +300,9 @@ fn pseudo(name: &str) -> Option<&'static str> {
         "AWS::Partition" => "aws",
         "AWS::URLSuffix" => "amazonaws.com",
         "AWS::StackName" => "holiday-onboarding-local",
-        "AWS::StackId" => "arn:aws:cloudformation:us-east-1:123456789012:stack/holiday-onboarding-local/local",
+        "AWS::StackId" => {
+            "arn:aws:cloudformation:us-east-1:123456789012:stack/holiday-onboarding-local/local"
+        }
         _ => return None,
     })
 }
@@ -250,7 +318,10 @@ mod tests {
         r.params.insert("Stage".into(), json!("dev"));
         r.params.insert("Origins".into(), json!(["a", "b"]));
         r.refs.insert("Table".into(), "OnboardingTable".into());
-        r.attrs.insert("Queue.Arn".into(), "arn:aws:sqs:us-east-1:123456789012:q".into());
+        r.attrs.insert(
+            "Queue.Arn".into(),
+            "arn:aws:sqs:us-east-1:123456789012:q".into(),
+        );
         r.conditions.insert("IsProd".into(), false);
         r
     }
@@ -258,27 +329,67 @@ mod tests {
     #[test]
     fn evaluates_intrinsics() {
         let r = resolver();
-        assert_eq!(r.resolve(&json!({"Ref": "Table"})).unwrap(), json!("OnboardingTable"));
-        assert_eq!(r.resolve(&json!({"Fn::GetAtt": ["Queue", "Arn"]})).unwrap(), json!("arn:aws:sqs:us-east-1:123456789012:q"));
         assert_eq!(
-            r.resolve(&json!({"Fn::Sub": "b-${Stage}-${AWS::AccountId}-${Queue.Arn}-${!Keep}"})).unwrap(),
+            r.resolve(&json!({"Ref": "Table"})).unwrap(),
+            json!("OnboardingTable")
+        );
+        assert_eq!(
+            r.resolve(&json!({"Fn::GetAtt": ["Queue", "Arn"]})).unwrap(),
+            json!("arn:aws:sqs:us-east-1:123456789012:q")
+        );
+        assert_eq!(
+            r.resolve(&json!({"Fn::Sub": "b-${Stage}-${AWS::AccountId}-${Queue.Arn}-${!Keep}"}))
+                .unwrap(),
             json!("b-dev-123456789012-arn:aws:sqs:us-east-1:123456789012:q-${Keep}")
         );
-        assert_eq!(r.resolve(&json!({"Fn::Sub": ["${X}!", {"X": {"Ref": "Stage"}}]})).unwrap(), json!("dev!"));
-        assert_eq!(r.resolve(&json!({"Fn::Join": ["-", ["a", {"Ref": "Stage"}]]})).unwrap(), json!("a-dev"));
-        assert_eq!(r.resolve(&json!({"Fn::If": ["IsProd", 1, 2]})).unwrap(), json!(2));
-        assert_eq!(r.resolve(&json!({"Ref": "Origins"})).unwrap(), json!(["a", "b"]));
-        assert_eq!(r.resolve(&json!({"Fn::Select": [1, {"Fn::Split": [",", "x,y"]}]})).unwrap(), json!("y"));
-        assert_eq!(r.resolve(&json!({"A": {"Ref": "AWS::NoValue"}, "B": 1})).unwrap(), json!({"B": 1}));
+        assert_eq!(
+            r.resolve(&json!({"Fn::Sub": ["${X}!", {"X": {"Ref": "Stage"}}]}))
+                .unwrap(),
+            json!("dev!")
+        );
+        assert_eq!(
+            r.resolve(&json!({"Fn::Join": ["-", ["a", {"Ref": "Stage"}]]}))
+                .unwrap(),
+            json!("a-dev")
+        );
+        assert_eq!(
+            r.resolve(&json!({"Fn::If": ["IsProd", 1, 2]})).unwrap(),
+            json!(2)
+        );
+        assert_eq!(
+            r.resolve(&json!({"Ref": "Origins"})).unwrap(),
+            json!(["a", "b"])
+        );
+        assert_eq!(
+            r.resolve(&json!({"Fn::Select": [1, {"Fn::Split": [",", "x,y"]}]}))
+                .unwrap(),
+            json!("y")
+        );
+        assert_eq!(
+            r.resolve(&json!({"A": {"Ref": "AWS::NoValue"}, "B": 1}))
+                .unwrap(),
+            json!({"B": 1})
+        );
     }
 
     #[test]
     fn conditions_and_unknown_names() {
         let r = resolver();
-        assert!(r.condition_value(&json!({"Fn::Not": [{"Fn::Equals": [{"Ref": "Stage"}, "prod"]}]})).unwrap());
-        assert!(!r.condition_value(&json!({"Fn::And": [{"Condition": "IsProd"}, {"Fn::Equals": [1, 1]}]})).unwrap());
+        assert!(
+            r.condition_value(&json!({"Fn::Not": [{"Fn::Equals": [{"Ref": "Stage"}, "prod"]}]}))
+                .unwrap()
+        );
+        assert!(
+            !r.condition_value(
+                &json!({"Fn::And": [{"Condition": "IsProd"}, {"Fn::Equals": [1, 1]}]})
+            )
+            .unwrap()
+        );
         assert!(r.resolve(&json!({"Ref": "Missing"})).is_err());
-        assert!(r.resolve(&json!({"Fn::GetAtt": ["Queue", "Nope"]})).is_err());
+        assert!(
+            r.resolve(&json!({"Fn::GetAtt": ["Queue", "Nope"]}))
+                .is_err()
+        );
         assert!(r.resolve(&json!({"Fn::Base64": "x"})).is_err());
     }
 }

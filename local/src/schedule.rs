@@ -38,7 +38,9 @@ pub fn parse(expr: &str) -> Result<Expression, RunnerError> {
         let (Some(n), Some(unit), None) = (parts.next(), parts.next(), parts.next()) else {
             return Err(err(expr, "expected rate(<value> <unit>)"));
         };
-        let n: u64 = n.parse().map_err(|_| err(expr, "the rate value must be a positive whole number"))?;
+        let n: u64 = n
+            .parse()
+            .map_err(|_| err(expr, "the rate value must be a positive whole number"))?;
         if n == 0 {
             return Err(err(expr, "the rate value must be positive"));
         }
@@ -50,21 +52,32 @@ pub fn parse(expr: &str) -> Result<Expression, RunnerError> {
         };
         // EventBridge insists: `1 minute`, `5 minutes`.
         if (n == 1) != (unit == singular) {
-            return Err(err(expr, format!("use `{singular}` for a value of 1 and `{singular}s` otherwise")));
+            return Err(err(
+                expr,
+                format!("use `{singular}` for a value of 1 and `{singular}s` otherwise"),
+            ));
         }
         return Ok(Expression::Rate(Duration::from_secs(n * seconds)));
     }
     if let Some(body) = text.strip_prefix("cron(").and_then(|s| s.strip_suffix(')')) {
         let fields: Vec<&str> = body.split_whitespace().collect();
         if fields.len() != 6 {
-            return Err(err(expr, "cron needs six fields: minutes hours day-of-month month day-of-week year"));
+            return Err(err(
+                expr,
+                "cron needs six fields: minutes hours day-of-month month day-of-week year",
+            ));
         }
-        const MONTHS: [&str; 12] = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"];
+        const MONTHS: [&str; 12] = [
+            "JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC",
+        ];
         const DAYS: [&str; 7] = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"];
         let dom = optional_field(expr, fields[2], 1, 31, &[])?;
         let dow = optional_field(expr, fields[4], 1, 7, &DAYS)?;
         if dom.is_some() == dow.is_some() {
-            return Err(err(expr, "exactly one of day-of-month and day-of-week must be `?`"));
+            return Err(err(
+                expr,
+                "exactly one of day-of-month and day-of-week must be `?`",
+            ));
         }
         return Ok(Expression::Cron(Box::new(Cron {
             minutes: field(expr, fields[0], 0, 59, &[])?,
@@ -78,20 +91,35 @@ pub fn parse(expr: &str) -> Result<Expression, RunnerError> {
     Err(err(expr, "expected rate(...) or cron(...)"))
 }
 
-fn optional_field(expr: &str, raw: &str, lo: u32, hi: u32, names: &[&str]) -> Result<Option<Vec<u32>>, RunnerError> {
-    if raw == "?" { Ok(None) } else { field(expr, raw, lo, hi, names).map(Some) }
+fn optional_field(
+    expr: &str,
+    raw: &str,
+    lo: u32,
+    hi: u32,
+    names: &[&str],
+) -> Result<Option<Vec<u32>>, RunnerError> {
+    if raw == "?" {
+        Ok(None)
+    } else {
+        field(expr, raw, lo, hi, names).map(Some)
+    }
 }
 
 fn field(expr: &str, raw: &str, lo: u32, hi: u32, names: &[&str]) -> Result<Vec<u32>, RunnerError> {
     if raw.contains(['L', 'W', '#']) && !names.iter().any(|n| raw.to_uppercase().contains(n)) {
-        return Err(err(expr, format!("`{raw}`: L, W and # are not supported by the local runner")));
+        return Err(err(
+            expr,
+            format!("`{raw}`: L, W and # are not supported by the local runner"),
+        ));
     }
     let value = |s: &str| -> Result<u32, RunnerError> {
         let upper = s.to_uppercase();
         if let Some(i) = names.iter().position(|n| *n == upper) {
             return Ok(lo + i as u32);
         }
-        let n: u32 = s.parse().map_err(|_| err(expr, format!("`{s}` is not a number or a known name")))?;
+        let n: u32 = s
+            .parse()
+            .map_err(|_| err(expr, format!("`{s}` is not a number or a known name")))?;
         if !(lo..=hi).contains(&n) {
             return Err(err(expr, format!("`{n}` is outside {lo}-{hi}")));
         }
@@ -100,7 +128,13 @@ fn field(expr: &str, raw: &str, lo: u32, hi: u32, names: &[&str]) -> Result<Vec<
     let mut out = Vec::new();
     for part in raw.split(',') {
         let (range, step) = match part.split_once('/') {
-            Some((r, s)) => (r, s.parse::<u32>().ok().filter(|s| *s > 0).ok_or_else(|| err(expr, format!("bad step in `{part}`")))?),
+            Some((r, s)) => (
+                r,
+                s.parse::<u32>()
+                    .ok()
+                    .filter(|s| *s > 0)
+                    .ok_or_else(|| err(expr, format!("bad step in `{part}`")))?,
+            ),
             None => (part, 1),
         };
         let (start, end) = match range {
@@ -131,7 +165,11 @@ impl Expression {
             Expression::Rate(period) => {
                 let period = ChronoDuration::from_std(*period).ok()?;
                 let elapsed = after - origin;
-                let periods = if elapsed < ChronoDuration::zero() { 0 } else { elapsed.num_seconds() / period.num_seconds() + 1 };
+                let periods = if elapsed < ChronoDuration::zero() {
+                    0
+                } else {
+                    elapsed.num_seconds() / period.num_seconds() + 1
+                };
                 Some(origin + period * periods as i32)
             }
             Expression::Cron(c) => c.next_after(after),
@@ -144,7 +182,10 @@ impl Cron {
         let dow = date.weekday().num_days_from_sunday() + 1;
         self.years.contains(&(date.year() as u32))
             && self.months.contains(&date.month())
-            && self.days_of_month.as_ref().is_none_or(|d| d.contains(&date.day()))
+            && self
+                .days_of_month
+                .as_ref()
+                .is_none_or(|d| d.contains(&date.day()))
             && self.days_of_week.as_ref().is_none_or(|d| d.contains(&dow))
     }
 
@@ -179,29 +220,56 @@ mod tests {
 
     #[test]
     fn rates() {
-        assert_eq!(parse("rate(5 minutes)").unwrap(), Expression::Rate(Duration::from_secs(300)));
-        assert_eq!(parse("rate(1 day)").unwrap(), Expression::Rate(Duration::from_secs(86400)));
+        assert_eq!(
+            parse("rate(5 minutes)").unwrap(),
+            Expression::Rate(Duration::from_secs(300))
+        );
+        assert_eq!(
+            parse("rate(1 day)").unwrap(),
+            Expression::Rate(Duration::from_secs(86400))
+        );
         assert!(parse("rate(1 minutes)").is_err());
         assert!(parse("rate(5 minute)").is_err());
         assert!(parse("rate(0 minutes)").is_err());
         let origin = at("2026-11-22T10:00:00Z");
         let e = parse("rate(5 minutes)").unwrap();
-        assert_eq!(e.next_after(origin, origin), Some(at("2026-11-22T10:05:00Z")));
-        assert_eq!(e.next_after(at("2026-11-22T10:07:00Z"), origin), Some(at("2026-11-22T10:10:00Z")));
+        assert_eq!(
+            e.next_after(origin, origin),
+            Some(at("2026-11-22T10:05:00Z"))
+        );
+        assert_eq!(
+            e.next_after(at("2026-11-22T10:07:00Z"), origin),
+            Some(at("2026-11-22T10:10:00Z"))
+        );
     }
 
     #[test]
     fn crons() {
         let daily = parse("cron(0 3 * * ? *)").unwrap();
-        assert_eq!(daily.next_after(at("2026-11-22T02:59:59Z"), at("2026-01-01T00:00:00Z")), Some(at("2026-11-22T03:00:00Z")));
-        assert_eq!(daily.next_after(at("2026-11-22T03:00:00Z"), at("2026-01-01T00:00:00Z")), Some(at("2026-11-23T03:00:00Z")));
+        assert_eq!(
+            daily.next_after(at("2026-11-22T02:59:59Z"), at("2026-01-01T00:00:00Z")),
+            Some(at("2026-11-22T03:00:00Z"))
+        );
+        assert_eq!(
+            daily.next_after(at("2026-11-22T03:00:00Z"), at("2026-01-01T00:00:00Z")),
+            Some(at("2026-11-23T03:00:00Z"))
+        );
         // Weekdays at 09:30, by name; 2026-11-22 is a Sunday.
         let weekdays = parse("cron(30 9 ? * MON-FRI *)").unwrap();
-        assert_eq!(weekdays.next_after(at("2026-11-22T12:00:00Z"), at("2026-01-01T00:00:00Z")), Some(at("2026-11-23T09:30:00Z")));
+        assert_eq!(
+            weekdays.next_after(at("2026-11-22T12:00:00Z"), at("2026-01-01T00:00:00Z")),
+            Some(at("2026-11-23T09:30:00Z"))
+        );
         let every15 = parse("cron(0/15 * * * ? *)").unwrap();
-        assert_eq!(every15.next_after(at("2026-11-22T12:01:00Z"), at("2026-01-01T00:00:00Z")), Some(at("2026-11-22T12:15:00Z")));
+        assert_eq!(
+            every15.next_after(at("2026-11-22T12:01:00Z"), at("2026-01-01T00:00:00Z")),
+            Some(at("2026-11-22T12:15:00Z"))
+        );
         let first_of_dec = parse("cron(0 8 1 DEC ? 2026-2027)").unwrap();
-        assert_eq!(first_of_dec.next_after(at("2026-11-22T00:00:00Z"), at("2026-01-01T00:00:00Z")), Some(at("2026-12-01T08:00:00Z")));
+        assert_eq!(
+            first_of_dec.next_after(at("2026-11-22T00:00:00Z"), at("2026-01-01T00:00:00Z")),
+            Some(at("2026-12-01T08:00:00Z"))
+        );
     }
 
     #[test]

@@ -78,7 +78,10 @@ impl Schedules {
 
     /// Fires one schedule now; `None` if there is no such schedule.
     pub async fn fire(&self, function: &str, event: &str) -> Option<Result<Value, BoxError>> {
-        let entry = self.entries.iter().find(|e| e.def.function == function && e.def.name == event)?;
+        let entry = self
+            .entries
+            .iter()
+            .find(|e| e.def.function == function && e.def.name == event)?;
         Some(entry.function.invoke(Self::payload(entry)).await)
     }
 

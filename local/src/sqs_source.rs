@@ -62,7 +62,11 @@ impl Poller {
             let got = out.messages.unwrap_or_default();
             let empty = got.is_empty();
             batch.extend(got);
-            if batch.len() >= wanted || Instant::now() >= deadline || (empty && !batch.is_empty()) || (empty && batch.is_empty()) {
+            if batch.len() >= wanted
+                || Instant::now() >= deadline
+                || (empty && !batch.is_empty())
+                || (empty && batch.is_empty())
+            {
                 return Ok(batch);
             }
         }
@@ -77,13 +81,15 @@ impl Poller {
                 tracing::warn!(function = %self.source.function, error = %e, messages = ids.len(), "batch failed; every message will be retried");
                 ids.clone()
             }
-            Ok(response) if self.source.report_batch_item_failures => match failed_ids(&response, &ids) {
-                Some(failed) => failed,
-                None => {
-                    tracing::warn!(function = %self.source.function, response = %response, "invalid batchItemFailures; the whole batch will be retried");
-                    ids.clone()
+            Ok(response) if self.source.report_batch_item_failures => {
+                match failed_ids(&response, &ids) {
+                    Some(failed) => failed,
+                    None => {
+                        tracing::warn!(function = %self.source.function, response = %response, "invalid batchItemFailures; the whole batch will be retried");
+                        ids.clone()
+                    }
                 }
-            },
+            }
             Ok(_) => Vec::new(),
         };
         let done: Vec<&Message> = batch
@@ -102,7 +108,14 @@ impl Poller {
                         .ok()
                 })
                 .collect();
-            if let Err(e) = self.sqs.delete_message_batch().queue_url(&self.queue_url).set_entries(Some(entries)).send().await {
+            if let Err(e) = self
+                .sqs
+                .delete_message_batch()
+                .queue_url(&self.queue_url)
+                .set_entries(Some(entries))
+                .send()
+                .await
+            {
                 tracing::warn!(error = %aws_sdk_sqs::error::DisplayErrorContext(&e), "delete failed; messages may be delivered again");
             }
         }
@@ -140,7 +153,9 @@ pub fn record(m: &Message, queue_arn: &str) -> Value {
     }
     let mut message_attributes = Map::new();
     for (k, v) in m.message_attributes.clone().unwrap_or_default() {
-        let b64 = |b: &aws_sdk_sqs::primitives::Blob| base64::engine::general_purpose::STANDARD.encode(b.as_ref());
+        let b64 = |b: &aws_sdk_sqs::primitives::Blob| {
+            base64::engine::general_purpose::STANDARD.encode(b.as_ref())
+        };
         message_attributes.insert(
             k,
             json!({
@@ -173,11 +188,32 @@ mod tests {
     #[test]
     fn batch_item_failures_are_read_like_lambda_reads_them() {
         let ids = vec!["a".to_string(), "b".to_string()];
-        assert_eq!(failed_ids(&json!({"batchItemFailures": [{"itemIdentifier": "b"}]}), &ids), Some(vec!["b".into()]));
-        assert_eq!(failed_ids(&json!({"batchItemFailures": []}), &ids), Some(vec![]));
+        assert_eq!(
+            failed_ids(
+                &json!({"batchItemFailures": [{"itemIdentifier": "b"}]}),
+                &ids
+            ),
+            Some(vec!["b".into()])
+        );
+        assert_eq!(
+            failed_ids(&json!({"batchItemFailures": []}), &ids),
+            Some(vec![])
+        );
         assert_eq!(failed_ids(&Value::Null, &ids), Some(vec![]));
-        assert_eq!(failed_ids(&json!({"batchItemFailures": [{"itemIdentifier": ""}]}), &ids), None);
-        assert_eq!(failed_ids(&json!({"batchItemFailures": [{"itemIdentifier": "zzz"}]}), &ids), None);
+        assert_eq!(
+            failed_ids(
+                &json!({"batchItemFailures": [{"itemIdentifier": ""}]}),
+                &ids
+            ),
+            None
+        );
+        assert_eq!(
+            failed_ids(
+                &json!({"batchItemFailures": [{"itemIdentifier": "zzz"}]}),
+                &ids
+            ),
+            None
+        );
         assert_eq!(failed_ids(&json!("nonsense"), &ids), None);
     }
 }

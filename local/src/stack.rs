@@ -87,13 +87,19 @@ impl LocalStack {
         let template = Template::load(&opts.template)?;
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", opts.port))
             .await
-            .map_err(|e| RunnerError::Io(format!("cannot listen on 127.0.0.1:{}: {e}", opts.port)))?;
-        let port = listener.local_addr().map_err(|e| RunnerError::Io(e.to_string()))?.port();
+            .map_err(|e| {
+                RunnerError::Io(format!("cannot listen on 127.0.0.1:{}: {e}", opts.port))
+            })?;
+        let port = listener
+            .local_addr()
+            .map_err(|e| RunnerError::Io(e.to_string()))?
+            .port();
         let base_url = format!("http://127.0.0.1:{port}");
         let issuer_url = format!("{base_url}/_local/");
 
         let mut moto = Moto::start_or_attach(opts.log_dir.clone()).await?;
-        let result = Self::assemble(&template, &opts, listener, &base_url, &issuer_url, &moto).await;
+        let result =
+            Self::assemble(&template, &opts, listener, &base_url, &issuer_url, &moto).await;
         match result {
             Ok(mut stack) => {
                 stack.moto = moto;
@@ -116,8 +122,12 @@ impl LocalStack {
     ) -> Result<LocalStack, RunnerError> {
         let mut resolver = Resolver::default();
         let mut params = opts.parameters.clone();
-        params.entry("JwtIssuer".into()).or_insert_with(|| issuer_url.to_owned());
-        params.entry("JwtAudience".into()).or_insert_with(|| LOCAL_AUDIENCE.to_owned());
+        params
+            .entry("JwtIssuer".into())
+            .or_insert_with(|| issuer_url.to_owned());
+        params
+            .entry("JwtAudience".into())
+            .or_insert_with(|| LOCAL_AUDIENCE.to_owned());
         resolver.params = parameter_values(template, &params)?;
         resolver.conditions = evaluate_conditions(template, &resolver)?;
         provision::name_resources(template, &mut resolver, &opts.name_prefix, &moto.endpoint)?;
@@ -133,25 +143,41 @@ impl LocalStack {
             .and_then(Value::as_str)
             .unwrap_or("roles")
             .to_owned();
-        let issuer = Arc::new(Issuer::new(issuer_url.to_owned(), LOCAL_AUDIENCE.to_owned(), roles_claim)?);
+        let issuer = Arc::new(Issuer::new(
+            issuer_url.to_owned(),
+            LOCAL_AUDIENCE.to_owned(),
+            roles_claim,
+        )?);
 
         // Cold start every function with its own environment.
         let mut functions = HashMap::new();
         let defs = model::functions(template, &resolver)?;
         for def in &defs {
             let factory = opts.registry.get(&def.binary).ok_or_else(|| {
-                RunnerError::Function(format!("{} (binary {}) has no factory in the runner's registry", def.logical_id, def.binary))
+                RunnerError::Function(format!(
+                    "{} (binary {}) has no factory in the runner's registry",
+                    def.logical_id, def.binary
+                ))
             })?;
             let mut env = def.env.clone();
             env.extend(aws_env.clone());
-            env.insert("AWS_LAMBDA_FUNCTION_NAME".into(), resolver.refs[&def.logical_id].clone());
-            env.insert("AWS_LAMBDA_FUNCTION_MEMORY_SIZE".into(), def.memory_mb.to_string());
+            env.insert(
+                "AWS_LAMBDA_FUNCTION_NAME".into(),
+                resolver.refs[&def.logical_id].clone(),
+            );
+            env.insert(
+                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE".into(),
+                def.memory_mb.to_string(),
+            );
             env.insert("AWS_LAMBDA_FUNCTION_VERSION".into(), "$LATEST".into());
             env.extend(opts.extra_env.clone());
-            let handler = factory(Env::from_map(env))
-                .await
-                .map_err(|e| RunnerError::Function(format!("{} failed its cold start: {e}", def.logical_id)))?;
-            functions.insert(def.logical_id.clone(), Arc::new(LoadedFunction::new(def.clone(), handler)));
+            let handler = factory(Env::from_map(env)).await.map_err(|e| {
+                RunnerError::Function(format!("{} failed its cold start: {e}", def.logical_id))
+            })?;
+            functions.insert(
+                def.logical_id.clone(),
+                Arc::new(LoadedFunction::new(def.clone(), handler)),
+            );
         }
 
         let mut tasks = Vec::new();
@@ -162,7 +188,12 @@ impl LocalStack {
                     .queue_urls
                     .get(&source.queue_arn)
                     .cloned()
-                    .ok_or_else(|| RunnerError::Template(format!("{}: queue {} is not in the template", def.logical_id, source.queue_arn)))?;
+                    .ok_or_else(|| {
+                        RunnerError::Template(format!(
+                            "{}: queue {} is not in the template",
+                            def.logical_id, source.queue_arn
+                        ))
+                    })?;
                 let poller = Poller {
                     source: source.clone(),
                     queue_url,
@@ -174,7 +205,11 @@ impl LocalStack {
         }
         let schedules = Arc::new(Schedules::new(
             defs.iter()
-                .flat_map(|d| d.schedules.iter().map(|s| (s.clone(), functions[&d.logical_id].clone())))
+                .flat_map(|d| {
+                    d.schedules
+                        .iter()
+                        .map(|s| (s.clone(), functions[&d.logical_id].clone()))
+                })
                 .collect(),
         )?);
         if opts.run_schedules {
@@ -195,7 +230,10 @@ impl LocalStack {
             let shutdown = async {
                 let _ = stop_rx.await;
             };
-            if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
+            if let Err(e) = axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown)
+                .await
+            {
                 tracing::error!(error = %e, "API server stopped");
             }
         });
@@ -220,7 +258,10 @@ impl LocalStack {
 
     /// A `Fn::GetAtt` value, e.g. `attr("Queue", "Arn")`.
     pub fn attr(&self, logical_id: &str, attr: &str) -> Option<&str> {
-        self.resolver.attrs.get(&format!("{logical_id}.{attr}")).map(String::as_str)
+        self.resolver
+            .attrs
+            .get(&format!("{logical_id}.{attr}"))
+            .map(String::as_str)
     }
 
     pub fn moto_pid(&self) -> Option<u32> {
@@ -240,14 +281,20 @@ impl LocalStack {
     }
 }
 
-fn parameter_values(template: &Template, given: &HashMap<String, String>) -> Result<HashMap<String, Value>, RunnerError> {
+fn parameter_values(
+    template: &Template,
+    given: &HashMap<String, String>,
+) -> Result<HashMap<String, Value>, RunnerError> {
     let mut out = HashMap::new();
     let mut missing = Vec::new();
     for (name, spec) in &template.parameters {
-        let raw = given
-            .get(name)
-            .cloned()
-            .or_else(|| spec.get("Default").map(|d| d.as_str().map(str::to_owned).unwrap_or_else(|| d.to_string())));
+        let raw = given.get(name).cloned().or_else(|| {
+            spec.get("Default").map(|d| {
+                d.as_str()
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| d.to_string())
+            })
+        });
         let Some(raw) = raw else {
             missing.push(name.clone());
             continue;
@@ -255,23 +302,35 @@ fn parameter_values(template: &Template, given: &HashMap<String, String>) -> Res
         if let Some(allowed) = spec.get("AllowedValues").and_then(Value::as_array)
             && !allowed.iter().any(|a| a.as_str() == Some(raw.as_str()))
         {
-            return Err(RunnerError::Template(format!("parameter {name}={raw} is not one of {allowed:?}")));
+            return Err(RunnerError::Template(format!(
+                "parameter {name}={raw} is not one of {allowed:?}"
+            )));
         }
         let kind = spec.get("Type").and_then(Value::as_str).unwrap_or("String");
         let value = if kind == "CommaDelimitedList" || kind.starts_with("List<") {
-            Value::Array(raw.split(',').map(|s| Value::String(s.trim().to_owned())).collect())
+            Value::Array(
+                raw.split(',')
+                    .map(|s| Value::String(s.trim().to_owned()))
+                    .collect(),
+            )
         } else {
             Value::String(raw)
         };
         out.insert(name.clone(), value);
     }
     if !missing.is_empty() {
-        return Err(RunnerError::Template(format!("parameters without a value: {}", missing.join(", "))));
+        return Err(RunnerError::Template(format!(
+            "parameters without a value: {}",
+            missing.join(", ")
+        )));
     }
     Ok(out)
 }
 
-fn evaluate_conditions(template: &Template, resolver: &Resolver) -> Result<HashMap<String, bool>, RunnerError> {
+fn evaluate_conditions(
+    template: &Template,
+    resolver: &Resolver,
+) -> Result<HashMap<String, bool>, RunnerError> {
     let mut scratch = resolver.clone();
     let mut pending: Vec<(&String, &Value)> = template.conditions.iter().collect();
     // Conditions may use other conditions: evaluate until nothing changes.
@@ -289,7 +348,8 @@ fn evaluate_conditions(template: &Template, resolver: &Resolver) -> Result<HashM
             }
         });
         if pending.len() == before {
-            return Err(last_error.unwrap_or_else(|| RunnerError::Template("conditions do not resolve".into())));
+            return Err(last_error
+                .unwrap_or_else(|| RunnerError::Template("conditions do not resolve".into())));
         }
     }
     Ok(scratch.conditions)
@@ -305,6 +365,8 @@ fn load_secrets(opts: &StackOptions) -> Result<Map<String, Value>, RunnerError> 
     if !path.exists() {
         return Ok(Map::new());
     }
-    let text = std::fs::read_to_string(&path).map_err(|e| RunnerError::Io(format!("read {}: {e}", path.display())))?;
-    serde_json::from_str(&text).map_err(|e| RunnerError::Template(format!("{}: {e}", path.display())))
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| RunnerError::Io(format!("read {}: {e}", path.display())))?;
+    serde_json::from_str(&text)
+        .map_err(|e| RunnerError::Template(format!("{}: {e}", path.display())))
 }

@@ -29,14 +29,21 @@ pub struct Template {
 
 impl Template {
     pub fn load(path: &Path) -> Result<Template, RunnerError> {
-        let text = std::fs::read_to_string(path).map_err(|e| RunnerError::Template(format!("read {}: {e}", path.display())))?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| RunnerError::Template(format!("read {}: {e}", path.display())))?;
         Template::parse(&text)
     }
 
     pub fn parse(text: &str) -> Result<Template, RunnerError> {
-        let yaml: Yaml = serde_yaml_ng::from_str(text).map_err(|e| RunnerError::Template(format!("YAML: {e}")))?;
+        let yaml: Yaml = serde_yaml_ng::from_str(text)
+            .map_err(|e| RunnerError::Template(format!("YAML: {e}")))?;
         let root = to_json(yaml)?;
-        let section = |name: &str| root.get(name).and_then(Value::as_object).cloned().unwrap_or_default();
+        let section = |name: &str| {
+            root.get(name)
+                .and_then(Value::as_object)
+                .cloned()
+                .unwrap_or_default()
+        };
         let mut resources = BTreeMap::new();
         for (id, body) in section("Resources") {
             let kind = body
@@ -49,16 +56,25 @@ impl Template {
                 Resource {
                     logical_id: id.clone(),
                     kind,
-                    properties: body.get("Properties").cloned().unwrap_or(Value::Object(Map::new())),
+                    properties: body
+                        .get("Properties")
+                        .cloned()
+                        .unwrap_or(Value::Object(Map::new())),
                     metadata: body.get("Metadata").cloned().unwrap_or(Value::Null),
-                    condition: body.get("Condition").and_then(Value::as_str).map(str::to_owned),
+                    condition: body
+                        .get("Condition")
+                        .and_then(Value::as_str)
+                        .map(str::to_owned),
                 },
             );
         }
         Ok(Template {
             parameters: section("Parameters"),
             conditions: section("Conditions"),
-            function_globals: root.pointer("/Globals/Function").cloned().unwrap_or(Value::Object(Map::new())),
+            function_globals: root
+                .pointer("/Globals/Function")
+                .cloned()
+                .unwrap_or(Value::Object(Map::new())),
             resources,
         })
     }
@@ -82,7 +98,9 @@ fn to_json(yaml: Yaml) -> Result<Value, RunnerError> {
             }
         }
         Yaml::String(s) => Value::String(s),
-        Yaml::Sequence(items) => Value::Array(items.into_iter().map(to_json).collect::<Result<_, _>>()?),
+        Yaml::Sequence(items) => {
+            Value::Array(items.into_iter().map(to_json).collect::<Result<_, _>>()?)
+        }
         Yaml::Mapping(map) => {
             let mut out = Map::new();
             for (k, v) in map {
@@ -90,7 +108,11 @@ fn to_json(yaml: Yaml) -> Result<Value, RunnerError> {
                     Yaml::String(s) => s,
                     Yaml::Number(n) => n.to_string(),
                     Yaml::Bool(b) => b.to_string(),
-                    other => return Err(RunnerError::Template(format!("unsupported mapping key {other:?}"))),
+                    other => {
+                        return Err(RunnerError::Template(format!(
+                            "unsupported mapping key {other:?}"
+                        )));
+                    }
                 };
                 out.insert(key, to_json(v)?);
             }
@@ -108,10 +130,13 @@ fn to_json(yaml: Yaml) -> Result<Value, RunnerError> {
             // `!GetAtt A.B` is `{"Fn::GetAtt": ["A", "B"]}`.
             let inner = match (name, inner) {
                 ("GetAtt", Value::String(s)) => {
-                    let (res, attr) = s
-                        .split_once('.')
-                        .ok_or_else(|| RunnerError::Template(format!("!GetAtt {s}: expected Resource.Attribute")))?;
-                    Value::Array(vec![Value::String(res.to_owned()), Value::String(attr.to_owned())])
+                    let (res, attr) = s.split_once('.').ok_or_else(|| {
+                        RunnerError::Template(format!("!GetAtt {s}: expected Resource.Attribute"))
+                    })?;
+                    Value::Array(vec![
+                        Value::String(res.to_owned()),
+                        Value::String(attr.to_owned()),
+                    ])
                 }
                 (_, v) => v,
             };

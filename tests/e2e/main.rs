@@ -1,1 +1,6 @@
+//! End-to-end tests against the local stack (moto + the local runner). One binary, so the
+//! stack starts once and the link happens once.
 
+mod contractors;
+mod runner;
+mod template;

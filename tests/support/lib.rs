@@ -1,0 +1,154 @@
+//! Test support: a local stack per test binary, started once on its own runtime so that
+//! every test (each on its own tokio runtime) can use it, plus HTTP helpers.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use local_runner::{LocalStack, Registry, StackOptions};
+use serde_json::{Value, json};
+
+/// What tests need to know about a running stack.
+#[derive(Clone, Debug)]
+pub struct Stack {
+    pub base_url: String,
+    pub moto_endpoint: String,
+    pub refs: HashMap<String, String>,
+    pub attrs: HashMap<String, String>,
+}
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ sits in the repo")
+        .to_path_buf()
+}
+
+/// Starts a stack on a dedicated thread that lives as long as the test process (moto is
+/// tied to that thread and dies with the process).
+pub fn start_stack(template: PathBuf, registry: fn() -> Registry) -> Stack {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::Builder::new()
+        .name("local-stack".into())
+        .spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async move {
+                let mut opts = StackOptions::new(template, registry());
+                opts.run_schedules = false;
+                match LocalStack::start(opts).await {
+                    Ok(stack) => {
+                        tx.send(Ok(Stack {
+                            base_url: stack.base_url.clone(),
+                            moto_endpoint: stack.moto_endpoint.clone(),
+                            refs: stack.resolver.refs.clone(),
+                            attrs: stack.resolver.attrs.clone(),
+                        }))
+                        .ok();
+                        // Keep the stack (and its moto) alive until the process ends.
+                        std::future::pending::<()>().await;
+                        drop(stack);
+                    }
+                    Err(e) => {
+                        tx.send(Err(e.to_string())).ok();
+                    }
+                }
+            });
+        })
+        .expect("spawn stack thread");
+    match rx.recv().expect("stack thread answers") {
+        Ok(stack) => stack,
+        Err(e) => panic!(
+            "local stack failed to start: {e}\n(hint: run the tests with `make test`, which installs moto)"
+        ),
+    }
+}
+
+/// The product's stack (template.yaml, every product function).
+pub fn product() -> &'static Stack {
+    static STACK: OnceLock<Stack> = OnceLock::new();
+    STACK.get_or_init(|| {
+        start_stack(
+            repo_root().join("template.yaml"),
+            local_runner::product_registry,
+        )
+    })
+}
+
+impl Stack {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    /// An access token from the local issuer. `extra` may set roles, audience, issuer,
+    /// expires_in, not_before_in.
+    pub async fn token(&self, sub: &str, extra: Value) -> String {
+        let mut body = json!({"sub": sub});
+        if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+            b.extend(e.clone());
+        }
+        let resp: Value = client()
+            .post(self.url("/_local/token"))
+            .json(&body)
+            .send()
+            .await
+            .expect("token request")
+            .json()
+            .await
+            .expect("token JSON");
+        resp["access_token"]
+            .as_str()
+            .expect("access_token")
+            .to_owned()
+    }
+
+    /// SDK settings pointing at this stack's moto, built for the calling test's runtime.
+    pub async fn aws(&self) -> platform::aws::Aws {
+        let env = local_runner::stack::moto_env(&self.moto_endpoint);
+        platform::aws::Aws::load(&platform::Env::from_map(env)).await
+    }
+}
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder().build().expect("HTTP client")
+}
+
+/// Status, headers and JSON body of a response.
+pub async fn read(resp: reqwest::Response) -> (u16, reqwest::header::HeaderMap, Value) {
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    let text = resp.text().await.unwrap_or_default();
+    let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    (status, headers, body)
+}
+
+/// A registration body that passes validation, unique by `tag`.
+pub fn registration(tag: &str) -> Value {
+    json!({
+        "business_name": format!("Bright Nights {tag} LLC"),
+        "contact": {"name": "Dana Reyes", "email": format!("dana+{tag}@brightnights.example"), "phone": "(214) 555-0142"},
+        "service_area": {"states": ["TX", "OK"], "zip_codes": ["75201"]},
+        "trade": {"crew_size": 4, "years_in_business": 6, "services": ["residential_installation"]}
+    })
+}
+
+/// Polls `check` until it returns `Some` or `limit` passes.
+pub async fn eventually<T, F, Fut>(limit: std::time::Duration, mut check: F) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        if let Some(v) = check().await {
+            return Some(v);
+        }
+        if std::time::Instant::now() > deadline {
+            return None;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}

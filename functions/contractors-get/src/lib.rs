@@ -15,13 +15,19 @@ pub struct GetContractor<R> {
 
 impl<R: ContractorRepository> GetContractor<R> {
     pub fn new(contractors: R, settings: ApiSettings) -> Self {
-        GetContractor { contractors, settings }
+        GetContractor {
+            contractors,
+            settings,
+        }
     }
 }
 
 pub async fn build(env: &Env) -> Result<GetContractor<DynamoContractors>, BoxError> {
     let aws = platform::aws::Aws::load(env).await;
-    Ok(GetContractor::new(DynamoContractors::from_env(env, &aws)?, ApiSettings::from_env(env)))
+    Ok(GetContractor::new(
+        DynamoContractors::from_env(env, &aws)?,
+        ApiSettings::from_env(env),
+    ))
 }
 
 impl<R: ContractorRepository> HttpApp for GetContractor<R> {
@@ -73,10 +79,22 @@ mod tests {
         }))
         .unwrap();
         let c = input
-            .into_contractor(ContractorId::generate(), OwnerId::parse("auth0|dana").unwrap(), Utc::now())
+            .into_contractor(
+                ContractorId::generate(),
+                OwnerId::parse("auth0|dana").unwrap(),
+                Utc::now(),
+            )
             .unwrap();
         repo.insert(&c).await.unwrap();
-        (json_http(GetContractor::new(repo, ApiSettings { roles_claim: "roles".into() })), c.id)
+        (
+            json_http(GetContractor::new(
+                repo,
+                ApiSettings {
+                    roles_claim: "roles".into(),
+                },
+            )),
+            c.id,
+        )
     }
 
     fn event_for(id: &str, sub: &str, roles: Option<&str>) -> serde_json::Value {
@@ -105,11 +123,26 @@ mod tests {
     #[tokio::test]
     async fn another_user_gets_404_and_staff_can_read() {
         let (f, id) = seeded().await;
-        let other = call_http(&f, event_for(id.as_str(), "auth0|eve", Some("[contractor]"))).await;
+        let other = call_http(
+            &f,
+            event_for(id.as_str(), "auth0|eve", Some("[contractor]")),
+        )
+        .await;
         assert_eq!(other.status, 404);
-        let reviewer = call_http(&f, event_for(id.as_str(), "auth0|rita", Some("[reviewer]"))).await;
+        let reviewer =
+            call_http(&f, event_for(id.as_str(), "auth0|rita", Some("[reviewer]"))).await;
         assert_eq!(reviewer.status, 200);
-        assert_eq!(call_http(&f, event_for("me", "auth0|eve", None)).await.status, 404);
-        assert_eq!(call_http(&f, event_for("not-an-id", "auth0|dana", None)).await.status, 404);
+        assert_eq!(
+            call_http(&f, event_for("me", "auth0|eve", None))
+                .await
+                .status,
+            404
+        );
+        assert_eq!(
+            call_http(&f, event_for("not-an-id", "auth0|dana", None))
+                .await
+                .status,
+            404
+        );
     }
 }

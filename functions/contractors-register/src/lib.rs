@@ -47,7 +47,9 @@ impl<R: ContractorRepository> HttpApp for Register<R> {
         self.contractors.insert(&contractor).await?;
 
         tracing::info!(contractor_id = %contractor.id, "contractor registered");
-        Metrics::new(&self.metrics_namespace, Self::NAME).count("ContractorRegistered").flush();
+        Metrics::new(&self.metrics_namespace, Self::NAME)
+            .count("ContractorRegistered")
+            .flush();
         let mut response = http::json(201, &contractor.view());
         let headers = response.headers_mut();
         if let Ok(location) = format!("/v1/contractors/{}", contractor.id).parse() {
@@ -72,7 +74,13 @@ mod tests {
     use super::*;
 
     fn function(repo: Arc<MemoryContractors>) -> JsonFunction {
-        json_http(Register::new(repo, ApiSettings { roles_claim: "roles".into() }, "Test".into()))
+        json_http(Register::new(
+            repo,
+            ApiSettings {
+                roles_claim: "roles".into(),
+            },
+            "Test".into(),
+        ))
     }
 
     #[tokio::test]
@@ -85,10 +93,18 @@ mod tests {
         assert!(id.starts_with("ctr_"));
         assert_eq!(answer.body["status"], "draft");
         assert_eq!(answer.body["contact"]["phone"], "+12145550142");
-        assert_eq!(answer.headers["location"], format!("/v1/contractors/{id}").as_str());
+        assert_eq!(
+            answer.headers["location"],
+            format!("/v1/contractors/{id}").as_str()
+        );
         assert_eq!(answer.headers["etag"], "\"1\"");
         assert_eq!(answer.headers["x-correlation-id"], "corr-sample-0001");
-        assert!(repo.get(&ContractorId::parse(&id).unwrap()).await.unwrap().is_some());
+        assert!(
+            repo.get(&ContractorId::parse(&id).unwrap())
+                .await
+                .unwrap()
+                .is_some()
+        );
 
         let again = call_http(&f, sample_event("http-api-contractors-register.json")).await;
         assert_eq!(again.status, 409);
@@ -99,11 +115,28 @@ mod tests {
     #[tokio::test]
     async fn invalid_fields_get_422_with_every_field_error() {
         let mut event = sample_event("http-api-contractors-register.json");
-        event["body"] = json!(json!({"business_name": "", "contact": {"name": "Dana", "email": "x", "phone": "1"}}).to_string());
+        event["body"] = json!(
+            json!({"business_name": "", "contact": {"name": "Dana", "email": "x", "phone": "1"}})
+                .to_string()
+        );
         let answer = call_http(&function(Default::default()), event).await;
         assert_eq!(answer.status, 422);
-        let fields: Vec<&str> = answer.body["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
-        assert_eq!(fields, vec!["business_name", "contact.email", "contact.phone", "service_area", "trade"]);
+        let fields: Vec<&str> = answer.body["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["field"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            fields,
+            vec![
+                "business_name",
+                "contact.email",
+                "contact.phone",
+                "service_area",
+                "trade"
+            ]
+        );
     }
 
     #[tokio::test]

@@ -67,7 +67,10 @@ impl Service {
     ];
 
     fn parse(raw: &str) -> Option<Service> {
-        Self::ALL.iter().find(|(name, _)| *name == raw.trim()).map(|(_, s)| *s)
+        Self::ALL
+            .iter()
+            .find(|(name, _)| *name == raw.trim())
+            .map(|(_, s)| *s)
     }
 }
 
@@ -144,19 +147,32 @@ fn required<'a>(c: &mut Collector, field: &str, value: &'a Option<String>) -> Op
 
 impl RegisterContractor {
     /// Validates every field and builds the new account, in `draft`.
-    pub fn into_contractor(self, id: ContractorId, owner: OwnerId, now: DateTime<Utc>) -> Result<Contractor, Invalid> {
+    pub fn into_contractor(
+        self,
+        id: ContractorId,
+        owner: OwnerId,
+        now: DateTime<Utc>,
+    ) -> Result<Contractor, Invalid> {
         let mut c = Collector::new();
-        let business_name = required(&mut c, "business_name", &self.business_name).and_then(|v| c.check("business_name", BusinessName::parse(v)));
+        let business_name = required(&mut c, "business_name", &self.business_name)
+            .and_then(|v| c.check("business_name", BusinessName::parse(v)));
 
         let contact = match &self.contact {
             None => {
-                c.push("contact", "required", "Give a contact name, email and phone.");
+                c.push(
+                    "contact",
+                    "required",
+                    "Give a contact name, email and phone.",
+                );
                 None
             }
             Some(input) => {
-                let name = required(&mut c, "contact.name", &input.name).and_then(|v| c.check("contact.name", PersonName::parse(v)));
-                let email = required(&mut c, "contact.email", &input.email).and_then(|v| c.check("contact.email", Email::parse(v)));
-                let phone = required(&mut c, "contact.phone", &input.phone).and_then(|v| c.check("contact.phone", Phone::parse(v)));
+                let name = required(&mut c, "contact.name", &input.name)
+                    .and_then(|v| c.check("contact.name", PersonName::parse(v)));
+                let email = required(&mut c, "contact.email", &input.email)
+                    .and_then(|v| c.check("contact.email", Email::parse(v)));
+                let phone = required(&mut c, "contact.phone", &input.phone)
+                    .and_then(|v| c.check("contact.phone", Phone::parse(v)));
                 match (name, email, phone) {
                     (Some(name), Some(email), Some(phone)) => Some(Contact { name, email, phone }),
                     _ => None,
@@ -166,7 +182,11 @@ impl RegisterContractor {
 
         let service_area = match &self.service_area {
             None => {
-                c.push("service_area", "required", "Give the states (and optionally ZIP codes) you serve.");
+                c.push(
+                    "service_area",
+                    "required",
+                    "Give the states (and optionally ZIP codes) you serve.",
+                );
                 None
             }
             Some(input) => parse_service_area(&mut c, input),
@@ -174,7 +194,11 @@ impl RegisterContractor {
 
         let trade = match &self.trade {
             None => {
-                c.push("trade", "required", "Give your crew size, years in business and services.");
+                c.push(
+                    "trade",
+                    "required",
+                    "Give your crew size, years in business and services.",
+                );
                 None
             }
             Some(input) => parse_trade(&mut c, input),
@@ -199,11 +223,20 @@ fn parse_service_area(c: &mut Collector, input: &ServiceAreaInput) -> Option<Ser
     let before = c.is_empty();
     let mut states: Vec<UsState> = Vec::new();
     match &input.states {
-        None => c.push("service_area.states", "required", "List at least one state you serve."),
-        Some(list) if list.is_empty() => c.push("service_area.states", "required", "List at least one state you serve."),
+        None => c.push(
+            "service_area.states",
+            "required",
+            "List at least one state you serve.",
+        ),
+        Some(list) if list.is_empty() => c.push(
+            "service_area.states",
+            "required",
+            "List at least one state you serve.",
+        ),
         Some(list) => {
             for (i, raw) in list.iter().enumerate() {
-                if let Some(state) = c.check(&format!("service_area.states[{i}]"), UsState::parse(raw))
+                if let Some(state) =
+                    c.check(&format!("service_area.states[{i}]"), UsState::parse(raw))
                     && !states.contains(&state)
                 {
                     states.push(state);
@@ -213,7 +246,11 @@ fn parse_service_area(c: &mut Collector, input: &ServiceAreaInput) -> Option<Ser
     }
     let mut zip_codes: Vec<ZipCode> = Vec::new();
     if input.zip_codes.len() > MAX_ZIP_CODES {
-        c.push("service_area.zip_codes", "too_many", format!("List at most {MAX_ZIP_CODES} ZIP codes."));
+        c.push(
+            "service_area.zip_codes",
+            "too_many",
+            format!("List at most {MAX_ZIP_CODES} ZIP codes."),
+        );
     } else {
         for (i, raw) in input.zip_codes.iter().enumerate() {
             if let Some(zip) = c.check(&format!("service_area.zip_codes[{i}]"), ZipCode::parse(raw))
@@ -234,7 +271,11 @@ fn parse_trade(c: &mut Collector, input: &TradeInput) -> Option<TradeDetails> {
             0
         }
         Some(n) if !(1..=MAX_CREW_SIZE).contains(&n) => {
-            c.push("trade.crew_size", "out_of_range", format!("Crew size must be between 1 and {MAX_CREW_SIZE}."));
+            c.push(
+                "trade.crew_size",
+                "out_of_range",
+                format!("Crew size must be between 1 and {MAX_CREW_SIZE}."),
+            );
             0
         }
         Some(n) => n as u16,
@@ -242,14 +283,22 @@ fn parse_trade(c: &mut Collector, input: &TradeInput) -> Option<TradeDetails> {
     let years_in_business = match input.years_in_business {
         None => 0,
         Some(n) if !(0..=100).contains(&n) => {
-            c.push("trade.years_in_business", "out_of_range", "Years in business must be between 0 and 100.");
+            c.push(
+                "trade.years_in_business",
+                "out_of_range",
+                "Years in business must be between 0 and 100.",
+            );
             0
         }
         Some(n) => n as u16,
     };
     let mut services = Vec::new();
     if input.services.is_empty() {
-        c.push("trade.services", "required", "Pick at least one service you offer.");
+        c.push(
+            "trade.services",
+            "required",
+            "Pick at least one service you offer.",
+        );
     }
     for (i, raw) in input.services.iter().enumerate() {
         match Service::parse(raw) {
@@ -257,7 +306,11 @@ fn parse_trade(c: &mut Collector, input: &TradeInput) -> Option<TradeDetails> {
             Some(_) => {}
             None => {
                 let known: Vec<&str> = Service::ALL.iter().map(|(n, _)| *n).collect();
-                c.push(format!("trade.services[{i}]"), "invalid_choice", format!("Unknown service {raw:?}; pick from {}.", known.join(", ")));
+                c.push(
+                    format!("trade.services[{i}]"),
+                    "invalid_choice",
+                    format!("Unknown service {raw:?}; pick from {}.", known.join(", ")),
+                );
             }
         }
     }
@@ -307,7 +360,11 @@ mod tests {
     }
 
     fn register(input: RegisterContractor) -> Result<Contractor, Invalid> {
-        input.into_contractor(ContractorId::generate(), OwnerId::parse("auth0|dana").unwrap(), Utc::now())
+        input.into_contractor(
+            ContractorId::generate(),
+            OwnerId::parse("auth0|dana").unwrap(),
+            Utc::now(),
+        )
     }
 
     #[test]
@@ -332,7 +389,10 @@ mod tests {
         }))
         .unwrap();
         let Invalid(violations) = register(input).unwrap_err();
-        let fields: Vec<(&str, &str)> = violations.iter().map(|v| (v.field.as_str(), v.code)).collect();
+        let fields: Vec<(&str, &str)> = violations
+            .iter()
+            .map(|v| (v.field.as_str(), v.code))
+            .collect();
         assert_eq!(
             fields,
             vec![
@@ -351,12 +411,17 @@ mod tests {
     fn missing_sections_are_required() {
         let Invalid(violations) = register(RegisterContractor::default()).unwrap_err();
         let fields: Vec<&str> = violations.iter().map(|v| v.field.as_str()).collect();
-        assert_eq!(fields, vec!["business_name", "contact", "service_area", "trade"]);
+        assert_eq!(
+            fields,
+            vec!["business_name", "contact", "service_area", "trade"]
+        );
     }
 
     #[test]
     fn unknown_fields_are_refused_by_the_parser() {
-        let parsed = serde_json::from_value::<RegisterContractor>(serde_json::json!({"business_name": "x", "admin": true}));
+        let parsed = serde_json::from_value::<RegisterContractor>(
+            serde_json::json!({"business_name": "x", "admin": true}),
+        );
         assert!(parsed.is_err());
     }
 

@@ -66,7 +66,8 @@ pub struct OwnerId(String);
 impl OwnerId {
     pub fn parse(raw: &str) -> Option<Self> {
         let trimmed = raw.trim();
-        (!trimmed.is_empty() && trimmed.len() <= 255 && !trimmed.chars().any(char::is_control)).then(|| OwnerId(trimmed.to_owned()))
+        (!trimmed.is_empty() && trimmed.len() <= 255 && !trimmed.chars().any(char::is_control))
+            .then(|| OwnerId(trimmed.to_owned()))
     }
 
     pub fn as_str(&self) -> &str {

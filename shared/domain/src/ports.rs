@@ -18,9 +18,16 @@ pub enum RepoError {
 
 pub trait ContractorRepository: Send + Sync + 'static {
     /// Stores a new account; fails if its id or its owner is taken.
-    fn insert(&self, contractor: &Contractor) -> impl Future<Output = Result<(), RepoError>> + Send;
-    fn get(&self, id: &ContractorId) -> impl Future<Output = Result<Option<Contractor>, RepoError>> + Send;
-    fn find_by_owner(&self, owner: &OwnerId) -> impl Future<Output = Result<Option<Contractor>, RepoError>> + Send;
+    fn insert(&self, contractor: &Contractor)
+    -> impl Future<Output = Result<(), RepoError>> + Send;
+    fn get(
+        &self,
+        id: &ContractorId,
+    ) -> impl Future<Output = Result<Option<Contractor>, RepoError>> + Send;
+    fn find_by_owner(
+        &self,
+        owner: &OwnerId,
+    ) -> impl Future<Output = Result<Option<Contractor>, RepoError>> + Send;
 }
 
 /// An in-memory repository for handler tests.
@@ -39,7 +46,9 @@ pub mod memory {
         async fn insert(&self, contractor: &Contractor) -> Result<(), RepoError> {
             let mut items = self.items.lock().expect("lock");
             if let Some(existing) = items.values().find(|c| c.owner == contractor.owner) {
-                return Err(RepoError::OwnerAlreadyRegistered { existing: existing.id.clone() });
+                return Err(RepoError::OwnerAlreadyRegistered {
+                    existing: existing.id.clone(),
+                });
             }
             items.insert(contractor.id.clone(), contractor.clone());
             Ok(())
@@ -50,19 +59,34 @@ pub mod memory {
         }
 
         async fn find_by_owner(&self, owner: &OwnerId) -> Result<Option<Contractor>, RepoError> {
-            Ok(self.items.lock().expect("lock").values().find(|c| &c.owner == owner).cloned())
+            Ok(self
+                .items
+                .lock()
+                .expect("lock")
+                .values()
+                .find(|c| &c.owner == owner)
+                .cloned())
         }
     }
 }
 
 impl<T: ContractorRepository> ContractorRepository for std::sync::Arc<T> {
-    fn insert(&self, contractor: &Contractor) -> impl Future<Output = Result<(), RepoError>> + Send {
+    fn insert(
+        &self,
+        contractor: &Contractor,
+    ) -> impl Future<Output = Result<(), RepoError>> + Send {
         (**self).insert(contractor)
     }
-    fn get(&self, id: &ContractorId) -> impl Future<Output = Result<Option<Contractor>, RepoError>> + Send {
+    fn get(
+        &self,
+        id: &ContractorId,
+    ) -> impl Future<Output = Result<Option<Contractor>, RepoError>> + Send {
         (**self).get(id)
     }
-    fn find_by_owner(&self, owner: &OwnerId) -> impl Future<Output = Result<Option<Contractor>, RepoError>> + Send {
+    fn find_by_owner(
+        &self,
+        owner: &OwnerId,
+    ) -> impl Future<Output = Result<Option<Contractor>, RepoError>> + Send {
         (**self).find_by_owner(owner)
     }
 }

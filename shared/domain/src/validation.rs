@@ -27,7 +27,12 @@ impl Collector {
         Self::default()
     }
 
-    pub fn push(&mut self, field: impl Into<String>, code: &'static str, message: impl Into<String>) {
+    pub fn push(
+        &mut self,
+        field: impl Into<String>,
+        code: &'static str,
+        message: impl Into<String>,
+    ) {
         self.violations.push(Violation {
             field: field.into(),
             code,
@@ -36,7 +41,11 @@ impl Collector {
     }
 
     /// Keeps the value if it parsed, records the violation (under `field`) if not.
-    pub fn check<T>(&mut self, field: &str, result: Result<T, (&'static str, String)>) -> Option<T> {
+    pub fn check<T>(
+        &mut self,
+        field: &str,
+        result: Result<T, (&'static str, String)>,
+    ) -> Option<T> {
         match result {
             Ok(v) => Some(v),
             Err((code, message)) => {
@@ -52,6 +61,10 @@ impl Collector {
 
     /// `Ok(value)` when nothing was recorded. `value` is only called then.
     pub fn finish<T>(self, value: impl FnOnce() -> T) -> Result<T, Invalid> {
-        if self.violations.is_empty() { Ok(value()) } else { Err(Invalid(self.violations)) }
+        if self.violations.is_empty() {
+            Ok(value())
+        } else {
+            Err(Invalid(self.violations))
+        }
     }
 }

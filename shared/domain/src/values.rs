@@ -49,10 +49,16 @@ fn bounded_text(raw: &str, what: &str, max: usize) -> Result<String, Refusal> {
         return Err(refuse("required", format!("Enter the {what}.")));
     }
     if text.chars().count() > max {
-        return Err(refuse("too_long", format!("The {what} must be at most {max} characters.")));
+        return Err(refuse(
+            "too_long",
+            format!("The {what} must be at most {max} characters."),
+        ));
     }
     if text.chars().any(char::is_control) {
-        return Err(refuse("invalid_characters", format!("The {what} contains characters that are not allowed.")));
+        return Err(refuse(
+            "invalid_characters",
+            format!("The {what} contains characters that are not allowed."),
+        ));
     }
     Ok(text)
 }
@@ -67,7 +73,10 @@ impl BusinessName {
     pub fn parse(raw: &str) -> Result<Self, Refusal> {
         let text = bounded_text(raw, "business name", 200)?;
         if !text.chars().any(char::is_alphanumeric) {
-            return Err(refuse("invalid_business_name", "The business name must contain letters or digits."));
+            return Err(refuse(
+                "invalid_business_name",
+                "The business name must contain letters or digits.",
+            ));
         }
         Ok(BusinessName(text))
     }
@@ -97,13 +106,21 @@ string_value!(Email);
 
 impl Email {
     pub fn parse(raw: &str) -> Result<Self, Refusal> {
-        let bad = || refuse("invalid_email", "Enter a valid email address, like name@example.com.");
+        let bad = || {
+            refuse(
+                "invalid_email",
+                "Enter a valid email address, like name@example.com.",
+            )
+        };
         let text = raw.trim();
         if text.is_empty() {
             return Err(refuse("required", "Enter an email address."));
         }
         if text.len() > 254 {
-            return Err(refuse("too_long", "The email address must be at most 254 characters."));
+            return Err(refuse(
+                "too_long",
+                "The email address must be at most 254 characters.",
+            ));
         }
         let (local, domain) = text.rsplit_once('@').ok_or_else(bad)?;
         let local_ok = !local.is_empty()
@@ -111,13 +128,21 @@ impl Email {
             && !local.starts_with('.')
             && !local.ends_with('.')
             && !local.contains("..")
-            && local.chars().all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+/=?^_`{|}~.-".contains(c));
+            && local
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+/=?^_`{|}~.-".contains(c));
         let labels: Vec<&str> = domain.split('.').collect();
         let domain_ok = labels.len() >= 2
             && labels.iter().all(|l| {
-                !l.is_empty() && l.len() <= 63 && !l.starts_with('-') && !l.ends_with('-') && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                !l.is_empty()
+                    && l.len() <= 63
+                    && !l.starts_with('-')
+                    && !l.ends_with('-')
+                    && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
             })
-            && labels.last().is_some_and(|tld| tld.len() >= 2 && tld.chars().all(|c| c.is_ascii_alphabetic()));
+            && labels
+                .last()
+                .is_some_and(|tld| tld.len() >= 2 && tld.chars().all(|c| c.is_ascii_alphabetic()));
         if !(local_ok && domain_ok) {
             return Err(bad());
         }
@@ -138,8 +163,17 @@ impl Phone {
         if text.is_empty() {
             return Err(refuse("required", "Enter a phone number."));
         }
-        let bad = || refuse("invalid_phone", "Enter a valid phone number, like (555) 010-2030 or +1 555 010 2030.");
-        if !text.chars().all(|c| c.is_ascii_digit() || " ()-.+".contains(c)) || text[1..].contains('+') {
+        let bad = || {
+            refuse(
+                "invalid_phone",
+                "Enter a valid phone number, like (555) 010-2030 or +1 555 010 2030.",
+            )
+        };
+        if !text
+            .chars()
+            .all(|c| c.is_ascii_digit() || " ()-.+".contains(c))
+            || text[1..].contains('+')
+        {
             return Err(bad());
         }
         let digits: String = text.chars().filter(char::is_ascii_digit).collect();
@@ -168,9 +202,10 @@ impl Phone {
 
 /// USPS codes of the states, DC and the territories where the marketplace operates.
 pub const US_STATES: [&str; 51] = [
-    "AL", "AK", "AZ", "AR", "CA", "CO", "CT", "DE", "DC", "FL", "GA", "HI", "ID", "IL", "IN", "IA", "KS", "KY", "LA", "ME", "MD", "MA", "MI",
-    "MN", "MS", "MO", "MT", "NE", "NV", "NH", "NJ", "NM", "NY", "NC", "ND", "OH", "OK", "OR", "PA", "RI", "SC", "SD", "TN", "TX", "UT", "VT",
-    "VA", "WA", "WV", "WI", "WY",
+    "AL", "AK", "AZ", "AR", "CA", "CO", "CT", "DE", "DC", "FL", "GA", "HI", "ID", "IL", "IN", "IA",
+    "KS", "KY", "LA", "ME", "MD", "MA", "MI", "MN", "MS", "MO", "MT", "NE", "NV", "NH", "NJ", "NM",
+    "NY", "NC", "ND", "OH", "OK", "OR", "PA", "RI", "SC", "SD", "TN", "TX", "UT", "VT", "VA", "WA",
+    "WV", "WI", "WY",
 ];
 
 /// A US state (or DC) by its two-letter USPS code.
@@ -185,7 +220,13 @@ impl UsState {
         if US_STATES.contains(&code.as_str()) {
             Ok(UsState(code))
         } else {
-            Err(refuse("invalid_state", format!("{:?} is not a US state code; use two letters, like TX.", raw.trim())))
+            Err(refuse(
+                "invalid_state",
+                format!(
+                    "{:?} is not a US state code; use two letters, like TX.",
+                    raw.trim()
+                ),
+            ))
         }
     }
 }
@@ -202,13 +243,20 @@ impl ZipCode {
         let b = text.as_bytes();
         let ok = match b.len() {
             5 => b.iter().all(u8::is_ascii_digit),
-            10 => b[..5].iter().all(u8::is_ascii_digit) && b[5] == b'-' && b[6..].iter().all(u8::is_ascii_digit),
+            10 => {
+                b[..5].iter().all(u8::is_ascii_digit)
+                    && b[5] == b'-'
+                    && b[6..].iter().all(u8::is_ascii_digit)
+            }
             _ => false,
         };
         if ok && &text[..5] != "00000" {
             Ok(ZipCode(text.to_owned()))
         } else {
-            Err(refuse("invalid_zip", format!("{text:?} is not a ZIP code; use five digits, like 75201.")))
+            Err(refuse(
+                "invalid_zip",
+                format!("{text:?} is not a ZIP code; use five digits, like 75201."),
+            ))
         }
     }
 }
@@ -219,8 +267,25 @@ mod tests {
 
     #[test]
     fn emails() {
-        assert_eq!(Email::parse(" Jo.Smith+lights@Example.COM ").unwrap().as_str(), "Jo.Smith+lights@example.com");
-        for bad in ["", "jo", "jo@", "@example.com", "jo@example", "jo@@example.com", "jo smith@example.com", "jo@exa mple.com", "jo..x@example.com", "jo@-bad.com", "jo@example.c0m"] {
+        assert_eq!(
+            Email::parse(" Jo.Smith+lights@Example.COM ")
+                .unwrap()
+                .as_str(),
+            "Jo.Smith+lights@example.com"
+        );
+        for bad in [
+            "",
+            "jo",
+            "jo@",
+            "@example.com",
+            "jo@example",
+            "jo@@example.com",
+            "jo smith@example.com",
+            "jo@exa mple.com",
+            "jo..x@example.com",
+            "jo@-bad.com",
+            "jo@example.c0m",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad:?} should be refused");
         }
         assert_eq!(Email::parse("").unwrap_err().0, "required");
@@ -237,17 +302,37 @@ mod tests {
         ] {
             assert_eq!(Phone::parse(raw).unwrap().as_str(), want, "{raw}");
         }
-        for bad in ["", "555-0142", "(014) 555-0142", "214-155-0142", "phone", "+1 214 555 0142 ext 5", "21+4555014", "+0123456789"] {
+        for bad in [
+            "",
+            "555-0142",
+            "(014) 555-0142",
+            "214-155-0142",
+            "phone",
+            "+1 214 555 0142 ext 5",
+            "21+4555014",
+            "+0123456789",
+        ] {
             assert!(Phone::parse(bad).is_err(), "{bad:?} should be refused");
         }
     }
 
     #[test]
     fn names_are_tidied_and_bounded() {
-        assert_eq!(BusinessName::parse("  Bright   Nights  LLC ").unwrap().as_str(), "Bright Nights LLC");
+        assert_eq!(
+            BusinessName::parse("  Bright   Nights  LLC ")
+                .unwrap()
+                .as_str(),
+            "Bright Nights LLC"
+        );
         assert_eq!(BusinessName::parse("   ").unwrap_err().0, "required");
-        assert_eq!(BusinessName::parse("---").unwrap_err().0, "invalid_business_name");
-        assert_eq!(BusinessName::parse(&"a".repeat(201)).unwrap_err().0, "too_long");
+        assert_eq!(
+            BusinessName::parse("---").unwrap_err().0,
+            "invalid_business_name"
+        );
+        assert_eq!(
+            BusinessName::parse(&"a".repeat(201)).unwrap_err().0,
+            "too_long"
+        );
         assert_eq!(PersonName::parse("12345").unwrap_err().0, "invalid_name");
     }
 

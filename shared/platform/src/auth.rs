@@ -35,14 +35,20 @@ pub struct Caller {
 impl Caller {
     /// Builds the caller from authorizer claims. A missing or unusable `sub` is 401: the
     /// authorizer should have refused the request, so we refuse it too.
-    pub fn from_claims(claims: &HashMap<String, String>, roles_claim: &str) -> Result<Caller, ApiError> {
+    pub fn from_claims(
+        claims: &HashMap<String, String>,
+        roles_claim: &str,
+    ) -> Result<Caller, ApiError> {
         let subject = claims
             .get("sub")
             .map(|s| s.trim())
             .filter(|s| !s.is_empty() && s.len() <= 255)
             .ok_or(ApiError::Unauthorized)?
             .to_owned();
-        let roles = claims.get(roles_claim).map(|raw| parse_roles(raw)).unwrap_or_default();
+        let roles = claims
+            .get(roles_claim)
+            .map(|raw| parse_roles(raw))
+            .unwrap_or_default();
         Ok(Caller { subject, roles })
     }
 
@@ -75,7 +81,10 @@ mod tests {
     use super::*;
 
     fn claims(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -84,15 +93,28 @@ mod tests {
         assert_eq!(parse_roles("[reviewer admin]"), expect);
         assert_eq!(parse_roles(r#"["reviewer","admin"]"#), expect);
         assert_eq!(parse_roles("reviewer, admin"), expect);
-        assert_eq!(parse_roles("[reviewer superuser]"), [Role::Reviewer].into_iter().collect());
+        assert_eq!(
+            parse_roles("[reviewer superuser]"),
+            [Role::Reviewer].into_iter().collect()
+        );
         assert!(parse_roles("").is_empty());
     }
 
     #[test]
     fn caller_needs_a_subject() {
-        assert!(matches!(Caller::from_claims(&claims(&[]), "roles"), Err(ApiError::Unauthorized)));
-        assert!(matches!(Caller::from_claims(&claims(&[("sub", " ")]), "roles"), Err(ApiError::Unauthorized)));
-        let c = Caller::from_claims(&claims(&[("sub", "auth0|abc"), ("roles", "[reviewer]")]), "roles").unwrap();
+        assert!(matches!(
+            Caller::from_claims(&claims(&[]), "roles"),
+            Err(ApiError::Unauthorized)
+        ));
+        assert!(matches!(
+            Caller::from_claims(&claims(&[("sub", " ")]), "roles"),
+            Err(ApiError::Unauthorized)
+        ));
+        let c = Caller::from_claims(
+            &claims(&[("sub", "auth0|abc"), ("roles", "[reviewer]")]),
+            "roles",
+        )
+        .unwrap();
         assert_eq!(c.subject, "auth0|abc");
         assert!(c.is_staff());
         let plain = Caller::from_claims(&claims(&[("sub", "auth0|abc")]), "roles").unwrap();

@@ -26,11 +26,23 @@ impl Aws {
         if let Some(url) = &endpoint {
             loader = loader.endpoint_url(url);
         }
-        if let Some(region) = env.get("AWS_REGION").or_else(|| env.get("AWS_DEFAULT_REGION")) {
+        if let Some(region) = env
+            .get("AWS_REGION")
+            .or_else(|| env.get("AWS_DEFAULT_REGION"))
+        {
             loader = loader.region(Region::new(region));
         }
-        if let (Some(id), Some(secret)) = (env.get("AWS_ACCESS_KEY_ID"), env.get("AWS_SECRET_ACCESS_KEY")) {
-            let creds = Credentials::new(id, secret, env.get("AWS_SESSION_TOKEN"), None, "environment");
+        if let (Some(id), Some(secret)) = (
+            env.get("AWS_ACCESS_KEY_ID"),
+            env.get("AWS_SECRET_ACCESS_KEY"),
+        ) {
+            let creds = Credentials::new(
+                id,
+                secret,
+                env.get("AWS_SESSION_TOKEN"),
+                None,
+                "environment",
+            );
             loader = loader.credentials_provider(creds);
         }
         Aws {

@@ -41,7 +41,8 @@ impl Env {
     }
 
     pub fn required(&self, key: &str) -> Result<String, ConfigError> {
-        self.get(key).ok_or_else(|| ConfigError::Missing(key.to_owned()))
+        self.get(key)
+            .ok_or_else(|| ConfigError::Missing(key.to_owned()))
     }
 
     /// Parses `key` if set, else returns `default`.
@@ -52,10 +53,13 @@ impl Env {
     {
         match self.get(key) {
             None => Ok(default),
-            Some(raw) => raw.trim().parse().map_err(|e: T::Err| ConfigError::Invalid {
-                key: key.to_owned(),
-                reason: e.to_string(),
-            }),
+            Some(raw) => raw
+                .trim()
+                .parse()
+                .map_err(|e: T::Err| ConfigError::Invalid {
+                    key: key.to_owned(),
+                    reason: e.to_string(),
+                }),
         }
     }
 
@@ -88,8 +92,14 @@ mod tests {
     #[test]
     fn required_reports_the_missing_key() {
         let e = env(&[("EMPTY", "  ")]);
-        assert_eq!(e.required("TABLE_NAME"), Err(ConfigError::Missing("TABLE_NAME".into())));
-        assert_eq!(e.required("EMPTY"), Err(ConfigError::Missing("EMPTY".into())));
+        assert_eq!(
+            e.required("TABLE_NAME"),
+            Err(ConfigError::Missing("TABLE_NAME".into()))
+        );
+        assert_eq!(
+            e.required("EMPTY"),
+            Err(ConfigError::Missing("EMPTY".into()))
+        );
     }
 
     #[test]

@@ -29,16 +29,25 @@ pub trait HttpApp: Send + Sync + 'static {
     /// The function's name in logs and metrics.
     const NAME: &'static str;
 
-    fn handle(&self, req: Request, meta: RequestMeta) -> impl Future<Output = Result<Response<Body>, ApiError>> + Send;
+    fn handle(
+        &self,
+        req: Request,
+        meta: RequestMeta,
+    ) -> impl Future<Output = Result<Response<Body>, ApiError>> + Send;
 }
 
 /// Calls `app` for one request: sets up the span, maps errors to problem JSON and echoes the
 /// correlation id. Never fails: every outcome is an HTTP response.
-pub async fn serve<A: HttpApp>(app: Arc<A>, req: Request) -> Result<Response<Body>, lambda_http::Error> {
+pub async fn serve<A: HttpApp>(
+    app: Arc<A>,
+    req: Request,
+) -> Result<Response<Body>, lambda_http::Error> {
     let ctx = req.lambda_context_ref().cloned().unwrap_or_default();
     let request_id = api_request_id(&req).unwrap_or_else(|| ctx.request_id.clone());
     let correlation_id = CorrelationId::first_of([
-        req.headers().get(correlation::HEADER).and_then(|v| v.to_str().ok()),
+        req.headers()
+            .get(correlation::HEADER)
+            .and_then(|v| v.to_str().ok()),
         Some(request_id.as_str()),
     ]);
     let span = telemetry::invocation_span(A::NAME, &ctx, &correlation_id);
@@ -78,21 +87,26 @@ pub fn json<T: Serialize>(status: u16, body: &T) -> Response<Body> {
 /// The problem document for `err`.
 pub fn problem_response(err: ApiError, instance: &str) -> Response<Body> {
     let retry_after = match &err {
-        ApiError::TooManyRequests { retry_after_seconds } => Some(*retry_after_seconds),
+        ApiError::TooManyRequests {
+            retry_after_seconds,
+        } => Some(*retry_after_seconds),
         _ => None,
     };
     let mut problem = err.into_problem();
     if !instance.is_empty() {
         problem.instance = Some(instance.to_owned());
     }
-    let text = serde_json::to_string(&problem).unwrap_or_else(|_| r#"{"title":"Internal server error","status":500}"#.to_owned());
+    let text = serde_json::to_string(&problem)
+        .unwrap_or_else(|_| r#"{"title":"Internal server error","status":500}"#.to_owned());
     let mut builder = Response::builder()
         .status(problem.status)
         .header(http::header::CONTENT_TYPE, problem::CONTENT_TYPE);
     if let Some(seconds) = retry_after {
         builder = builder.header(http::header::RETRY_AFTER, seconds.to_string());
     }
-    builder.body(Body::Text(text)).expect("static response parts are valid")
+    builder
+        .body(Body::Text(text))
+        .expect("static response parts are valid")
 }
 
 /// Reads a JSON body: 415 for another media type, 413 over `limit`, 400 for malformed JSON,
@@ -102,18 +116,30 @@ pub fn parse_json<T: DeserializeOwned>(req: &Request, limit: usize) -> Result<T,
         .headers()
         .get(http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase());
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        });
     match media_type.as_deref() {
         Some("application/json") => {}
         Some(t) if t.starts_with("application/") && t.ends_with("+json") => {}
-        _ => return Err(ApiError::UnsupportedMediaType { expected: "application/json" }),
+        _ => {
+            return Err(ApiError::UnsupportedMediaType {
+                expected: "application/json",
+            });
+        }
     }
     let bytes: &[u8] = req.body().as_ref();
     if bytes.len() > limit {
         return Err(ApiError::PayloadTooLarge { limit });
     }
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(ApiError::BadRequest("The request body is empty; send a JSON object.".into()));
+        return Err(ApiError::BadRequest(
+            "The request body is empty; send a JSON object.".into(),
+        ));
     }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     match serde_path_to_error::deserialize::<_, T>(&mut de) {
@@ -122,10 +148,16 @@ pub fn parse_json<T: DeserializeOwned>(req: &Request, limit: usize) -> Result<T,
             let field = err.path().to_string();
             let inner = err.into_inner();
             if inner.is_syntax() || inner.is_eof() {
-                Err(ApiError::BadRequest(format!("The body is not valid JSON: {inner}")))
+                Err(ApiError::BadRequest(format!(
+                    "The body is not valid JSON: {inner}"
+                )))
             } else {
                 let field = if field == "." { String::new() } else { field };
-                Err(ApiError::Validation(vec![FieldError::new(field, "invalid", serde_message(&inner))]))
+                Err(ApiError::Validation(vec![FieldError::new(
+                    field,
+                    "invalid",
+                    serde_message(&inner),
+                )]))
             }
         }
     }

@@ -16,7 +16,8 @@ use crate::schedule::ScheduledJob;
 use crate::sqs::{SqsConsumer, process_batch};
 
 /// A function as the local runner sees it: an event payload in, a response payload out.
-pub type JsonFunction = Arc<dyn Fn(LambdaEvent<Value>) -> BoxFuture<'static, Result<Value, BoxError>> + Send + Sync>;
+pub type JsonFunction =
+    Arc<dyn Fn(LambdaEvent<Value>) -> BoxFuture<'static, Result<Value, BoxError>> + Send + Sync>;
 
 pub async fn run_http<A: HttpApp>(app: A) -> Result<(), BoxError> {
     let app = Arc::new(app);
@@ -25,12 +26,18 @@ pub async fn run_http<A: HttpApp>(app: A) -> Result<(), BoxError> {
 
 pub async fn run_sqs<C: SqsConsumer>(consumer: C) -> Result<(), BoxError> {
     let consumer = Arc::new(consumer);
-    lambda_runtime::run(service_fn(move |event| process_batch(consumer.clone(), event))).await
+    lambda_runtime::run(service_fn(move |event| {
+        process_batch(consumer.clone(), event)
+    }))
+    .await
 }
 
 pub async fn run_scheduled<J: ScheduledJob>(job: J) -> Result<(), BoxError> {
     let job = Arc::new(job);
-    lambda_runtime::run(service_fn(move |event| crate::schedule::run_job(job.clone(), event))).await
+    lambda_runtime::run(service_fn(move |event| {
+        crate::schedule::run_job(job.clone(), event)
+    }))
+    .await
 }
 
 /// The HTTP app behind lambda_http's own payload conversion (API Gateway v2 JSON in,
@@ -40,9 +47,12 @@ pub fn json_http<A: HttpApp>(app: A) -> JsonFunction {
     Arc::new(move |event: LambdaEvent<Value>| {
         let app = app.clone();
         Box::pin(async move {
-            let request: lambda_http::request::LambdaRequest = serde_json::from_value(event.payload)?;
+            let request: lambda_http::request::LambdaRequest =
+                serde_json::from_value(event.payload)?;
             let mut adapter = Adapter::from(service_fn(move |req| serve(app.clone(), req)));
-            let response = adapter.call(LambdaEvent::new(request, event.context)).await?;
+            let response = adapter
+                .call(LambdaEvent::new(request, event.context))
+                .await?;
             Ok(serde_json::to_value(response)?)
         }) as Pin<Box<_>>
     })
@@ -54,7 +64,8 @@ pub fn json_sqs<C: SqsConsumer>(consumer: C) -> JsonFunction {
         let consumer = consumer.clone();
         Box::pin(async move {
             let payload = serde_json::from_value(event.payload)?;
-            let response = process_batch(consumer, LambdaEvent::new(payload, event.context)).await?;
+            let response =
+                process_batch(consumer, LambdaEvent::new(payload, event.context)).await?;
             Ok(serde_json::to_value(response)?)
         }) as Pin<Box<_>>
     })
@@ -66,7 +77,8 @@ pub fn json_scheduled<J: ScheduledJob>(job: J) -> JsonFunction {
         let job = job.clone();
         Box::pin(async move {
             let payload = serde_json::from_value(event.payload)?;
-            let response = crate::schedule::run_job(job, LambdaEvent::new(payload, event.context)).await?;
+            let response =
+                crate::schedule::run_job(job, LambdaEvent::new(payload, event.context)).await?;
             Ok(response)
         }) as Pin<Box<_>>
     })
@@ -80,7 +92,12 @@ pub fn local_context(function: &str, timeout: std::time::Duration) -> lambda_run
     ctx.request_id = ulid::Ulid::new().to_string().to_lowercase();
     ctx.deadline = now_ms + timeout.as_millis() as u64;
     ctx.invoked_function_arn = format!("arn:aws:lambda:us-east-1:123456789012:function:{function}");
-    ctx.xray_trace_id = Some(format!("Root=1-{:08x}-{:024x};Parent={:016x};Sampled=0", now_ms / 1000, rand_u96(), rand_u64()));
+    ctx.xray_trace_id = Some(format!(
+        "Root=1-{:08x}-{:024x};Parent={:016x};Sampled=0",
+        now_ms / 1000,
+        rand_u96(),
+        rand_u64()
+    ));
     ctx
 }
 
@@ -95,7 +112,11 @@ fn rand_u96() -> u128 {
 
 /// Invokes `function` with `payload` the way Lambda would, for tests and the local runner.
 pub async fn call(function: &JsonFunction, name: &str, payload: Value) -> Result<Value, BoxError> {
-    function(LambdaEvent::new(payload, local_context(name, std::time::Duration::from_secs(30)))).await
+    function(LambdaEvent::new(
+        payload,
+        local_context(name, std::time::Duration::from_secs(30)),
+    ))
+    .await
 }
 
 /// Test support: invoke an HTTP function with an API Gateway v2 event and read the answer.
@@ -112,23 +133,35 @@ pub mod testing {
 
     /// Loads a sample event from the repository's `events/` folder.
     pub fn sample_event(name: &str) -> Value {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../events").join(name);
-        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../events")
+            .join(name);
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
         serde_json::from_str(&text).expect("sample event is JSON")
     }
 
     pub async fn call_http(function: &JsonFunction, payload: Value) -> HttpAnswer {
-        let raw = call(function, "test", payload).await.expect("an HTTP function always answers");
-        let response: aws_lambda_events::apigw::ApiGatewayV2httpResponse = serde_json::from_value(raw).expect("API Gateway v2 response shape");
+        let raw = call(function, "test", payload)
+            .await
+            .expect("an HTTP function always answers");
+        let response: aws_lambda_events::apigw::ApiGatewayV2httpResponse =
+            serde_json::from_value(raw).expect("API Gateway v2 response shape");
         let text = match response.body {
             Some(aws_lambda_events::encodings::Body::Text(t)) => t,
-            Some(aws_lambda_events::encodings::Body::Binary(b)) => String::from_utf8_lossy(&b).into_owned(),
+            Some(aws_lambda_events::encodings::Body::Binary(b)) => {
+                String::from_utf8_lossy(&b).into_owned()
+            }
             _ => String::new(),
         };
         HttpAnswer {
             status: response.status_code as u16,
             headers: response.headers,
-            body: if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) },
+            body: if text.is_empty() {
+                Value::Null
+            } else {
+                serde_json::from_str(&text).unwrap_or(Value::String(text))
+            },
         }
     }
 }

@@ -97,6 +97,12 @@ impl Metrics {
     }
 }
 
+/// The metrics namespace (`METRICS_NAMESPACE`, default `HolidayLights/Onboarding`).
+pub fn namespace(env: &crate::Env) -> String {
+    env.get("METRICS_NAMESPACE")
+        .unwrap_or_else(|| "HolidayLights/Onboarding".to_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -104,7 +110,9 @@ mod tests {
     #[test]
     fn emf_document_declares_every_metric_once() {
         let mut m = Metrics::new("HolidayLights/Onboarding", "contractors-register");
-        m.count("ContractorRegistered").add("Latency", Unit::Milliseconds, 12.5).add("Latency", Unit::Milliseconds, 7.0);
+        m.count("ContractorRegistered")
+            .add("Latency", Unit::Milliseconds, 12.5)
+            .add("Latency", Unit::Milliseconds, 7.0);
         let doc = m.document(1_700_000_000_000).unwrap();
         assert_eq!(doc["ContractorRegistered"], 1.0);
         assert_eq!(doc["Latency"], json!([12.5, 7.0]));
@@ -120,9 +128,4 @@ mod tests {
     fn nothing_collected_writes_nothing() {
         assert!(Metrics::new("n", "s").document(0).is_none());
     }
-}
-
-/// The metrics namespace (`METRICS_NAMESPACE`, default `HolidayLights/Onboarding`).
-pub fn namespace(env: &crate::Env) -> String {
-    env.get("METRICS_NAMESPACE").unwrap_or_else(|| "HolidayLights/Onboarding".to_owned())
 }

@@ -18,7 +18,11 @@ pub struct FieldError {
 }
 
 impl FieldError {
-    pub fn new(field: impl Into<String>, code: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn new(
+        field: impl Into<String>,
+        code: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
         FieldError {
             field: field.into(),
             code: code.into(),
@@ -130,29 +134,62 @@ impl ApiError {
         match self {
             ApiError::Validation(errors) => Problem {
                 errors,
-                ..Problem::new(status, "validation_failed", "The request has invalid fields")
-                    .with_detail("Fix the fields listed in errors and try again.")
+                ..Problem::new(
+                    status,
+                    "validation_failed",
+                    "The request has invalid fields",
+                )
+                .with_detail("Fix the fields listed in errors and try again.")
             },
-            ApiError::BadRequest(detail) => Problem::new(status, "malformed_request", "The request could not be read").with_detail(detail),
-            ApiError::Unauthorized => Problem::new(status, "unauthorized", "Authentication required"),
-            ApiError::Forbidden(detail) => Problem::new(status, "forbidden", "Not allowed").with_detail(detail),
-            ApiError::NotFound(what) => Problem::new(status, "not_found", "Not found").with_detail(format!("No such {what}.")),
-            ApiError::MethodNotAllowed => Problem::new(status, "method_not_allowed", "Method not allowed"),
-            ApiError::Conflict { code, detail } => Problem::new(status, code, "Conflict").with_detail(detail),
-            ApiError::PreconditionFailed(detail) => Problem::new(status, "precondition_failed", "Precondition failed").with_detail(detail),
-            ApiError::PreconditionRequired(detail) => Problem::new(status, "precondition_required", "Precondition required").with_detail(detail),
-            ApiError::PayloadTooLarge { limit } => Problem::new(status, "payload_too_large", "Payload too large")
-                .with_detail(format!("The body must be at most {limit} bytes.")),
-            ApiError::UnsupportedMediaType { expected } => Problem::new(status, "unsupported_media_type", "Unsupported media type")
-                .with_detail(format!("Send the body as {expected}.")),
-            ApiError::Unprocessable { code, detail } => Problem::new(status, code, "The request cannot be processed").with_detail(detail),
-            ApiError::TooManyRequests { retry_after_seconds } => Problem::new(status, "too_many_requests", "Too many requests")
+            ApiError::BadRequest(detail) => {
+                Problem::new(status, "malformed_request", "The request could not be read")
+                    .with_detail(detail)
+            }
+            ApiError::Unauthorized => {
+                Problem::new(status, "unauthorized", "Authentication required")
+            }
+            ApiError::Forbidden(detail) => {
+                Problem::new(status, "forbidden", "Not allowed").with_detail(detail)
+            }
+            ApiError::NotFound(what) => Problem::new(status, "not_found", "Not found")
+                .with_detail(format!("No such {what}.")),
+            ApiError::MethodNotAllowed => {
+                Problem::new(status, "method_not_allowed", "Method not allowed")
+            }
+            ApiError::Conflict { code, detail } => {
+                Problem::new(status, code, "Conflict").with_detail(detail)
+            }
+            ApiError::PreconditionFailed(detail) => {
+                Problem::new(status, "precondition_failed", "Precondition failed")
+                    .with_detail(detail)
+            }
+            ApiError::PreconditionRequired(detail) => {
+                Problem::new(status, "precondition_required", "Precondition required")
+                    .with_detail(detail)
+            }
+            ApiError::PayloadTooLarge { limit } => {
+                Problem::new(status, "payload_too_large", "Payload too large")
+                    .with_detail(format!("The body must be at most {limit} bytes."))
+            }
+            ApiError::UnsupportedMediaType { expected } => {
+                Problem::new(status, "unsupported_media_type", "Unsupported media type")
+                    .with_detail(format!("Send the body as {expected}."))
+            }
+            ApiError::Unprocessable { code, detail } => {
+                Problem::new(status, code, "The request cannot be processed").with_detail(detail)
+            }
+            ApiError::TooManyRequests {
+                retry_after_seconds,
+            } => Problem::new(status, "too_many_requests", "Too many requests")
                 .with_detail(format!("Retry after {retry_after_seconds} seconds.")),
-            ApiError::Unavailable(detail) => Problem::new(status, "unavailable", "Service unavailable").with_detail(detail),
+            ApiError::Unavailable(detail) => {
+                Problem::new(status, "unavailable", "Service unavailable").with_detail(detail)
+            }
             ApiError::Internal(cause) => {
                 tracing::error!(error = %cause, source = ?cause.source(), "internal error");
-                Problem::new(status, "internal_error", "Internal server error")
-                    .with_detail("Something went wrong on our side. It has been logged; please retry.")
+                Problem::new(status, "internal_error", "Internal server error").with_detail(
+                    "Something went wrong on our side. It has been logged; please retry.",
+                )
             }
         }
     }
@@ -161,51 +198,6 @@ impl ApiError {
 impl From<crate::env::ConfigError> for ApiError {
     fn from(err: crate::env::ConfigError) -> Self {
         ApiError::internal(err)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn validation_problem_lists_field_errors() {
-        let p = ApiError::Validation(vec![FieldError::new("contact.email", "invalid_email", "Enter a valid email address.")])
-            .into_problem();
-        assert_eq!(p.status, 422);
-        assert_eq!(p.code, "validation_failed");
-        assert_eq!(p.type_uri, "/problems/validation-failed");
-        assert_eq!(p.errors[0].field, "contact.email");
-        let json = serde_json::to_value(&p).unwrap();
-        assert_eq!(json["type"], "/problems/validation-failed");
-        assert_eq!(json["errors"][0]["code"], "invalid_email");
-    }
-
-    #[test]
-    fn internal_errors_never_leak_their_cause() {
-        let p = ApiError::internal("dynamodb: table OnboardingTable credentials AKIA123").into_problem();
-        assert_eq!(p.status, 500);
-        let body = serde_json::to_string(&p).unwrap();
-        assert!(!body.contains("dynamodb"));
-        assert!(!body.contains("AKIA"));
-    }
-
-    #[test]
-    fn every_variant_maps_to_its_status() {
-        let cases: Vec<(ApiError, u16)> = vec![
-            (ApiError::BadRequest("x".into()), 400),
-            (ApiError::Unauthorized, 401),
-            (ApiError::Forbidden("x".into()), 403),
-            (ApiError::NotFound("contractor"), 404),
-            (ApiError::Conflict { code: "already_registered", detail: "x".into() }, 409),
-            (ApiError::PreconditionFailed("x".into()), 412),
-            (ApiError::PayloadTooLarge { limit: 10 }, 413),
-            (ApiError::UnsupportedMediaType { expected: "application/json" }, 415),
-            (ApiError::TooManyRequests { retry_after_seconds: 3 }, 429),
-        ];
-        for (err, status) in cases {
-            assert_eq!(err.into_problem().status, status);
-        }
     }
 }
 
@@ -226,9 +218,77 @@ impl From<domain::ports::RepoError> for ApiError {
         match err {
             domain::ports::RepoError::OwnerAlreadyRegistered { existing } => ApiError::Conflict {
                 code: "contractor_already_registered",
-                detail: format!("This login already owns contractor {existing}; use GET /v1/contractors/me."),
+                detail: format!(
+                    "This login already owns contractor {existing}; use GET /v1/contractors/me."
+                ),
             },
             domain::ports::RepoError::Store(cause) => ApiError::Internal(cause),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validation_problem_lists_field_errors() {
+        let p = ApiError::Validation(vec![FieldError::new(
+            "contact.email",
+            "invalid_email",
+            "Enter a valid email address.",
+        )])
+        .into_problem();
+        assert_eq!(p.status, 422);
+        assert_eq!(p.code, "validation_failed");
+        assert_eq!(p.type_uri, "/problems/validation-failed");
+        assert_eq!(p.errors[0].field, "contact.email");
+        let json = serde_json::to_value(&p).unwrap();
+        assert_eq!(json["type"], "/problems/validation-failed");
+        assert_eq!(json["errors"][0]["code"], "invalid_email");
+    }
+
+    #[test]
+    fn internal_errors_never_leak_their_cause() {
+        let p = ApiError::internal("dynamodb: table OnboardingTable credentials AKIA123")
+            .into_problem();
+        assert_eq!(p.status, 500);
+        let body = serde_json::to_string(&p).unwrap();
+        assert!(!body.contains("dynamodb"));
+        assert!(!body.contains("AKIA"));
+    }
+
+    #[test]
+    fn every_variant_maps_to_its_status() {
+        let cases: Vec<(ApiError, u16)> = vec![
+            (ApiError::BadRequest("x".into()), 400),
+            (ApiError::Unauthorized, 401),
+            (ApiError::Forbidden("x".into()), 403),
+            (ApiError::NotFound("contractor"), 404),
+            (
+                ApiError::Conflict {
+                    code: "already_registered",
+                    detail: "x".into(),
+                },
+                409,
+            ),
+            (ApiError::PreconditionFailed("x".into()), 412),
+            (ApiError::PayloadTooLarge { limit: 10 }, 413),
+            (
+                ApiError::UnsupportedMediaType {
+                    expected: "application/json",
+                },
+                415,
+            ),
+            (
+                ApiError::TooManyRequests {
+                    retry_after_seconds: 3,
+                },
+                429,
+            ),
+        ];
+        for (err, status) in cases {
+            assert_eq!(err.into_problem().status, status);
         }
     }
 }

@@ -71,7 +71,8 @@ pub fn decode_key(raw: &str) -> Result<String, S3EventError> {
 
 /// The objects a notification body announces. A test event gives none.
 pub fn objects_created(body: &str) -> Result<Vec<ObjectCreated>, S3EventError> {
-    let n: Notification = serde_json::from_str(body).map_err(|e| S3EventError::NotAnEvent(e.to_string()))?;
+    let n: Notification =
+        serde_json::from_str(body).map_err(|e| S3EventError::NotAnEvent(e.to_string()))?;
     if n.event.as_deref() == Some("s3:TestEvent") {
         return Ok(Vec::new());
     }

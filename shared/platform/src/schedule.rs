@@ -17,10 +17,16 @@ pub trait ScheduledJob: Send + Sync + 'static {
 
     /// Runs the job once. Returns a summary for the logs (what was found, what was done).
     /// Must be safe to run twice for the same tick: EventBridge delivers at least once.
-    fn run(&self, event: &EventBridgeEvent<Value>) -> impl Future<Output = Result<Value, BoxError>> + Send;
+    fn run(
+        &self,
+        event: &EventBridgeEvent<Value>,
+    ) -> impl Future<Output = Result<Value, BoxError>> + Send;
 }
 
-pub async fn run_job<J: ScheduledJob>(job: Arc<J>, event: LambdaEvent<EventBridgeEvent<Value>>) -> Result<Value, BoxError> {
+pub async fn run_job<J: ScheduledJob>(
+    job: Arc<J>,
+    event: LambdaEvent<EventBridgeEvent<Value>>,
+) -> Result<Value, BoxError> {
     let LambdaEvent { payload, context } = event;
     let correlation_id = CorrelationId::first_of([payload.id.as_deref()]);
     let span = telemetry::invocation_span(J::NAME, &context, &correlation_id);

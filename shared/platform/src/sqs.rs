@@ -33,10 +33,17 @@ pub trait SqsConsumer: Send + Sync + 'static {
     type Error: std::error::Error + Send + Sync + 'static;
 
     /// Handles one record. Must be idempotent: SQS delivers at least once.
-    fn handle(&self, message: &SqsMessage, ctx: &MessageContext) -> impl Future<Output = Result<(), Self::Error>> + Send;
+    fn handle(
+        &self,
+        message: &SqsMessage,
+        ctx: &MessageContext,
+    ) -> impl Future<Output = Result<(), Self::Error>> + Send;
 }
 
-pub async fn process_batch<C: SqsConsumer>(consumer: Arc<C>, event: LambdaEvent<SqsEvent>) -> Result<SqsBatchResponse, BoxError> {
+pub async fn process_batch<C: SqsConsumer>(
+    consumer: Arc<C>,
+    event: LambdaEvent<SqsEvent>,
+) -> Result<SqsBatchResponse, BoxError> {
     let LambdaEvent { payload, context } = event;
     let records = payload.records;
     let total = records.len();
@@ -80,7 +87,11 @@ pub async fn process_batch<C: SqsConsumer>(consumer: Arc<C>, event: LambdaEvent<
 }
 
 /// Handles one record; `Err` carries the message id to report.
-async fn handle_one<C: SqsConsumer>(consumer: &C, lambda_ctx: &lambda_runtime::Context, record: SqsMessage) -> Result<(), String> {
+async fn handle_one<C: SqsConsumer>(
+    consumer: &C,
+    lambda_ctx: &lambda_runtime::Context,
+    record: SqsMessage,
+) -> Result<(), String> {
     let ctx = MessageContext {
         message_id: record.message_id.clone().unwrap_or_default(),
         correlation_id: correlation_id_of(&record),
@@ -91,7 +102,10 @@ async fn handle_one<C: SqsConsumer>(consumer: &C, lambda_ctx: &lambda_runtime::C
             .unwrap_or(1),
     };
     let span = telemetry::invocation_span(C::NAME, lambda_ctx, &ctx.correlation_id);
-    let outcome = consumer.handle(&record, &ctx).instrument(span.clone()).await;
+    let outcome = consumer
+        .handle(&record, &ctx)
+        .instrument(span.clone())
+        .await;
     let _entered = span.enter();
     match outcome {
         Ok(()) => Ok(()),
@@ -141,7 +155,11 @@ mod tests {
         async fn handle(&self, message: &SqsMessage, _ctx: &MessageContext) -> Result<(), Poison> {
             let body = message.body.clone().unwrap_or_default();
             self.seen.lock().unwrap().push(body.clone());
-            if body.contains("poison") { Err(Poison) } else { Ok(()) }
+            if body.contains("poison") {
+                Err(Poison)
+            } else {
+                Ok(())
+            }
         }
     }
 
@@ -167,8 +185,14 @@ mod tests {
     #[tokio::test]
     async fn only_failed_records_are_reported() {
         let consumer = Arc::new(Recorder::default());
-        let response = process_batch(consumer.clone(), event(&["a", "poison", "c"], STANDARD)).await.unwrap();
-        let ids: Vec<_> = response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
+        let response = process_batch(consumer.clone(), event(&["a", "poison", "c"], STANDARD))
+            .await
+            .unwrap();
+        let ids: Vec<_> = response
+            .batch_item_failures
+            .iter()
+            .map(|f| f.item_identifier.as_str())
+            .collect();
         assert_eq!(ids, vec!["m1"]);
         assert_eq!(consumer.seen.lock().unwrap().len(), 3);
     }
@@ -176,14 +200,24 @@ mod tests {
     #[tokio::test]
     async fn a_batch_that_fails_entirely_fails_the_invocation() {
         let consumer = Arc::new(Recorder::default());
-        assert!(process_batch(consumer, event(&["poison1", "poison2"], STANDARD)).await.is_err());
+        assert!(
+            process_batch(consumer, event(&["poison1", "poison2"], STANDARD))
+                .await
+                .is_err()
+        );
     }
 
     #[tokio::test]
     async fn fifo_stops_at_the_first_failure_and_reports_the_rest() {
         let consumer = Arc::new(Recorder::default());
-        let response = process_batch(consumer.clone(), event(&["a", "poison", "c", "d"], FIFO)).await.unwrap();
-        let ids: Vec<_> = response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
+        let response = process_batch(consumer.clone(), event(&["a", "poison", "c", "d"], FIFO))
+            .await
+            .unwrap();
+        let ids: Vec<_> = response
+            .batch_item_failures
+            .iter()
+            .map(|f| f.item_identifier.as_str())
+            .collect();
         assert_eq!(ids, vec!["m1", "m2", "m3"]);
         assert_eq!(*consumer.seen.lock().unwrap(), vec!["a", "poison"]);
     }
@@ -193,7 +227,10 @@ mod tests {
         let mut record = SqsMessage::default();
         record.message_attributes.insert(
             "correlation_id".into(),
-            serde_json::from_value(serde_json::json!({"stringValue": "corr-1", "dataType": "String"})).unwrap(),
+            serde_json::from_value(
+                serde_json::json!({"stringValue": "corr-1", "dataType": "String"}),
+            )
+            .unwrap(),
         );
         assert_eq!(correlation_id_of(&record).as_str(), "corr-1");
 

@@ -15,7 +15,9 @@ pub fn init() {
         let level = std::env::var("AWS_LAMBDA_LOG_LEVEL")
             .map(|l| l.to_lowercase())
             .unwrap_or_else(|_| "info".to_owned());
-        EnvFilter::new(format!("{level},aws_config=warn,aws_smithy_runtime=warn,hyper=warn,h2=warn"))
+        EnvFilter::new(format!(
+            "{level},aws_config=warn,aws_smithy_runtime=warn,hyper=warn,h2=warn"
+        ))
     });
     let _ = tracing_subscriber::fmt()
         .json()

@@ -20,7 +20,10 @@ pub struct DynamoContractors {
 
 impl DynamoContractors {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        DynamoContractors { client, table: table.into() }
+        DynamoContractors {
+            client,
+            table: table.into(),
+        }
     }
 }
 
@@ -55,12 +58,22 @@ fn store_err(err: impl std::error::Error + Send + Sync + 'static) -> RepoError {
 
 impl ContractorRepository for DynamoContractors {
     async fn insert(&self, contractor: &Contractor) -> Result<(), RepoError> {
-        let item = serde_dynamo::to_item(ContractorItem::from_domain(contractor)).map_err(store_err)?;
+        let item =
+            serde_dynamo::to_item(ContractorItem::from_domain(contractor)).map_err(store_err)?;
         let owner_lock: HashMap<String, AttributeValue> = HashMap::from([
-            (keys::PK.to_owned(), AttributeValue::S(keys::owner_pk(&contractor.owner))),
-            (keys::SK.to_owned(), AttributeValue::S(keys::OWNER_SK.to_owned())),
+            (
+                keys::PK.to_owned(),
+                AttributeValue::S(keys::owner_pk(&contractor.owner)),
+            ),
+            (
+                keys::SK.to_owned(),
+                AttributeValue::S(keys::OWNER_SK.to_owned()),
+            ),
             ("entity".to_owned(), AttributeValue::S("owner".to_owned())),
-            ("contractor_id".to_owned(), AttributeValue::S(contractor.id.to_string())),
+            (
+                "contractor_id".to_owned(),
+                AttributeValue::S(contractor.id.to_string()),
+            ),
         ]);
         let put = |item: HashMap<String, AttributeValue>| {
             Put::builder()
@@ -83,12 +96,16 @@ impl ContractorRepository for DynamoContractors {
                 let owner_taken = err
                     .as_service_error()
                     .and_then(|e| match e {
-                        TransactWriteItemsError::TransactionCanceledException(canceled) => canceled.cancellation_reasons.as_ref(),
+                        TransactWriteItemsError::TransactionCanceledException(canceled) => {
+                            canceled.cancellation_reasons.as_ref()
+                        }
                         _ => None,
                     })
                     .and_then(|reasons| reasons.get(1))
                     .is_some_and(|r| r.code() == Some("ConditionalCheckFailed"));
-                if owner_taken && let Some(existing) = self.owner_contractor_id(&contractor.owner).await? {
+                if owner_taken
+                    && let Some(existing) = self.owner_contractor_id(&contractor.owner).await?
+                {
                     return Err(RepoError::OwnerAlreadyRegistered { existing });
                 }
                 Err(RepoError::Store(crate::failure(&err)))
@@ -125,7 +142,10 @@ impl ContractorRepository for DynamoContractors {
 }
 
 impl DynamoContractors {
-    async fn owner_contractor_id(&self, owner: &OwnerId) -> Result<Option<ContractorId>, RepoError> {
+    async fn owner_contractor_id(
+        &self,
+        owner: &OwnerId,
+    ) -> Result<Option<ContractorId>, RepoError> {
         let out = self
             .client
             .get_item()
@@ -136,15 +156,23 @@ impl DynamoContractors {
             .send()
             .await
             .map_err(|e| RepoError::Store(crate::failure(&e)))?;
-        Ok(out
-            .item
-            .and_then(|item| item.get("contractor_id").and_then(|v| v.as_s().ok()).and_then(|s| ContractorId::parse(s))))
+        Ok(out.item.and_then(|item| {
+            item.get("contractor_id")
+                .and_then(|v| v.as_s().ok())
+                .and_then(|s| ContractorId::parse(s))
+        }))
     }
 }
 
 impl DynamoContractors {
     /// The adapter for the table named by `TABLE_NAME`.
-    pub fn from_env(env: &platform::Env, aws: &platform::aws::Aws) -> Result<Self, platform::ConfigError> {
-        Ok(DynamoContractors::new(aws.dynamodb(), env.required("TABLE_NAME")?))
+    pub fn from_env(
+        env: &platform::Env,
+        aws: &platform::aws::Aws,
+    ) -> Result<Self, platform::ConfigError> {
+        Ok(DynamoContractors::new(
+            aws.dynamodb(),
+            env.required("TABLE_NAME")?,
+        ))
     }
 }

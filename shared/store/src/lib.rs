@@ -13,7 +13,8 @@ use aws_sdk_dynamodb::error::DisplayErrorContext;
 #[error("{0}")]
 pub struct StoreFailure(pub String);
 
-pub(crate) fn failure<E: std::error::Error + 'static>(err: &E) -> Box<dyn std::error::Error + Send + Sync> {
+pub(crate) fn failure<E: std::error::Error + 'static>(
+    err: &E,
+) -> Box<dyn std::error::Error + Send + Sync> {
     Box::new(StoreFailure(DisplayErrorContext(err).to_string()))
 }
-

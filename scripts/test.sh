@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: installs what it needs, then format check, clippy
+# (warnings denied), cfn-lint, unit tests and the end-to-end tests against moto.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+scripts/bootstrap.sh
+source scripts/env.sh
+
+step() { printf '\n==> %s\n' "$*"; }
+timer_start=$(date +%s)
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy --all-targets -- -D warnings"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "cfn-lint template.yaml"
+cfn-lint template.yaml
+
+step "cargo test (unit, handler and end-to-end tests)"
+log="$(mktemp)"
+set +e
+cargo test --workspace --locked 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+passed=$(awk '/^test result:/ { for (i = 1; i < NF; i++) if ($(i+1) ~ /^passed/) p += $i } END { print p + 0 }' "$log")
+failed=$(awk '/^test result:/ { for (i = 1; i < NF; i++) if ($(i+1) ~ /^failed/) f += $i } END { print f + 0 }' "$log")
+rm -f "$log"
+echo
+echo "took $(( $(date +%s) - timer_start ))s"
+echo "tests: ${passed:-0} passed, ${failed:-0} failed"
+exit "$status"

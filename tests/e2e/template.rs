@@ -1,0 +1,139 @@
+//! `template.yaml` against the code: every function has a crate and a factory, every crate is
+//! deployed, queues are protected by DLQs with alarms, and what cfn-lint cannot catch.
+
+use std::collections::BTreeSet;
+
+use e2e_tests::repo_root;
+use local_runner::template::Template;
+use serde_json::Value;
+
+fn template() -> Template {
+    Template::load(&repo_root().join("template.yaml")).expect("template.yaml parses")
+}
+
+#[test]
+fn functions_crates_and_registry_agree() {
+    let t = template();
+    let in_template: BTreeSet<String> = t
+        .of_kind("AWS::Serverless::Function")
+        .map(|f| {
+            f.metadata
+                .pointer("/BuildProperties/Binary")
+                .and_then(Value::as_str)
+                .expect("every function names its Binary")
+                .to_owned()
+        })
+        .collect();
+    let mut crates = BTreeSet::new();
+    for entry in std::fs::read_dir(repo_root().join("functions")).unwrap() {
+        let manifest = entry.unwrap().path().join("Cargo.toml");
+        let text = std::fs::read_to_string(&manifest).unwrap();
+        let name = text
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix("name = \"")
+                    .and_then(|r| r.strip_suffix('"'))
+            })
+            .expect("package name")
+            .to_owned();
+        crates.insert(name);
+    }
+    let registry: BTreeSet<String> = local_runner::product_registry().keys().cloned().collect();
+    assert_eq!(
+        in_template, crates,
+        "template functions vs crates under functions/"
+    );
+    assert_eq!(
+        registry, crates,
+        "local runner registry vs crates under functions/"
+    );
+    for f in t.of_kind("AWS::Serverless::Function") {
+        assert_eq!(
+            f.metadata.get("BuildMethod").and_then(Value::as_str),
+            Some("rust-cargolambda"),
+            "{}",
+            f.logical_id
+        );
+    }
+}
+
+#[test]
+fn every_queue_has_a_dead_letter_queue_with_an_alarm() {
+    let t = template();
+    let queues: Vec<_> = t.of_kind("AWS::SQS::Queue").collect();
+    let dlq_targets: BTreeSet<String> = queues
+        .iter()
+        .filter_map(|q| {
+            q.properties
+                .pointer("/RedrivePolicy/deadLetterTargetArn/Fn::GetAtt/0")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        })
+        .collect();
+    let alarmed: BTreeSet<String> = t
+        .of_kind("AWS::CloudWatch::Alarm")
+        .flat_map(|a| {
+            a.properties
+                .get("Dimensions")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default()
+        })
+        .filter_map(|d| {
+            d.pointer("/Value/Fn::GetAtt/0")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        })
+        .collect();
+    for q in &queues {
+        if dlq_targets.contains(&q.logical_id) {
+            assert!(
+                alarmed.contains(&q.logical_id),
+                "dead-letter queue {} has no alarm",
+                q.logical_id
+            );
+        } else {
+            let redrive = q
+                .properties
+                .get("RedrivePolicy")
+                .unwrap_or_else(|| panic!("queue {} has no RedrivePolicy", q.logical_id));
+            assert!(
+                redrive
+                    .get("maxReceiveCount")
+                    .and_then(Value::as_i64)
+                    .is_some_and(|n| n > 0),
+                "{}",
+                q.logical_id
+            );
+        }
+    }
+}
+
+#[test]
+fn sqs_event_sources_report_batch_item_failures() {
+    // cfn-lint accepts a misspelled FunctionResponseTypes entry; this does not.
+    for f in template().of_kind("AWS::Serverless::Function") {
+        for (name, event) in f
+            .properties
+            .get("Events")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default()
+        {
+            if event.get("Type").and_then(Value::as_str) == Some("SQS") {
+                assert_eq!(
+                    event.pointer("/Properties/FunctionResponseTypes"),
+                    Some(&serde_json::json!(["ReportBatchItemFailures"])),
+                    "{}.{name}",
+                    f.logical_id
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn local_only_routes_never_reach_the_template() {
+    let text = std::fs::read_to_string(repo_root().join("template.yaml")).unwrap();
+    assert!(!text.contains("/_local"));
+}
