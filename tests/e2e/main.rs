@@ -2,5 +2,6 @@
 //! stack starts once and the link happens once.
 
 mod contractors;
+mod provisioning;
 mod runner;
 mod template;
