@@ -23,6 +23,7 @@ use serde_json::{Value, json};
 #[derive(Default)]
 struct Seen {
     jobs: Vec<(String, u32)>,
+    correlation_ids: Vec<(String, String)>,
     uploads: Vec<String>,
     ticks: Vec<Value>,
 }
@@ -42,11 +43,11 @@ impl SqsConsumer for Jobs {
     type Error = Failure;
     async fn handle(&self, message: &SqsMessage, ctx: &MessageContext) -> Result<(), Failure> {
         let body = message.body.clone().unwrap_or_default();
-        seen()
-            .lock()
-            .unwrap()
-            .jobs
-            .push((body.clone(), ctx.receive_count));
+        let mut seen = seen().lock().unwrap();
+        seen.jobs.push((body.clone(), ctx.receive_count));
+        seen.correlation_ids
+            .push((body.clone(), ctx.correlation_id.to_string()));
+        drop(seen);
         if body.contains("poison") {
             Err(Failure("poison".into()))
         } else {
@@ -292,14 +293,16 @@ async fn one_poison_message_is_retried_alone_then_dead_lettered() {
         format!("ok-2-{tag}"),
     ];
     let mut batch = sqs.send_message_batch().queue_url(&stack.refs["JobsQueue"]);
+    let correlation = platform::correlation::CorrelationId::parse(&format!("corr-{tag}")).unwrap();
     for (i, body) in bodies.iter().enumerate() {
-        batch = batch.entries(
-            aws_sdk_sqs::types::SendMessageBatchRequestEntry::builder()
-                .id(format!("e{i}"))
-                .message_body(body)
-                .build()
-                .unwrap(),
-        );
+        let mut entry = aws_sdk_sqs::types::SendMessageBatchRequestEntry::builder()
+            .id(format!("e{i}"))
+            .message_body(body);
+        if i == 0 {
+            let (name, value) = platform::correlation::sqs_attribute(&correlation);
+            entry = entry.message_attributes(name, value);
+        }
+        batch = batch.entries(entry.build().unwrap());
     }
     batch.send().await.unwrap();
 
@@ -354,6 +357,18 @@ async fn one_poison_message_is_retried_alone_then_dead_lettered() {
         poison_receives,
         vec![1, 2],
         "retried until maxReceiveCount, then redriven"
+    );
+    let correlated = self::seen()
+        .lock()
+        .unwrap()
+        .correlation_ids
+        .iter()
+        .find(|(b, _)| b == &bodies[0])
+        .cloned();
+    assert_eq!(
+        correlated.map(|(_, c)| c),
+        Some(correlation.to_string()),
+        "the correlation id travels with the message"
     );
 
     let attrs = sqs

@@ -50,7 +50,7 @@ fn functions_crates_and_registry_agree() {
     for f in t.of_kind("AWS::Serverless::Function") {
         assert_eq!(
             f.metadata.get("BuildMethod").and_then(Value::as_str),
-            Some("rust-cargolambda"),
+            Some("makefile"),
             "{}",
             f.logical_id
         );
@@ -136,4 +136,21 @@ fn sqs_event_sources_report_batch_item_failures() {
 fn local_only_routes_never_reach_the_template() {
     let text = std::fs::read_to_string(repo_root().join("template.yaml")).unwrap();
     assert!(!text.contains("/_local"));
+}
+
+#[test]
+fn sam_builds_every_function_through_the_makefile() {
+    let makefile = std::fs::read_to_string(repo_root().join("Makefile")).unwrap();
+    for f in template().of_kind("AWS::Serverless::Function") {
+        let binary = f
+            .metadata
+            .pointer("/BuildProperties/Binary")
+            .and_then(Value::as_str)
+            .unwrap();
+        let target = format!(
+            "build-{}:\n\tscripts/lambda-artifact.sh {binary} \"$(ARTIFACTS_DIR)\"",
+            f.logical_id
+        );
+        assert!(makefile.contains(&target), "Makefile lacks:\n{target}");
+    }
 }

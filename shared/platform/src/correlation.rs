@@ -60,9 +60,39 @@ impl fmt::Display for CorrelationId {
     }
 }
 
+/// The message attribute that carries `id` on an SQS message we send.
+pub fn sqs_attribute(id: &CorrelationId) -> (String, aws_sdk_sqs::types::MessageAttributeValue) {
+    let value = aws_sdk_sqs::types::MessageAttributeValue::builder()
+        .data_type("String")
+        .string_value(id.as_str())
+        .build()
+        .expect("data type is set");
+    (MESSAGE_ATTRIBUTE.to_owned(), value)
+}
+
+/// The message attribute that carries `id` on an SNS message we publish; subscribed queues
+/// see it in the envelope, or as a message attribute with raw delivery.
+pub fn sns_attribute(id: &CorrelationId) -> (String, aws_sdk_sns::types::MessageAttributeValue) {
+    let value = aws_sdk_sns::types::MessageAttributeValue::builder()
+        .data_type("String")
+        .string_value(id.as_str())
+        .build()
+        .expect("data type is set");
+    (MESSAGE_ATTRIBUTE.to_owned(), value)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn producer_attributes_carry_the_id() {
+        let id = CorrelationId::parse("corr-9").unwrap();
+        let (name, value) = sqs_attribute(&id);
+        assert_eq!(name, "correlation_id");
+        assert_eq!(value.string_value(), Some("corr-9"));
+        assert_eq!(sns_attribute(&id).1.data_type(), "String");
+    }
 
     #[test]
     fn rejects_untrusted_values() {
