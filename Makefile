@@ -21,3 +21,21 @@ build-ContractorsRegisterFunction:
 
 build-ContractorsGetFunction:
 	scripts/lambda-artifact.sh contractors-get "$(ARTIFACTS_DIR)"
+
+build-ContractorsSaveStepFunction:
+	scripts/lambda-artifact.sh contractors-save-step "$(ARTIFACTS_DIR)"
+
+build-ContractorsSubmitFunction:
+	scripts/lambda-artifact.sh contractors-submit "$(ARTIFACTS_DIR)"
+
+build-ContractorsAuditFunction:
+	scripts/lambda-artifact.sh contractors-audit "$(ARTIFACTS_DIR)"
+
+build-ContractorsListFunction:
+	scripts/lambda-artifact.sh contractors-list "$(ARTIFACTS_DIR)"
+
+build-ApiDocsFunction:
+	scripts/lambda-artifact.sh api-docs "$(ARTIFACTS_DIR)"
+
+build-EventsRelayFunction:
+	scripts/lambda-artifact.sh events-relay "$(ARTIFACTS_DIR)"

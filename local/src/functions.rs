@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
-use platform::invoke::{JsonFunction, json_http};
+use platform::invoke::{JsonFunction, json_http, json_scheduled};
 use platform::{BoxError, Env};
 use serde_json::Value;
 
@@ -23,17 +23,28 @@ pub type Registry = HashMap<String, Factory>;
 /// the crates under `functions/` name the same set.
 pub fn product_registry() -> Registry {
     let mut r = Registry::new();
+    macro_rules! http {
+        ($name:literal, $krate:ident) => {
+            r.insert(
+                $name.into(),
+                Arc::new(|env: Env| {
+                    Box::pin(async move { Ok(json_http($krate::build(&env).await?)) })
+                        as BoxFuture<'static, _>
+                }),
+            );
+        };
+    }
+    http!("contractors-register", contractors_register);
+    http!("contractors-get", contractors_get);
+    http!("contractors-save-step", contractors_save_step);
+    http!("contractors-submit", contractors_submit);
+    http!("contractors-audit", contractors_audit);
+    http!("contractors-list", contractors_list);
+    http!("api-docs", api_docs);
     r.insert(
-        "contractors-register".into(),
+        "events-relay".into(),
         Arc::new(|env: Env| {
-            Box::pin(async move { Ok(json_http(contractors_register::build(&env).await?)) })
-                as BoxFuture<'static, _>
-        }),
-    );
-    r.insert(
-        "contractors-get".into(),
-        Arc::new(|env: Env| {
-            Box::pin(async move { Ok(json_http(contractors_get::build(&env).await?)) })
+            Box::pin(async move { Ok(json_scheduled(events_relay::build(&env).await?)) })
                 as BoxFuture<'static, _>
         }),
     );

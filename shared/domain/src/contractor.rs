@@ -1,10 +1,15 @@
 //! The contractor account: registration and who may see it. The lifecycle and requirements
 //! grow here as the onboarding API does.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 
 use crate::ids::{ContractorId, OwnerId};
+use crate::ports::EncryptedField;
+use crate::steps::{ALL_STEPS, StepName, StepStatus};
 use crate::validation::{Collector, Invalid};
 use crate::values::{BusinessName, Email, PersonName, Phone, UsState, ZipCode};
 
@@ -94,6 +99,41 @@ pub struct Contractor {
     pub version: u64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Saved wizard steps (masked where sensitive).
+    #[serde(default)]
+    pub steps: BTreeMap<StepName, StepState>,
+    /// Consents given, newest last.
+    #[serde(default)]
+    pub consents: Vec<Consent>,
+    /// Field-level encrypted values; never part of any response.
+    #[serde(default)]
+    pub secrets: Secrets,
+    /// Hash of the newest audit entry (the chain's head).
+    #[serde(default)]
+    pub audit_head: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepState {
+    pub status: StepStatus,
+    pub data: Map<String, Value>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Secrets {
+    pub tin: Option<EncryptedField>,
+}
+
+/// A recorded consent: which document, which version, when and from where.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Consent {
+    pub document: String,
+    pub version: String,
+    pub accepted_at: DateTime<Utc>,
+    pub source_ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub request_id: String,
 }
 
 /// `POST /v1/contractors` as the client sends it. Every field is optional here so that a
@@ -215,6 +255,10 @@ impl RegisterContractor {
             version: 1,
             created_at: now,
             updated_at: now,
+            steps: BTreeMap::new(),
+            consents: Vec::new(),
+            secrets: Secrets::default(),
+            audit_head: None,
         })
     }
 }
@@ -328,8 +372,46 @@ impl Contractor {
         is_staff || self.owner.as_str() == subject
     }
 
-    /// The API representation.
-    pub fn view(&self) -> serde_json::Value {
+    pub fn step_status(&self, step: StepName) -> StepStatus {
+        self.steps
+            .get(&step)
+            .map(|s| s.status)
+            .unwrap_or(StepStatus::NotStarted)
+    }
+
+    /// Overall completion for the progress ring: complete steps out of all steps.
+    pub fn percent_complete(&self) -> u8 {
+        let done = ALL_STEPS
+            .iter()
+            .filter(|s| self.step_status(**s) == StepStatus::Complete)
+            .count();
+        ((done * 100 + ALL_STEPS.len() / 2) / ALL_STEPS.len()) as u8
+    }
+
+    /// The API representation. Secrets never appear; the TIN only as its mask.
+    pub fn view(&self) -> Value {
+        let ts = |t: &DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let mut steps = Map::new();
+        let mut progress_steps = Map::new();
+        for step in ALL_STEPS {
+            let saved = self.steps.get(&step);
+            let data = saved.map(|s| s.data.clone()).unwrap_or_default();
+            let missing: Vec<&str> = step
+                .fields()
+                .iter()
+                .filter(|f| f.required && crate::steps::lookup(&data, f.name).is_none())
+                .map(|f| f.name)
+                .collect();
+            progress_steps.insert(
+                step.as_str().to_owned(),
+                serde_json::json!({
+                    "status": self.step_status(step),
+                    "missing_fields": missing,
+                    "updated_at": saved.map(|s| ts(&s.updated_at)),
+                }),
+            );
+            steps.insert(step.as_str().to_owned(), Value::Object(data));
+        }
         serde_json::json!({
             "id": self.id,
             "object": "contractor",
@@ -338,9 +420,15 @@ impl Contractor {
             "contact": self.contact,
             "service_area": self.service_area,
             "trade": self.trade,
+            "steps": steps,
+            "progress": {"percent": self.percent_complete(), "steps": progress_steps},
+            "requirements": crate::requirements::of(self),
+            "consents": self.consents.iter().map(|c| serde_json::json!({
+                "document": c.document, "version": c.version, "accepted_at": ts(&c.accepted_at),
+            })).collect::<Vec<_>>(),
             "version": self.version,
-            "created_at": self.created_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-            "updated_at": self.updated_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            "created_at": ts(&self.created_at),
+            "updated_at": ts(&self.updated_at),
         })
     }
 }

@@ -58,6 +58,12 @@ prefixed_id!(
     "ctr"
 );
 
+prefixed_id!(
+    /// A domain event.
+    EventId,
+    "evt"
+);
+
 /// The identity (JWT `sub`) that owns a contractor account.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]

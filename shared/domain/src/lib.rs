@@ -1,9 +1,15 @@
 //! The business rules of contractor onboarding, in plain Rust: no AWS types, no I/O.
 //! Storage and other side effects sit behind the ports in [`ports`].
 
+pub mod audit;
 pub mod contractor;
+pub mod events;
 pub mod ids;
+pub mod lifecycle;
+pub mod onboarding;
 pub mod ports;
+pub mod requirements;
+pub mod steps;
 pub mod validation;
 pub mod values;
 

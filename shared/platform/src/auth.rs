@@ -76,6 +76,16 @@ pub fn parse_roles(raw: &str) -> BTreeSet<Role> {
         .collect()
 }
 
+impl From<&Caller> for domain::onboarding::Viewer {
+    fn from(c: &Caller) -> Self {
+        domain::onboarding::Viewer {
+            subject: c.subject.clone(),
+            staff: c.is_staff(),
+            admin: c.has_role(Role::Admin),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

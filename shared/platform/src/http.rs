@@ -152,11 +152,37 @@ pub fn parse_json<T: DeserializeOwned>(req: &Request, limit: usize) -> Result<T,
                     "The body is not valid JSON: {inner}"
                 )))
             } else {
-                let field = if field == "." { String::new() } else { field };
+                let path = if field == "." { String::new() } else { field };
+                let message = serde_message(&inner);
+                // serde names a missing or unknown field only in its message; put it in the path.
+                let named = |prefix: &str| {
+                    message
+                        .strip_prefix(prefix)
+                        .and_then(|r| r.split('`').next())
+                        .map(str::to_owned)
+                };
+                let join = |name: String| {
+                    if path.is_empty() {
+                        name
+                    } else {
+                        format!("{path}.{name}")
+                    }
+                };
+                let (field, code) = if let Some(name) = named("missing field `") {
+                    (join(name), "required")
+                } else if let Some(name) = named("unknown field `") {
+                    // The path already ends at the unknown field.
+                    let field = if path.ends_with(&name) {
+                        path.clone()
+                    } else {
+                        join(name)
+                    };
+                    (field, "unknown_field")
+                } else {
+                    (path.clone(), "invalid")
+                };
                 Err(ApiError::Validation(vec![FieldError::new(
-                    field,
-                    "invalid",
-                    serde_message(&inner),
+                    field, code, message,
                 )]))
             }
         }

@@ -222,7 +222,31 @@ impl From<domain::ports::RepoError> for ApiError {
                     "This login already owns contractor {existing}; use GET /v1/contractors/me."
                 ),
             },
+            domain::ports::RepoError::VersionConflict => ApiError::PreconditionFailed(
+                "The contractor changed since you read it; fetch it again and retry.".into(),
+            ),
             domain::ports::RepoError::Store(cause) => ApiError::Internal(cause),
+        }
+    }
+}
+
+impl From<domain::onboarding::OnboardingError> for ApiError {
+    fn from(err: domain::onboarding::OnboardingError) -> Self {
+        use domain::onboarding::OnboardingError as E;
+        match err {
+            E::NotFound => ApiError::NotFound("contractor"),
+            E::Forbidden(why) => ApiError::Forbidden(why.to_owned()),
+            E::Invalid(invalid) => invalid.into(),
+            E::StaleVersion { current } => ApiError::PreconditionFailed(format!(
+                "If-Match does not match: the contractor is at version {current} (ETag \"{current}\"). Fetch it again and retry."
+            )),
+            E::IllegalTransition(t) => ApiError::Conflict {
+                code: "illegal_transition",
+                detail: t.to_string(),
+            },
+            E::Conflict { code, detail } => ApiError::Conflict { code, detail },
+            E::Repo(e) => e.into(),
+            E::Crypto(e) => ApiError::internal(e),
         }
     }
 }

@@ -1,21 +1,30 @@
-//! [`ContractorRepository`] on DynamoDB.
+//! [`ContractorRepository`] on DynamoDB: every commit is one transaction of the contractor
+//! (conditional on its version), its audit entry and its outbox events. After the commit the
+//! events are published and their outbox items removed; what fails to publish stays in the
+//! outbox for the relay (`events-relay`).
 
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
-use domain::contractor::Contractor;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use domain::audit::AuditEntry;
+use domain::contractor::{Contractor, Status};
 use domain::ids::{ContractorId, OwnerId};
-use domain::ports::{ContractorRepository, RepoError};
+use domain::ports::{Commit, ContractorRepository, Page, RepoError};
+use platform::events::SnsPublisher;
 use serde::{Deserialize, Serialize};
 
 use crate::keys;
+use crate::outbox::{OutboxItem, remove_outbox_item};
 
 #[derive(Clone, Debug)]
 pub struct DynamoContractors {
     client: Client,
     table: String,
+    publisher: Option<SnsPublisher>,
 }
 
 impl DynamoContractors {
@@ -23,11 +32,30 @@ impl DynamoContractors {
         DynamoContractors {
             client,
             table: table.into(),
+            publisher: None,
         }
+    }
+
+    /// Publishes committed events right away (else only the relay does).
+    pub fn with_publisher(mut self, publisher: SnsPublisher) -> Self {
+        self.publisher = Some(publisher);
+        self
+    }
+
+    /// The adapter for `TABLE_NAME`, publishing to `EVENTS_TOPIC_ARN` when set.
+    pub fn from_env(
+        env: &platform::Env,
+        aws: &platform::aws::Aws,
+    ) -> Result<Self, platform::ConfigError> {
+        let repo = DynamoContractors::new(aws.dynamodb(), env.required("TABLE_NAME")?);
+        Ok(match env.get("EVENTS_TOPIC_ARN") {
+            Some(_) => repo.with_publisher(SnsPublisher::from_env(env, aws)?),
+            None => repo,
+        })
     }
 }
 
-/// The stored item: keys and index attributes around the domain record.
+/// The stored contractor: keys and index attributes around the domain record.
 #[derive(Serialize, Deserialize)]
 struct ContractorItem {
     pk: String,
@@ -46,24 +74,130 @@ impl ContractorItem {
             sk: keys::CONTRACTOR_SK.to_owned(),
             entity: "contractor".to_owned(),
             gsi1pk: keys::status_gsi1pk(c.status.as_str()),
-            gsi1sk: format!("{}#{}", c.updated_at.to_rfc3339(), c.id),
+            gsi1sk: format!(
+                "{}#{}",
+                c.updated_at
+                    .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+                c.id
+            ),
             contractor: c.clone(),
         }
     }
+}
+
+#[derive(Serialize, Deserialize)]
+struct AuditItem {
+    pk: String,
+    sk: String,
+    entity: String,
+    #[serde(flatten)]
+    entry: AuditEntry,
 }
 
 fn store_err(err: impl std::error::Error + Send + Sync + 'static) -> RepoError {
     RepoError::Store(Box::new(err))
 }
 
+type Item = HashMap<String, AttributeValue>;
+
+fn put(
+    table: &str,
+    item: Item,
+    condition: Option<(&str, Vec<(&str, AttributeValue)>)>,
+) -> Result<TransactWriteItem, RepoError> {
+    let mut p = Put::builder().table_name(table).set_item(Some(item));
+    if let Some((expr, values)) = condition {
+        p = p.condition_expression(expr);
+        for (k, v) in values {
+            p = p.expression_attribute_values(k, v);
+        }
+    }
+    Ok(TransactWriteItem::builder()
+        .put(p.build().map_err(store_err)?)
+        .build())
+}
+
+/// The cancellation reason codes of a failed transaction, by item index.
+fn cancellation_codes(
+    err: &aws_sdk_dynamodb::error::SdkError<TransactWriteItemsError>,
+) -> Vec<Option<String>> {
+    match err.as_service_error() {
+        Some(TransactWriteItemsError::TransactionCanceledException(c)) => c
+            .cancellation_reasons()
+            .iter()
+            .map(|r| r.code().map(str::to_owned))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+impl DynamoContractors {
+    fn common_items(&self, commit: &Commit) -> Result<Vec<TransactWriteItem>, RepoError> {
+        let audit = AuditItem {
+            pk: keys::contractor_pk(&commit.contractor.id),
+            sk: keys::audit_sk(commit.audit.seq),
+            entity: "audit".to_owned(),
+            entry: commit.audit.clone(),
+        };
+        let mut items = vec![put(
+            &self.table,
+            serde_dynamo::to_item(audit).map_err(store_err)?,
+            Some(("attribute_not_exists(pk)", vec![])),
+        )?];
+        for event in &commit.events {
+            let item = serde_dynamo::to_item(OutboxItem::new(event)).map_err(store_err)?;
+            items.push(put(&self.table, item, None)?);
+        }
+        Ok(items)
+    }
+
+    async fn after_commit(&self, commit: &Commit) {
+        let Some(publisher) = &self.publisher else {
+            return;
+        };
+        for event in &commit.events {
+            match publisher.publish(event).await {
+                Ok(()) => {
+                    if let Err(e) = remove_outbox_item(&self.client, &self.table, &event.id).await {
+                        tracing::warn!(event_id = %event.id, error = %e, "published; outbox item left for the relay");
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(event_id = %event.id, error = %e, "publish failed; the relay will retry")
+                }
+            }
+        }
+    }
+
+    async fn owner_contractor_id(
+        &self,
+        owner: &OwnerId,
+    ) -> Result<Option<ContractorId>, RepoError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(keys::PK, AttributeValue::S(keys::owner_pk(owner)))
+            .key(keys::SK, AttributeValue::S(keys::OWNER_SK.to_owned()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| RepoError::Store(crate::failure(&e)))?;
+        Ok(out.item.and_then(|item| {
+            item.get("contractor_id")
+                .and_then(|v| v.as_s().ok())
+                .and_then(|s| ContractorId::parse(s))
+        }))
+    }
+}
+
 impl ContractorRepository for DynamoContractors {
-    async fn insert(&self, contractor: &Contractor) -> Result<(), RepoError> {
-        let item =
-            serde_dynamo::to_item(ContractorItem::from_domain(contractor)).map_err(store_err)?;
-        let owner_lock: HashMap<String, AttributeValue> = HashMap::from([
+    async fn create(&self, commit: &Commit) -> Result<(), RepoError> {
+        let c = &commit.contractor;
+        let owner_lock: Item = HashMap::from([
             (
                 keys::PK.to_owned(),
-                AttributeValue::S(keys::owner_pk(&contractor.owner)),
+                AttributeValue::S(keys::owner_pk(&c.owner)),
             ),
             (
                 keys::SK.to_owned(),
@@ -72,41 +206,80 @@ impl ContractorRepository for DynamoContractors {
             ("entity".to_owned(), AttributeValue::S("owner".to_owned())),
             (
                 "contractor_id".to_owned(),
-                AttributeValue::S(contractor.id.to_string()),
+                AttributeValue::S(c.id.to_string()),
             ),
         ]);
-        let put = |item: HashMap<String, AttributeValue>| {
-            Put::builder()
-                .table_name(&self.table)
-                .set_item(Some(item))
-                .condition_expression("attribute_not_exists(pk)")
-                .build()
-                .map(|p| TransactWriteItem::builder().put(p).build())
-        };
-        let result = self
+        let mut items = vec![
+            put(
+                &self.table,
+                serde_dynamo::to_item(ContractorItem::from_domain(c)).map_err(store_err)?,
+                Some(("attribute_not_exists(pk)", vec![])),
+            )?,
+            put(
+                &self.table,
+                owner_lock,
+                Some(("attribute_not_exists(pk)", vec![])),
+            )?,
+        ];
+        items.extend(self.common_items(commit)?);
+        match self
             .client
             .transact_write_items()
-            .transact_items(put(item).map_err(store_err)?)
-            .transact_items(put(owner_lock).map_err(store_err)?)
+            .set_transact_items(Some(items))
             .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
+            .await
+        {
+            Ok(_) => {
+                self.after_commit(commit).await;
+                Ok(())
+            }
             Err(err) => {
-                let owner_taken = err
-                    .as_service_error()
-                    .and_then(|e| match e {
-                        TransactWriteItemsError::TransactionCanceledException(canceled) => {
-                            canceled.cancellation_reasons.as_ref()
-                        }
-                        _ => None,
-                    })
-                    .and_then(|reasons| reasons.get(1))
-                    .is_some_and(|r| r.code() == Some("ConditionalCheckFailed"));
-                if owner_taken
-                    && let Some(existing) = self.owner_contractor_id(&contractor.owner).await?
+                let codes = cancellation_codes(&err);
+                if codes.get(1).and_then(|c| c.as_deref()) == Some("ConditionalCheckFailed")
+                    && let Some(existing) = self.owner_contractor_id(&c.owner).await?
                 {
                     return Err(RepoError::OwnerAlreadyRegistered { existing });
+                }
+                Err(RepoError::Store(crate::failure(&err)))
+            }
+        }
+    }
+
+    async fn update(&self, commit: &Commit) -> Result<(), RepoError> {
+        let c = &commit.contractor;
+        let expected = AttributeValue::N((c.version - 1).to_string());
+        let mut items = vec![put(
+            &self.table,
+            serde_dynamo::to_item(ContractorItem::from_domain(c)).map_err(store_err)?,
+            Some(("version = :expected", vec![(":expected", expected)])),
+        )?];
+        items.extend(self.common_items(commit)?);
+        match self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+        {
+            Ok(_) => {
+                self.after_commit(commit).await;
+                Ok(())
+            }
+            Err(err) => {
+                let codes = cancellation_codes(&err);
+                // The version check failed, or the audit slot was taken by a concurrent commit.
+                if codes
+                    .iter()
+                    .take(2)
+                    .any(|c| c.as_deref() == Some("ConditionalCheckFailed"))
+                {
+                    return Err(RepoError::VersionConflict);
+                }
+                if codes
+                    .iter()
+                    .any(|c| c.as_deref() == Some("TransactionConflict"))
+                {
+                    return Err(RepoError::VersionConflict);
                 }
                 Err(RepoError::Store(crate::failure(&err)))
             }
@@ -139,40 +312,104 @@ impl ContractorRepository for DynamoContractors {
             Some(id) => self.get(&id).await,
         }
     }
-}
 
-impl DynamoContractors {
-    async fn owner_contractor_id(
+    async fn audit_trail(&self, id: &ContractorId) -> Result<Vec<AuditEntry>, RepoError> {
+        let mut entries = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+                .expression_attribute_values(":pk", AttributeValue::S(keys::contractor_pk(id)))
+                .expression_attribute_values(
+                    ":prefix",
+                    AttributeValue::S(keys::AUDIT_PREFIX.to_owned()),
+                )
+                .consistent_read(true)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| RepoError::Store(crate::failure(&e)))?;
+            for item in out.items.unwrap_or_default() {
+                let stored: AuditItem = serde_dynamo::from_item(item).map_err(store_err)?;
+                entries.push(stored.entry);
+            }
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => break,
+            }
+        }
+        Ok(entries)
+    }
+
+    async fn list_by_status(
         &self,
-        owner: &OwnerId,
-    ) -> Result<Option<ContractorId>, RepoError> {
+        status: Status,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> Result<Page<Contractor>, RepoError> {
+        let start = match cursor {
+            None => None,
+            Some(c) => Some(
+                decode_cursor(c)
+                    .ok_or_else(|| store_err(crate::StoreFailure("invalid cursor".into())))?,
+            ),
+        };
         let out = self
             .client
-            .get_item()
+            .query()
             .table_name(&self.table)
-            .key(keys::PK, AttributeValue::S(keys::owner_pk(owner)))
-            .key(keys::SK, AttributeValue::S(keys::OWNER_SK.to_owned()))
-            .consistent_read(true)
+            .index_name(keys::GSI1)
+            .key_condition_expression("gsi1pk = :pk")
+            .expression_attribute_values(
+                ":pk",
+                AttributeValue::S(keys::status_gsi1pk(status.as_str())),
+            )
+            .scan_index_forward(false)
+            .limit(limit as i32)
+            .set_exclusive_start_key(start)
             .send()
             .await
             .map_err(|e| RepoError::Store(crate::failure(&e)))?;
-        Ok(out.item.and_then(|item| {
-            item.get("contractor_id")
-                .and_then(|v| v.as_s().ok())
-                .and_then(|s| ContractorId::parse(s))
-        }))
+        let mut items = Vec::new();
+        for item in out.items.unwrap_or_default() {
+            let stored: ContractorItem = serde_dynamo::from_item(item).map_err(store_err)?;
+            items.push(stored.contractor);
+        }
+        let next = out
+            .last_evaluated_key
+            .filter(|k| !k.is_empty())
+            .map(|k| encode_cursor(&k));
+        Ok(Page { items, next })
     }
 }
 
-impl DynamoContractors {
-    /// The adapter for the table named by `TABLE_NAME`.
-    pub fn from_env(
-        env: &platform::Env,
-        aws: &platform::aws::Aws,
-    ) -> Result<Self, platform::ConfigError> {
-        Ok(DynamoContractors::new(
-            aws.dynamodb(),
-            env.required("TABLE_NAME")?,
-        ))
+/// Cursors are the opaque, URL-safe form of DynamoDB's last evaluated key (string keys only).
+fn encode_cursor(key: &Item) -> String {
+    let map: HashMap<&str, &str> = key
+        .iter()
+        .filter_map(|(k, v)| v.as_s().ok().map(|s| (k.as_str(), s.as_str())))
+        .collect();
+    B64.encode(serde_json::to_vec(&map).unwrap_or_default())
+}
+
+fn decode_cursor(cursor: &str) -> Option<Item> {
+    let bytes = B64.decode(cursor).ok()?;
+    let map: HashMap<String, String> = serde_json::from_slice(&bytes).ok()?;
+    let allowed = ["pk", "sk", "gsi1pk", "gsi1sk"];
+    if map.keys().any(|k| !allowed.contains(&k.as_str())) {
+        return None;
     }
+    Some(
+        map.into_iter()
+            .map(|(k, v)| (k, AttributeValue::S(v)))
+            .collect(),
+    )
+}
+
+/// Whether `cursor` is one this adapter could have produced (for 422 instead of 500).
+pub fn is_valid_cursor(cursor: &str) -> bool {
+    decode_cursor(cursor).is_some()
 }

@@ -1,11 +1,12 @@
 //! Key layout of the single table. Every access pattern and the key or index serving it is
 //! listed in `docs/data-model.md`; change both together.
 
-use domain::ids::{ContractorId, OwnerId};
+use domain::ids::{ContractorId, EventId, OwnerId};
 
 pub const PK: &str = "pk";
 pub const SK: &str = "sk";
 pub const GSI1: &str = "gsi1";
+pub const GSI2: &str = "gsi2";
 
 pub fn contractor_pk(id: &ContractorId) -> String {
     format!("CONTRACTOR#{id}")
@@ -25,3 +26,24 @@ pub const OWNER_SK: &str = "OWNER";
 pub fn status_gsi1pk(status: &str) -> String {
     format!("STATUS#{status}")
 }
+
+/// Audit entries sort under their contractor by sequence number.
+pub fn audit_sk(seq: u64) -> String {
+    format!("AUDIT#{seq:010}")
+}
+
+pub const AUDIT_PREFIX: &str = "AUDIT#";
+
+pub fn outbox_pk(id: &EventId) -> String {
+    format!("OUTBOX#{id}")
+}
+
+pub const OUTBOX_SK: &str = "EVENT";
+/// GSI2 partition of events not yet published.
+pub const OUTBOX_GSI2PK: &str = "OUTBOX";
+
+pub fn idempotency_pk(scoped_key: &str) -> String {
+    format!("IDEMPOTENCY#{scoped_key}")
+}
+
+pub const IDEMPOTENCY_SK: &str = "RECORD";

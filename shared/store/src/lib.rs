@@ -2,9 +2,13 @@
 //! design, see `docs/data-model.md`); this crate is the only place that knows the keys.
 
 pub mod contractors;
+pub mod idempotency;
 pub mod keys;
+pub mod outbox;
 
 pub use contractors::DynamoContractors;
+pub use idempotency::DynamoIdempotency;
+pub use outbox::DynamoOutbox;
 
 use aws_sdk_dynamodb::error::DisplayErrorContext;
 

@@ -1,0 +1,34 @@
+//! `GET /v1/contractors/{id}/audit`: the audit trail (owner or staff), with the result of
+//! verifying its hash chain.
+
+use lambda_http::{Body, Request, Response};
+use platform::http::{self, HttpApp, RequestMeta};
+use platform::{ApiError, BoxError, Env};
+use wiring::Api;
+
+pub struct Audit {
+    api: Api,
+}
+
+pub async fn build(env: &Env) -> Result<Audit, BoxError> {
+    Ok(Audit {
+        api: Api::from_env(env).await?.0,
+    })
+}
+
+impl HttpApp for Audit {
+    const NAME: &'static str = "contractors-audit";
+
+    async fn handle(&self, req: Request, _meta: RequestMeta) -> Result<Response<Body>, ApiError> {
+        let viewer = self.api.viewer(&req)?;
+        let id = http::path_param(&req, "id")?.to_owned();
+        let (entries, verdict) = self.api.service.audit(&viewer, &id).await?;
+        if !verdict.valid {
+            tracing::error!(contractor_id = %id, broken_at = ?verdict.broken_at, reason = ?verdict.reason, "audit chain does not verify");
+        }
+        Ok(http::json(
+            200,
+            &serde_json::json!({"object": "list", "data": entries, "verification": verdict}),
+        ))
+    }
+}

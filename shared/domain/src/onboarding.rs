@@ -1,0 +1,647 @@
+//! The onboarding use cases: register, read, save a step, submit, read the audit trail, list
+//! for reviewers. Each mutation is one atomic commit of the new state, its audit entry and
+//! its events, guarded by the version the caller last saw.
+
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+
+use crate::audit::{Actor, ActorKind, AuditEntry, ChainVerdict, GENESIS, Unsealed, verify_chain};
+use crate::contractor::{Consent, Contractor, RegisterContractor, Status, StepState};
+use crate::events::DomainEvent;
+use crate::ids::{ContractorId, OwnerId};
+use crate::lifecycle::{self, IllegalTransition};
+use crate::ports::{Commit, ContractorRepository, CryptoError, FieldCipher, Page, RepoError};
+use crate::steps::{ALL_STEPS, AgreementVersions, StepName, StepStatus, validate_save};
+use crate::{Invalid, Violation};
+
+/// Who is asking, as the API established it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Viewer {
+    pub subject: String,
+    /// Reviewer or admin.
+    pub staff: bool,
+    pub admin: bool,
+}
+
+impl Viewer {
+    fn actor(&self) -> Actor {
+        let kind = if self.admin {
+            ActorKind::Admin
+        } else if self.staff {
+            ActorKind::Reviewer
+        } else {
+            ActorKind::Contractor
+        };
+        Actor {
+            kind,
+            id: self.subject.clone(),
+        }
+    }
+}
+
+/// Facts about the request that the audit trail and consent records keep.
+#[derive(Clone, Debug)]
+pub struct RequestFacts {
+    pub request_id: String,
+    pub correlation_id: String,
+    pub source_ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub now: DateTime<Utc>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OnboardingError {
+    #[error("contractor not found")]
+    NotFound,
+    #[error("forbidden: {0}")]
+    Forbidden(&'static str),
+    #[error(transparent)]
+    Invalid(#[from] Invalid),
+    #[error("stale version: the contractor is at version {current}")]
+    StaleVersion { current: u64 },
+    #[error(transparent)]
+    IllegalTransition(#[from] IllegalTransition),
+    #[error("conflict ({code}): {detail}")]
+    Conflict { code: &'static str, detail: String },
+    #[error(transparent)]
+    Repo(#[from] RepoError),
+    #[error(transparent)]
+    Crypto(#[from] CryptoError),
+}
+
+pub struct Onboarding<R, C> {
+    pub contractors: R,
+    pub cipher: C,
+    pub versions: AgreementVersions,
+}
+
+/// What a step save did, for the response and tests.
+#[derive(Debug)]
+pub struct Saved {
+    pub contractor: Contractor,
+    pub step_status: StepStatus,
+}
+
+impl<R: ContractorRepository, C: FieldCipher> Onboarding<R, C> {
+    pub async fn register(
+        &self,
+        viewer: &Viewer,
+        input: RegisterContractor,
+        facts: &RequestFacts,
+    ) -> Result<Contractor, OnboardingError> {
+        let owner = OwnerId::parse(&viewer.subject).ok_or(OnboardingError::Forbidden(
+            "the token has no usable subject",
+        ))?;
+        let mut contractor = input.into_contractor(ContractorId::generate(), owner, facts.now)?;
+        let audit = self
+            .entry(
+                viewer,
+                facts,
+                "contractor.registered",
+                json!({"status_after": Status::Draft}),
+            )
+            .seal(&contractor.id, 1, facts.now, GENESIS);
+        contractor.audit_head = Some(audit.hash.clone());
+        let event = DomainEvent::new(
+            "contractor.registered",
+            &contractor.id,
+            1,
+            facts.now,
+            &facts.correlation_id,
+            json!({"status": Status::Draft, "services": contractor.trade.services, "states": contractor.service_area.states}),
+        );
+        self.contractors
+            .create(&Commit {
+                contractor: contractor.clone(),
+                audit,
+                events: vec![event],
+            })
+            .await?;
+        Ok(contractor)
+    }
+
+    /// The contractor `id_or_me` names, if the viewer may see it.
+    pub async fn get(
+        &self,
+        viewer: &Viewer,
+        id_or_me: &str,
+    ) -> Result<Contractor, OnboardingError> {
+        let found = if id_or_me == "me" {
+            match OwnerId::parse(&viewer.subject) {
+                Some(owner) => self.contractors.find_by_owner(&owner).await?,
+                None => None,
+            }
+        } else {
+            match ContractorId::parse(id_or_me) {
+                Some(id) => self.contractors.get(&id).await?,
+                None => None,
+            }
+        };
+        found
+            .filter(|c| c.visible_to(&viewer.subject, viewer.staff))
+            .ok_or(OnboardingError::NotFound)
+    }
+
+    /// The contractor, for a change by its owner at `if_match`.
+    async fn for_change(
+        &self,
+        viewer: &Viewer,
+        id: &str,
+        if_match: u64,
+    ) -> Result<Contractor, OnboardingError> {
+        let c = self.get(viewer, id).await?;
+        if c.owner.as_str() != viewer.subject {
+            return Err(OnboardingError::Forbidden(
+                "only the contractor's owner can change its onboarding",
+            ));
+        }
+        if c.version != if_match {
+            return Err(OnboardingError::StaleVersion { current: c.version });
+        }
+        Ok(c)
+    }
+
+    pub async fn save_step(
+        &self,
+        viewer: &Viewer,
+        id: &str,
+        if_match: u64,
+        step: StepName,
+        data: &Value,
+        facts: &RequestFacts,
+    ) -> Result<Saved, OnboardingError> {
+        let before = self.for_change(viewer, id, if_match).await?;
+        if !lifecycle::editable(before.status) {
+            return Err(OnboardingError::Conflict {
+                code: "contractor_not_editable",
+                detail: format!(
+                    "A contractor that is {} can no longer change its onboarding steps.",
+                    before.status.as_str()
+                ),
+            });
+        }
+        let saved = before
+            .steps
+            .get(&step)
+            .map(|s| s.data.clone())
+            .unwrap_or_default();
+        let valid = validate_save(step, &saved, data, facts.now.date_naive(), &self.versions)?;
+
+        let mut after = before.clone();
+        if step == StepName::TaxIdentity {
+            if let Some(tin) = &valid.tin {
+                let context = [("contractor_id", after.id.as_str()), ("field", "tin")];
+                after.secrets.tin = Some(
+                    self.cipher
+                        .encrypt(tin.expose_digits().as_bytes(), &context)
+                        .await?,
+                );
+            } else if !valid.data.contains_key("tin") {
+                after.secrets.tin = None;
+            }
+        }
+        if step == StepName::Agreements && valid.status == StepStatus::Complete {
+            for (document, key) in [
+                ("terms_of_service", "terms_version"),
+                ("privacy_notice", "privacy_version"),
+            ] {
+                let version = valid
+                    .data
+                    .get(key)
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned();
+                let already = after
+                    .consents
+                    .iter()
+                    .rev()
+                    .find(|c| c.document == document)
+                    .is_some_and(|c| c.version == version);
+                if !already {
+                    after.consents.push(Consent {
+                        document: document.to_owned(),
+                        version,
+                        accepted_at: facts.now,
+                        source_ip: facts.source_ip.clone(),
+                        user_agent: facts.user_agent.clone(),
+                        request_id: facts.request_id.clone(),
+                    });
+                }
+            }
+        }
+        after.steps.insert(
+            step,
+            StepState {
+                status: valid.status,
+                data: valid.data,
+                updated_at: facts.now,
+            },
+        );
+        let next_status = match before.status {
+            Status::Draft | Status::UnderReview => Status::InProgress,
+            other => other,
+        };
+        if next_status != before.status {
+            lifecycle::check(before.status, next_status)?;
+        }
+        after.status = next_status;
+        let summary = json!({
+            "step": step,
+            "fields": valid.touched,
+            "step_status": valid.status,
+            "status_before": before.status,
+            "status_after": after.status,
+        });
+        let mut events = vec![DomainEvent::new(
+            "step.saved",
+            &after.id,
+            before.version + 1,
+            facts.now,
+            &facts.correlation_id,
+            json!({"step": step, "step_status": valid.status, "percent_complete": after.percent_complete()}),
+        )];
+        if after.status != before.status {
+            events.push(status_changed(
+                &after,
+                before.status,
+                facts,
+                before.version + 1,
+            ));
+        }
+        let contractor = self
+            .commit(viewer, before, after, facts, "step.saved", summary, events)
+            .await?;
+        Ok(Saved {
+            contractor,
+            step_status: valid.status,
+        })
+    }
+
+    /// Sends a complete onboarding for review.
+    pub async fn submit(
+        &self,
+        viewer: &Viewer,
+        id: &str,
+        if_match: u64,
+        facts: &RequestFacts,
+    ) -> Result<Contractor, OnboardingError> {
+        let before = self.for_change(viewer, id, if_match).await?;
+        lifecycle::check(before.status, Status::UnderReview)?;
+        let incomplete: Vec<&str> = ALL_STEPS
+            .iter()
+            .filter(|s| before.step_status(**s) != StepStatus::Complete)
+            .map(|s| s.as_str())
+            .collect();
+        if !incomplete.is_empty() {
+            return Err(OnboardingError::Conflict {
+                code: "requirements_incomplete",
+                detail: format!(
+                    "Complete these steps before submitting: {}.",
+                    incomplete.join(", ")
+                ),
+            });
+        }
+        let mut after = before.clone();
+        after.status = Status::UnderReview;
+        let version = before.version + 1;
+        let events = vec![
+            DomainEvent::new(
+                "contractor.submitted",
+                &after.id,
+                version,
+                facts.now,
+                &facts.correlation_id,
+                json!({}),
+            ),
+            status_changed(&after, before.status, facts, version),
+        ];
+        let summary = json!({"status_before": before.status, "status_after": after.status});
+        self.commit(
+            viewer,
+            before,
+            after,
+            facts,
+            "contractor.submitted",
+            summary,
+            events,
+        )
+        .await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn commit(
+        &self,
+        viewer: &Viewer,
+        before: Contractor,
+        mut after: Contractor,
+        facts: &RequestFacts,
+        action: &'static str,
+        summary: Value,
+        events: Vec<DomainEvent>,
+    ) -> Result<Contractor, OnboardingError> {
+        after.version = before.version + 1;
+        after.updated_at = facts.now;
+        let audit = self.entry(viewer, facts, action, summary).seal(
+            &after.id,
+            after.version,
+            facts.now,
+            before.audit_head.as_deref().unwrap_or(GENESIS),
+        );
+        after.audit_head = Some(audit.hash.clone());
+        match self
+            .contractors
+            .update(&Commit {
+                contractor: after.clone(),
+                audit,
+                events,
+            })
+            .await
+        {
+            Ok(()) => Ok(after),
+            // Someone committed between our read and our write: the caller's version is stale.
+            Err(RepoError::VersionConflict) => Err(OnboardingError::StaleVersion {
+                current: before.version + 1,
+            }),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub async fn audit(
+        &self,
+        viewer: &Viewer,
+        id: &str,
+    ) -> Result<(Vec<AuditEntry>, ChainVerdict), OnboardingError> {
+        let c = self.get(viewer, id).await?;
+        let entries = self.contractors.audit_trail(&c.id).await?;
+        let verdict = verify_chain(&entries, c.audit_head.as_deref());
+        Ok((entries, verdict))
+    }
+
+    pub async fn list(
+        &self,
+        viewer: &Viewer,
+        status: &str,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> Result<Page<Contractor>, OnboardingError> {
+        if !viewer.staff {
+            return Err(OnboardingError::Forbidden(
+                "listing contractors is for reviewers",
+            ));
+        }
+        let status: Status = serde_json::from_value(Value::String(status.to_owned())).map_err(|_| {
+            Invalid(vec![Violation {
+                field: "status".into(),
+                code: "invalid_choice",
+                message: "Use one of draft, in_progress, under_review, approved, rejected, suspended.".into(),
+            }])
+        })?;
+        if !(1..=100).contains(&limit) {
+            return Err(Invalid(vec![Violation {
+                field: "limit".into(),
+                code: "out_of_range",
+                message: "limit must be between 1 and 100.".into(),
+            }])
+            .into());
+        }
+        Ok(self
+            .contractors
+            .list_by_status(status, limit, cursor)
+            .await?)
+    }
+
+    fn entry(
+        &self,
+        viewer: &Viewer,
+        facts: &RequestFacts,
+        action: &'static str,
+        summary: Value,
+    ) -> Unsealed {
+        Unsealed {
+            actor: viewer.actor(),
+            action,
+            summary,
+            request_id: facts.request_id.clone(),
+            correlation_id: facts.correlation_id.clone(),
+        }
+    }
+}
+
+fn status_changed(c: &Contractor, from: Status, facts: &RequestFacts, version: u64) -> DomainEvent {
+    DomainEvent::new(
+        "status.changed",
+        &c.id,
+        version,
+        facts.now,
+        &facts.correlation_id,
+        json!({"from": from, "to": c.status}),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::ports::memory::{MemoryContractors, TestCipher};
+
+    fn service() -> Onboarding<Arc<MemoryContractors>, TestCipher> {
+        Onboarding {
+            contractors: Arc::new(MemoryContractors::default()),
+            cipher: TestCipher,
+            versions: AgreementVersions {
+                terms: "2026-09".into(),
+                privacy: "2026-09".into(),
+            },
+        }
+    }
+
+    fn dana() -> Viewer {
+        Viewer {
+            subject: "auth0|dana".into(),
+            staff: false,
+            admin: false,
+        }
+    }
+
+    fn facts() -> RequestFacts {
+        RequestFacts {
+            request_id: "req".into(),
+            correlation_id: "corr".into(),
+            source_ip: Some("203.0.113.7".into()),
+            user_agent: Some("phone".into()),
+            now: Utc::now(),
+        }
+    }
+
+    fn registration() -> RegisterContractor {
+        serde_json::from_value(json!({
+            "business_name": "Bright Nights LLC",
+            "contact": {"name": "Dana Reyes", "email": "dana@brightnights.example", "phone": "2145550142"},
+            "service_area": {"states": ["TX"]},
+            "trade": {"crew_size": 3, "services": ["permanent_lighting"]}
+        }))
+        .unwrap()
+    }
+
+    fn complete_steps() -> Vec<(StepName, Value)> {
+        vec![
+            (
+                StepName::BusinessProfile,
+                json!({"legal_name": "Bright Nights LLC", "entity_type": "llc", "phone": "2145550142",
+                       "address": {"line1": "1 Elm St", "city": "Dallas", "state": "TX", "zip": "75201"}}),
+            ),
+            (
+                StepName::TaxIdentity,
+                json!({"tin_type": "ein", "tin": "12-3456789", "name_on_return": "Bright Nights LLC", "tax_classification": "llc_s"}),
+            ),
+            (
+                StepName::License,
+                json!({"state": "TX", "number": "TECL-12345", "expires_on": "2030-01-31"}),
+            ),
+            (
+                StepName::Insurance,
+                json!({"carrier": "Acme Mutual", "policy_number": "GL-1", "each_occurrence_limit": 1000000,
+                       "general_aggregate_limit": 2000000, "effective_on": "2026-01-01", "expires_on": "2030-01-01"}),
+            ),
+            (
+                StepName::BankAccount,
+                json!({"account_holder_name": "Bright Nights LLC", "link_method": "plaid"}),
+            ),
+            (
+                StepName::Agreements,
+                json!({"terms_version": "2026-09", "privacy_version": "2026-09"}),
+            ),
+        ]
+    }
+
+    #[tokio::test]
+    async fn a_full_wizard_run_from_draft_to_under_review() {
+        let s = service();
+        let c = s.register(&dana(), registration(), &facts()).await.unwrap();
+        assert_eq!(c.status, Status::Draft);
+        let id = c.id.to_string();
+        let mut version = c.version;
+        for (step, data) in complete_steps() {
+            let saved = s
+                .save_step(&dana(), &id, version, step, &data, &facts())
+                .await
+                .unwrap();
+            assert_eq!(saved.step_status, StepStatus::Complete, "{step}");
+            assert_eq!(saved.contractor.status, Status::InProgress);
+            version = saved.contractor.version;
+        }
+        let c = s.get(&dana(), "me").await.unwrap();
+        assert_eq!(c.percent_complete(), 100);
+        assert_eq!(c.consents.len(), 2);
+        let view = c.view();
+        assert_eq!(view["steps"]["tax_identity"]["tin"], "**-***6789");
+        assert!(
+            !view.to_string().contains("123456789"),
+            "the TIN never appears in a response"
+        );
+        assert!(c.secrets.tin.is_some());
+        assert_eq!(view["requirements"]["currently_due"], json!([]));
+        assert_eq!(
+            view["requirements"]["pending_verification"],
+            json!(["tax_identity", "license", "insurance", "bank_account"])
+        );
+
+        let submitted = s.submit(&dana(), &id, version, &facts()).await.unwrap();
+        assert_eq!(submitted.status, Status::UnderReview);
+        let (trail, verdict) = s.audit(&dana(), &id).await.unwrap();
+        assert_eq!(trail.len(), 8);
+        assert!(verdict.valid, "{verdict:?}");
+        let events = s
+            .contractors
+            .events
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|e| e.kind.clone())
+            .collect::<Vec<_>>();
+        assert_eq!(
+            events.first().map(String::as_str),
+            Some("contractor.registered")
+        );
+        assert!(
+            events.contains(&"status.changed".to_owned())
+                && events.contains(&"contractor.submitted".to_owned())
+        );
+        assert!(
+            !serde_json::to_string(&trail).unwrap().contains("3456789"),
+            "no TIN in the audit trail"
+        );
+    }
+
+    #[tokio::test]
+    async fn stale_versions_and_strangers_are_refused() {
+        let s = service();
+        let c = s.register(&dana(), registration(), &facts()).await.unwrap();
+        let id = c.id.to_string();
+        let data = json!({"state": "TX"});
+        assert!(matches!(
+            s.save_step(&dana(), &id, 7, StepName::License, &data, &facts())
+                .await,
+            Err(OnboardingError::StaleVersion { current: 1 })
+        ));
+        let eve = Viewer {
+            subject: "auth0|eve".into(),
+            ..dana()
+        };
+        assert!(matches!(
+            s.save_step(&eve, &id, 1, StepName::License, &data, &facts())
+                .await,
+            Err(OnboardingError::NotFound)
+        ));
+        let rita = Viewer {
+            subject: "auth0|rita".into(),
+            staff: true,
+            admin: false,
+        };
+        assert!(matches!(
+            s.save_step(&rita, &id, 1, StepName::License, &data, &facts())
+                .await,
+            Err(OnboardingError::Forbidden(_))
+        ));
+        assert!(s.list(&dana(), "draft", 10, None).await.is_err());
+        assert_eq!(
+            s.list(&rita, "draft", 10, None).await.unwrap().items.len(),
+            1
+        );
+    }
+
+    #[tokio::test]
+    async fn submitting_early_or_twice_is_a_conflict_with_a_code() {
+        let s = service();
+        let c = s.register(&dana(), registration(), &facts()).await.unwrap();
+        let id = c.id.to_string();
+        let err = s.submit(&dana(), &id, 1, &facts()).await.unwrap_err();
+        assert!(
+            matches!(err, OnboardingError::IllegalTransition(_)),
+            "draft cannot be submitted: {err:?}"
+        );
+        let saved = s
+            .save_step(
+                &dana(),
+                &id,
+                1,
+                StepName::License,
+                &json!({"state": "TX"}),
+                &facts(),
+            )
+            .await
+            .unwrap();
+        let err = s
+            .submit(&dana(), &id, saved.contractor.version, &facts())
+            .await
+            .unwrap_err();
+        assert!(matches!(
+            err,
+            OnboardingError::Conflict {
+                code: "requirements_incomplete",
+                ..
+            }
+        ));
+    }
+}

@@ -1,0 +1,66 @@
+//! Requirements in the spirit of Stripe Connect: what is due now, what will be due, what is
+//! being verified, what failed and why, and why the account cannot work yet.
+
+use serde::Serialize;
+
+use crate::contractor::{Contractor, Status};
+use crate::steps::{ALL_STEPS, StepName, StepStatus};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RequirementError {
+    pub requirement: String,
+    pub code: String,
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Requirements {
+    /// Needed now: steps the contractor has not completed.
+    pub currently_due: Vec<String>,
+    /// Everything not yet verified, including what is currently due.
+    pub eventually_due: Vec<String>,
+    /// Complete and waiting for a verification (documents, providers, a reviewer).
+    pub pending_verification: Vec<String>,
+    pub errors: Vec<RequirementError>,
+    /// Why the account cannot take jobs yet; `None` once approved.
+    pub disabled_reason: Option<String>,
+}
+
+/// Steps whose completion is itself the verification (validated input, recorded consent).
+fn verified_on_completion(step: StepName) -> bool {
+    matches!(step, StepName::BusinessProfile | StepName::Agreements)
+}
+
+pub fn of(c: &Contractor) -> Requirements {
+    let mut currently_due = Vec::new();
+    let mut pending = Vec::new();
+    for step in ALL_STEPS {
+        let name = step.as_str().to_owned();
+        match c.step_status(step) {
+            StepStatus::Complete if c.status == Status::Approved => {}
+            StepStatus::Complete if verified_on_completion(step) => {}
+            StepStatus::Complete => pending.push(name),
+            _ => currently_due.push(name),
+        }
+    }
+    let eventually_due: Vec<String> = currently_due
+        .iter()
+        .chain(pending.iter())
+        .cloned()
+        .collect();
+    let disabled_reason = match c.status {
+        Status::Approved => None,
+        Status::Rejected => Some("rejected".to_owned()),
+        Status::Suspended => Some("suspended".to_owned()),
+        Status::UnderReview => Some("under_review".to_owned()),
+        _ if !currently_due.is_empty() => Some("requirements.currently_due".to_owned()),
+        _ => Some("requirements.pending_submission".to_owned()),
+    };
+    Requirements {
+        currently_due,
+        eventually_due,
+        pending_verification: pending,
+        errors: Vec::new(),
+        disabled_reason,
+    }
+}

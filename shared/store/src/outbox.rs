@@ -1,0 +1,118 @@
+//! The transactional outbox: events are written with the change that caused them and
+//! removed once published. `DynamoOutbox::pending` finds what is left (a publish that failed,
+//! a function that died after committing) for the relay.
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::AttributeValue;
+use chrono::{DateTime, Utc};
+use domain::events::DomainEvent;
+use domain::ids::EventId;
+use serde::{Deserialize, Serialize};
+
+use crate::keys;
+
+#[derive(Serialize, Deserialize)]
+pub(crate) struct OutboxItem {
+    pk: String,
+    sk: String,
+    entity: String,
+    gsi2pk: String,
+    gsi2sk: String,
+    event: DomainEvent,
+}
+
+impl OutboxItem {
+    pub(crate) fn new(event: &DomainEvent) -> Self {
+        OutboxItem {
+            pk: keys::outbox_pk(&event.id),
+            sk: keys::OUTBOX_SK.to_owned(),
+            entity: "outbox".to_owned(),
+            gsi2pk: keys::OUTBOX_GSI2PK.to_owned(),
+            gsi2sk: format!(
+                "{}#{}",
+                event
+                    .occurred_at
+                    .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+                event.id
+            ),
+            event: event.clone(),
+        }
+    }
+}
+
+pub(crate) async fn remove_outbox_item(
+    client: &Client,
+    table: &str,
+    id: &EventId,
+) -> Result<(), String> {
+    client
+        .delete_item()
+        .table_name(table)
+        .key(keys::PK, AttributeValue::S(keys::outbox_pk(id)))
+        .key(keys::SK, AttributeValue::S(keys::OUTBOX_SK.to_owned()))
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string())
+}
+
+#[derive(Clone, Debug)]
+pub struct DynamoOutbox {
+    client: Client,
+    table: String,
+}
+
+impl DynamoOutbox {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        DynamoOutbox {
+            client,
+            table: table.into(),
+        }
+    }
+
+    pub fn from_env(
+        env: &platform::Env,
+        aws: &platform::aws::Aws,
+    ) -> Result<Self, platform::ConfigError> {
+        Ok(DynamoOutbox::new(
+            aws.dynamodb(),
+            env.required("TABLE_NAME")?,
+        ))
+    }
+
+    /// Unpublished events that occurred before `before`, oldest first.
+    pub async fn pending(
+        &self,
+        before: DateTime<Utc>,
+        limit: i32,
+    ) -> Result<Vec<DomainEvent>, String> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(keys::GSI2)
+            .key_condition_expression("gsi2pk = :pk AND gsi2sk < :before")
+            .expression_attribute_values(":pk", AttributeValue::S(keys::OUTBOX_GSI2PK.to_owned()))
+            .expression_attribute_values(
+                ":before",
+                AttributeValue::S(before.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)),
+            )
+            .limit(limit)
+            .send()
+            .await
+            .map_err(|e| aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string())?;
+        out.items
+            .unwrap_or_default()
+            .into_iter()
+            .map(|item| {
+                serde_dynamo::from_item::<_, OutboxItem>(item)
+                    .map(|o| o.event)
+                    .map_err(|e| e.to_string())
+            })
+            .collect()
+    }
+
+    pub async fn remove(&self, id: &EventId) -> Result<(), String> {
+        remove_outbox_item(&self.client, &self.table, id).await
+    }
+}
