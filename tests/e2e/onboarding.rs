@@ -213,39 +213,49 @@ async fn optimistic_concurrency_never_loses_an_update() {
     .await;
     assert_eq!(status, 412, "{body}");
 
-    // Two writers with the same version: exactly one wins.
-    let a = patch(
-        &token,
-        &id,
-        Some(version),
-        json!({"step": "license", "data": {"state": "TX"}}),
-    );
-    let b = patch(
-        &token,
-        &id,
-        Some(version),
-        json!({"step": "license", "data": {"state": "OK"}}),
-    );
-    let ((sa, _, ba), (sb, _, bb)) = tokio::join!(a, b);
-    let mut statuses = vec![sa, sb];
-    statuses.sort();
-    assert_eq!(statuses, vec![200, 412], "{ba} / {bb}");
-    let winner = if sa == 200 { ba } else { bb };
+    // Two writers with the same version: exactly one wins, and the stored state is the
+    // winner's. Several rounds, since a race that loses updates rarely shows in one.
     let stack = product();
-    let (_, _, now) = read(
-        client()
-            .get(stack.url(&format!("/v1/contractors/{id}")))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(
-        now["steps"]["license"]["state"],
-        winner["steps"]["license"]["state"]
-    );
-    assert_eq!(now["version"], version + 1);
+    let mut version = version;
+    for round in 0..8 {
+        let (x, y) = if round % 2 == 0 {
+            ("TX", "OK")
+        } else {
+            ("OK", "TX")
+        };
+        let a = patch(
+            &token,
+            &id,
+            Some(version),
+            json!({"step": "license", "data": {"state": x}}),
+        );
+        let b = patch(
+            &token,
+            &id,
+            Some(version),
+            json!({"step": "license", "data": {"state": y}}),
+        );
+        let ((sa, _, ba), (sb, _, bb)) = tokio::join!(a, b);
+        let mut statuses = vec![sa, sb];
+        statuses.sort();
+        assert_eq!(statuses, vec![200, 412], "round {round}: {ba} / {bb}");
+        let winner = if sa == 200 { ba } else { bb };
+        let (_, _, now) = read(
+            client()
+                .get(stack.url(&format!("/v1/contractors/{id}")))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(
+            now["steps"]["license"]["state"], winner["steps"]["license"]["state"],
+            "round {round}: no lost update"
+        );
+        assert_eq!(now["version"], version + 1);
+        version += 1;
+    }
 }
 
 #[tokio::test]
