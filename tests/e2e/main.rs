@@ -3,6 +3,7 @@
 
 mod contractors;
 mod onboarding;
+mod openapi;
 mod provisioning;
 mod runner;
 mod template;
