@@ -10,6 +10,9 @@ test:     ## fmt check, clippy, cfn-lint, unit and end-to-end tests (installs wh
 package:  ## release build of every function for arm64 Lambda, then sam validate + sam build
 	scripts/package.sh
 
+bench:    ## API latency/throughput through the local stack vs bare DynamoDB (perf profile)
+	scripts/bench.sh
+
 fmt:
 	cargo fmt --all
 

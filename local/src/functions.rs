@@ -54,12 +54,14 @@ pub fn product_registry() -> Registry {
 /// A template function, built and ready to invoke.
 pub struct LoadedFunction {
     pub def: FunctionDef,
+    /// The whole environment the function was built with.
+    pub env: HashMap<String, String>,
     handler: JsonFunction,
 }
 
 impl LoadedFunction {
-    pub fn new(def: FunctionDef, handler: JsonFunction) -> Self {
-        LoadedFunction { def, handler }
+    pub fn new(def: FunctionDef, env: HashMap<String, String>, handler: JsonFunction) -> Self {
+        LoadedFunction { def, env, handler }
     }
 
     /// One invocation with the function's timeout, as Lambda would run it.

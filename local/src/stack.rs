@@ -171,12 +171,12 @@ impl LocalStack {
             );
             env.insert("AWS_LAMBDA_FUNCTION_VERSION".into(), "$LATEST".into());
             env.extend(opts.extra_env.clone());
-            let handler = factory(Env::from_map(env)).await.map_err(|e| {
+            let handler = factory(Env::from_map(env.clone())).await.map_err(|e| {
                 RunnerError::Function(format!("{} failed its cold start: {e}", def.logical_id))
             })?;
             functions.insert(
                 def.logical_id.clone(),
-                Arc::new(LoadedFunction::new(def.clone(), handler)),
+                Arc::new(LoadedFunction::new(def.clone(), env, handler)),
             );
         }
 

@@ -621,6 +621,20 @@ async fn the_tin_is_encrypted_at_rest_and_only_ever_masked() {
         .unwrap();
     let secrets: Value = serde_dynamo::from_attribute_value(item["secrets"].clone()).unwrap();
     let field: EncryptedField = serde_json::from_value(secrets["tin"].clone()).unwrap();
+    // Nor is it in any log line, while the save itself was logged with its correlation id.
+    let logs = e2e_tests::captured_logs();
+    assert!(
+        logs.contains(&format!("\"contractor_id\":\"{id}\"")),
+        "the step save was logged"
+    );
+    assert!(
+        logs.contains("\"correlation_id\""),
+        "log lines carry the correlation id"
+    );
+    assert!(
+        !logs.contains("219099999") && !logs.contains("219-09-9999"),
+        "the TIN is never logged"
+    );
     let cipher = fieldcrypt::KmsCipher::new(aws.kms(), stack.refs["FieldEncryptionKey"].clone());
     let plain = cipher
         .decrypt(&field, &[("contractor_id", &id), ("field", "tin")])

@@ -9,11 +9,16 @@ use local_runner::template::Template;
 use serde_json::{Value, json};
 
 fn committed() -> Value {
-    serde_json::from_str(&std::fs::read_to_string(repo_root().join("openapi/openapi.json")).unwrap()).unwrap()
+    serde_json::from_str(
+        &std::fs::read_to_string(repo_root().join("openapi/openapi.json")).unwrap(),
+    )
+    .unwrap()
 }
 
 fn keys(v: &Value) -> BTreeSet<String> {
-    v.as_object().map(|o| o.keys().cloned().collect()).unwrap_or_default()
+    v.as_object()
+        .map(|o| o.keys().cloned().collect())
+        .unwrap_or_default()
 }
 
 #[test]
@@ -30,9 +35,19 @@ fn every_template_route_is_described_and_nothing_else() {
     let mut routes = BTreeSet::new();
     let mut public = BTreeSet::new();
     for f in t.of_kind("AWS::Serverless::Function") {
-        for (_, e) in f.properties.get("Events").and_then(Value::as_object).cloned().unwrap_or_default() {
+        for (_, e) in f
+            .properties
+            .get("Events")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default()
+        {
             if e["Type"] == "HttpApi" {
-                let route = format!("{} {}", e["Properties"]["Method"].as_str().unwrap(), e["Properties"]["Path"].as_str().unwrap());
+                let route = format!(
+                    "{} {}",
+                    e["Properties"]["Method"].as_str().unwrap(),
+                    e["Properties"]["Path"].as_str().unwrap()
+                );
                 if e.pointer("/Properties/Auth/Authorizer") == Some(&json!("NONE")) {
                     public.insert(route.clone());
                 }
@@ -45,31 +60,86 @@ fn every_template_route_is_described_and_nothing_else() {
         let (method, path) = route.split_once(' ').unwrap();
         let op = &doc["paths"][path][method.to_lowercase()];
         let open = op.get("security") == Some(&json!([]));
-        assert_eq!(open, public.contains(route), "{route}: security in the document matches the authorizer");
+        assert_eq!(
+            open,
+            public.contains(route),
+            "{route}: security in the document matches the authorizer"
+        );
     }
 }
 
 #[tokio::test]
 async fn the_served_document_is_the_committed_one_and_matches_real_responses() {
     let stack = product();
-    let (status, _, served) = read(client().get(stack.url("/v1/openapi.json")).send().await.unwrap()).await;
+    let (status, _, served) = read(
+        client()
+            .get(stack.url("/v1/openapi.json"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(status, 200, "public, no token");
     assert_eq!(served, committed());
 
-    let token = stack.token(&format!("auth0|openapi-{}", ulid::Ulid::new()), json!({})).await;
-    let (_, _, contractor) = read(client().post(stack.url("/v1/contractors")).bearer_auth(&token).json(&registration("openapi")).send().await.unwrap()).await;
+    let token = stack
+        .token(&format!("auth0|openapi-{}", ulid::Ulid::new()), json!({}))
+        .await;
+    let (_, _, contractor) = read(
+        client()
+            .post(stack.url("/v1/contractors"))
+            .bearer_auth(&token)
+            .json(&registration("openapi"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     let schema = &served["components"]["schemas"];
-    assert_eq!(keys(&contractor), keys(&schema["Contractor"]["properties"]), "Contractor schema names the fields returned");
-    assert_eq!(keys(&contractor["requirements"]), keys(&schema["Requirements"]["properties"]));
-    assert_eq!(keys(&contractor["steps"]), keys(&schema["Contractor"]["properties"]["steps"]["properties"]));
+    assert_eq!(
+        keys(&contractor),
+        keys(&schema["Contractor"]["properties"]),
+        "Contractor schema names the fields returned"
+    );
+    assert_eq!(
+        keys(&contractor["requirements"]),
+        keys(&schema["Requirements"]["properties"])
+    );
+    assert_eq!(
+        keys(&contractor["steps"]),
+        keys(&schema["Contractor"]["properties"]["steps"]["properties"])
+    );
 
-    let (_, _, problem) = read(client().post(stack.url("/v1/contractors")).bearer_auth(&token).json(&json!({})).send().await.unwrap()).await;
+    let (_, _, problem) = read(
+        client()
+            .post(stack.url("/v1/contractors"))
+            .bearer_auth(&token)
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     let problem_fields = keys(&schema["Problem"]["properties"]);
     assert!(keys(&problem).is_subset(&problem_fields), "{problem}");
-    assert_eq!(keys(&problem["errors"][0]), keys(&schema["FieldError"]["properties"]));
+    assert_eq!(
+        keys(&problem["errors"][0]),
+        keys(&schema["FieldError"]["properties"])
+    );
 
     let id = contractor["id"].as_str().unwrap();
-    let (_, _, audit) = read(client().get(stack.url(&format!("/v1/contractors/{id}/audit"))).bearer_auth(&token).send().await.unwrap()).await;
+    let (_, _, audit) = read(
+        client()
+            .get(stack.url(&format!("/v1/contractors/{id}/audit")))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(keys(&audit), keys(&schema["AuditTrail"]["properties"]));
-    assert_eq!(keys(&audit["data"][0]), keys(&schema["AuditEntry"]["properties"]));
+    assert_eq!(
+        keys(&audit["data"][0]),
+        keys(&schema["AuditEntry"]["properties"])
+    );
 }

@@ -15,6 +15,8 @@ pub struct Stack {
     pub moto_endpoint: String,
     pub refs: HashMap<String, String>,
     pub attrs: HashMap<String, String>,
+    /// Each function's environment, by cargo binary name.
+    pub function_envs: HashMap<String, HashMap<String, String>>,
 }
 
 pub fn repo_root() -> PathBuf {
@@ -46,6 +48,11 @@ pub fn start_stack(template: PathBuf, registry: fn() -> Registry) -> Stack {
                             moto_endpoint: stack.moto_endpoint.clone(),
                             refs: stack.resolver.refs.clone(),
                             attrs: stack.resolver.attrs.clone(),
+                            function_envs: stack
+                                .functions
+                                .values()
+                                .map(|f| (f.def.binary.clone(), f.env.clone()))
+                                .collect(),
                         }))
                         .ok();
                         // Keep the stack (and its moto) alive until the process ends.
@@ -71,11 +78,41 @@ pub fn start_stack(template: PathBuf, registry: fn() -> Registry) -> Stack {
 pub fn product() -> &'static Stack {
     static STACK: OnceLock<Stack> = OnceLock::new();
     STACK.get_or_init(|| {
+        capture_logs();
         start_stack(
             repo_root().join("template.yaml"),
             local_runner::product_registry,
         )
     })
+}
+
+/// Every log line the functions wrote in this test process, in the production JSON format.
+pub fn captured_logs() -> String {
+    String::from_utf8_lossy(&log_buffer().lock().expect("log buffer")).into_owned()
+}
+
+fn log_buffer() -> &'static std::sync::Arc<std::sync::Mutex<Vec<u8>>> {
+    static LOGS: OnceLock<std::sync::Arc<std::sync::Mutex<Vec<u8>>>> = OnceLock::new();
+    LOGS.get_or_init(Default::default)
+}
+
+#[derive(Clone)]
+struct BufferWriter(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for BufferWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("log buffer").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Installs the production JSON log subscriber, writing into the capture buffer.
+fn capture_logs() {
+    let buffer = log_buffer().clone();
+    platform::telemetry::init_with_writer(move || BufferWriter(buffer.clone()));
 }
 
 impl Stack {

@@ -11,6 +11,14 @@ use crate::correlation::CorrelationId;
 /// Lambda's `AWS_LAMBDA_LOG_LEVEL` (set by the template's `ApplicationLogLevel`), else `info`.
 /// Calling it again (tests, the local runner) is harmless.
 pub fn init() {
+    init_with_writer(std::io::stdout);
+}
+
+/// [`init`] writing somewhere else (tests capture the log lines to check what they carry).
+pub fn init_with_writer<W>(writer: W)
+where
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
         let level = std::env::var("AWS_LAMBDA_LOG_LEVEL")
             .map(|l| l.to_lowercase())
@@ -27,6 +35,7 @@ pub fn init() {
         .with_target(false)
         .with_ansi(false)
         .with_env_filter(filter)
+        .with_writer(writer)
         .try_init();
 }
 

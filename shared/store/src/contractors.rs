@@ -131,7 +131,49 @@ fn cancellation_codes(
     }
 }
 
+/// A cancelled or failed transaction: the reasons by item index, and the error to report.
+struct TransactFailure {
+    codes: Vec<Option<String>>,
+    error: RepoError,
+}
+
+impl TransactFailure {
+    fn code(&self, index: usize) -> Option<&str> {
+        self.codes.get(index).and_then(|c| c.as_deref())
+    }
+}
+
 impl DynamoContractors {
+    /// Writes `items` with the commit's audit entry and outbox events in one transaction,
+    /// then publishes the events.
+    async fn transact(
+        &self,
+        mut items: Vec<TransactWriteItem>,
+        commit: &Commit,
+    ) -> Result<(), TransactFailure> {
+        let failed = |error: RepoError| TransactFailure {
+            codes: Vec::new(),
+            error,
+        };
+        items.extend(self.common_items(commit).map_err(failed)?);
+        match self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+        {
+            Ok(_) => {
+                self.after_commit(commit).await;
+                Ok(())
+            }
+            Err(err) => Err(TransactFailure {
+                codes: cancellation_codes(&err),
+                error: RepoError::Store(crate::failure(&err)),
+            }),
+        }
+    }
+
     fn common_items(&self, commit: &Commit) -> Result<Vec<TransactWriteItem>, RepoError> {
         let audit = AuditItem {
             pk: keys::contractor_pk(&commit.contractor.id),
@@ -173,21 +215,27 @@ impl DynamoContractors {
         &self,
         owner: &OwnerId,
     ) -> Result<Option<ContractorId>, RepoError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(keys::PK, AttributeValue::S(keys::owner_pk(owner)))
-            .key(keys::SK, AttributeValue::S(keys::OWNER_SK.to_owned()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| RepoError::Store(crate::failure(&e)))?;
-        Ok(out.item.and_then(|item| {
+        let item = self.get_key(keys::owner_pk(owner), keys::OWNER_SK).await?;
+        Ok(item.and_then(|item| {
             item.get("contractor_id")
                 .and_then(|v| v.as_s().ok())
                 .and_then(|s| ContractorId::parse(s))
         }))
+    }
+
+    /// One item by key, read consistently.
+    async fn get_key(&self, pk: String, sk: &str) -> Result<Option<Item>, RepoError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(keys::PK, AttributeValue::S(pk))
+            .key(keys::SK, AttributeValue::S(sk.to_owned()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| RepoError::Store(crate::failure(&e)))?;
+        Ok(out.item)
     }
 }
 
@@ -209,7 +257,7 @@ impl ContractorRepository for DynamoContractors {
                 AttributeValue::S(c.id.to_string()),
             ),
         ]);
-        let mut items = vec![
+        let items = vec![
             put(
                 &self.table,
                 serde_dynamo::to_item(ContractorItem::from_domain(c)).map_err(store_err)?,
@@ -221,26 +269,15 @@ impl ContractorRepository for DynamoContractors {
                 Some(("attribute_not_exists(pk)", vec![])),
             )?,
         ];
-        items.extend(self.common_items(commit)?);
-        match self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await
-        {
-            Ok(_) => {
-                self.after_commit(commit).await;
-                Ok(())
-            }
-            Err(err) => {
-                let codes = cancellation_codes(&err);
-                if codes.get(1).and_then(|c| c.as_deref()) == Some("ConditionalCheckFailed")
+        match self.transact(items, commit).await {
+            Ok(()) => Ok(()),
+            Err(failed) => {
+                if failed.code(1) == Some("ConditionalCheckFailed")
                     && let Some(existing) = self.owner_contractor_id(&c.owner).await?
                 {
                     return Err(RepoError::OwnerAlreadyRegistered { existing });
                 }
-                Err(RepoError::Store(crate::failure(&err)))
+                Err(failed.error)
             }
         }
     }
@@ -248,56 +285,32 @@ impl ContractorRepository for DynamoContractors {
     async fn update(&self, commit: &Commit) -> Result<(), RepoError> {
         let c = &commit.contractor;
         let expected = AttributeValue::N((c.version - 1).to_string());
-        let mut items = vec![put(
+        let items = vec![put(
             &self.table,
             serde_dynamo::to_item(ContractorItem::from_domain(c)).map_err(store_err)?,
             Some(("version = :expected", vec![(":expected", expected)])),
         )?];
-        items.extend(self.common_items(commit)?);
-        match self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await
-        {
-            Ok(_) => {
-                self.after_commit(commit).await;
-                Ok(())
+        match self.transact(items, commit).await {
+            Ok(()) => Ok(()),
+            // The version check failed, or a concurrent commit took the audit slot or the item.
+            Err(failed)
+                if (0..2).any(|i| failed.code(i) == Some("ConditionalCheckFailed"))
+                    || failed
+                        .codes
+                        .iter()
+                        .any(|c| c.as_deref() == Some("TransactionConflict")) =>
+            {
+                Err(RepoError::VersionConflict)
             }
-            Err(err) => {
-                let codes = cancellation_codes(&err);
-                // The version check failed, or the audit slot was taken by a concurrent commit.
-                if codes
-                    .iter()
-                    .take(2)
-                    .any(|c| c.as_deref() == Some("ConditionalCheckFailed"))
-                {
-                    return Err(RepoError::VersionConflict);
-                }
-                if codes
-                    .iter()
-                    .any(|c| c.as_deref() == Some("TransactionConflict"))
-                {
-                    return Err(RepoError::VersionConflict);
-                }
-                Err(RepoError::Store(crate::failure(&err)))
-            }
+            Err(failed) => Err(failed.error),
         }
     }
 
     async fn get(&self, id: &ContractorId) -> Result<Option<Contractor>, RepoError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(keys::PK, AttributeValue::S(keys::contractor_pk(id)))
-            .key(keys::SK, AttributeValue::S(keys::CONTRACTOR_SK.to_owned()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| RepoError::Store(crate::failure(&e)))?;
-        match out.item {
+        match self
+            .get_key(keys::contractor_pk(id), keys::CONTRACTOR_SK)
+            .await?
+        {
             None => Ok(None),
             Some(item) => {
                 let stored: ContractorItem = serde_dynamo::from_item(item).map_err(store_err)?;
