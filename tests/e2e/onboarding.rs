@@ -216,8 +216,7 @@ async fn optimistic_concurrency_never_loses_an_update() {
     // Two writers with the same version: exactly one wins, and the stored state is the
     // winner's. Several rounds, since a race that loses updates rarely shows in one.
     let stack = product();
-    let mut version = version;
-    for round in 0..8 {
+    for (round, version) in (0..8).zip(version..) {
         let (x, y) = if round % 2 == 0 {
             ("TX", "OK")
         } else {
@@ -254,7 +253,6 @@ async fn optimistic_concurrency_never_loses_an_update() {
             "round {round}: no lost update"
         );
         assert_eq!(now["version"], version + 1);
-        version += 1;
     }
 }
 
