@@ -1,36 +1,28 @@
 //! [`IdempotencyStore`] on DynamoDB: one item per (caller, key), claimed with a conditional
 //! put, expired by TTL after 24 hours.
 
-use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 use platform::BoxError;
 use platform::idempotency::{Claim, IdempotencyStore, Record};
 use serde::{Deserialize, Serialize};
 
-use crate::keys;
+use crate::{Table, keys};
 
 #[derive(Clone, Debug)]
 pub struct DynamoIdempotency {
-    client: Client,
-    table: String,
+    table: Table,
 }
 
 impl DynamoIdempotency {
-    pub fn new(client: Client, table: impl Into<String>) -> Self {
-        DynamoIdempotency {
-            client,
-            table: table.into(),
-        }
+    pub fn new(table: Table) -> Self {
+        DynamoIdempotency { table }
     }
 
     pub fn from_env(
         env: &platform::Env,
         aws: &platform::aws::Aws,
     ) -> Result<Self, platform::ConfigError> {
-        Ok(DynamoIdempotency::new(
-            aws.dynamodb(),
-            env.required("TABLE_NAME")?,
-        ))
+        Ok(DynamoIdempotency::new(Table::from_env(env, aws)?))
     }
 }
 
@@ -69,9 +61,9 @@ impl DynamoIdempotency {
         now: i64,
     ) -> Result<Option<Claim>, BoxError> {
         let result = self
-            .client
+            .table.client
             .put_item()
-            .table_name(&self.table)
+            .table_name(&self.table.name)
             .set_item(Some(item(key, record)?))
             // Free, expired (TTL deletes lazily), or in progress past its deadline.
             .condition_expression("attribute_not_exists(pk) OR expires_at < :now OR (#status = :in_progress AND in_progress_until < :now)")
@@ -87,9 +79,10 @@ impl DynamoIdempotency {
                     .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
             {
                 let out = self
+                    .table
                     .client
                     .get_item()
-                    .table_name(&self.table)
+                    .table_name(&self.table.name)
                     .key(keys::PK, AttributeValue::S(keys::idempotency_pk(key)))
                     .key(keys::SK, AttributeValue::S(keys::IDEMPOTENCY_SK.to_owned()))
                     .consistent_read(true)
@@ -120,9 +113,10 @@ impl IdempotencyStore for DynamoIdempotency {
     }
 
     async fn complete(&self, key: &str, record: &Record) -> Result<(), BoxError> {
-        self.client
+        self.table
+            .client
             .put_item()
-            .table_name(&self.table)
+            .table_name(&self.table.name)
             .set_item(Some(item(key, record)?))
             .send()
             .await
@@ -131,9 +125,10 @@ impl IdempotencyStore for DynamoIdempotency {
     }
 
     async fn release(&self, key: &str) -> Result<(), BoxError> {
-        self.client
+        self.table
+            .client
             .delete_item()
-            .table_name(&self.table)
+            .table_name(&self.table.name)
             .key(keys::PK, AttributeValue::S(keys::idempotency_pk(key)))
             .key(keys::SK, AttributeValue::S(keys::IDEMPOTENCY_SK.to_owned()))
             .send()

@@ -12,6 +12,29 @@ pub use outbox::DynamoOutbox;
 
 use aws_sdk_dynamodb::error::DisplayErrorContext;
 
+/// The one table every adapter works on (`TABLE_NAME`).
+#[derive(Clone, Debug)]
+pub struct Table {
+    pub(crate) client: aws_sdk_dynamodb::Client,
+    pub(crate) name: String,
+}
+
+impl Table {
+    pub fn new(client: aws_sdk_dynamodb::Client, name: impl Into<String>) -> Self {
+        Table {
+            client,
+            name: name.into(),
+        }
+    }
+
+    pub fn from_env(
+        env: &platform::Env,
+        aws: &platform::aws::Aws,
+    ) -> Result<Self, platform::ConfigError> {
+        Ok(Table::new(aws.dynamodb(), env.required("TABLE_NAME")?))
+    }
+}
+
 /// A store failure with the SDK's whole error chain in its message (for the logs).
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]

@@ -9,7 +9,7 @@ use domain::events::DomainEvent;
 use domain::ids::EventId;
 use serde::{Deserialize, Serialize};
 
-use crate::keys;
+use crate::{Table, keys};
 
 #[derive(Serialize, Deserialize)]
 pub(crate) struct OutboxItem {
@@ -58,26 +58,19 @@ pub(crate) async fn remove_outbox_item(
 
 #[derive(Clone, Debug)]
 pub struct DynamoOutbox {
-    client: Client,
-    table: String,
+    table: Table,
 }
 
 impl DynamoOutbox {
-    pub fn new(client: Client, table: impl Into<String>) -> Self {
-        DynamoOutbox {
-            client,
-            table: table.into(),
-        }
+    pub fn new(table: Table) -> Self {
+        DynamoOutbox { table }
     }
 
     pub fn from_env(
         env: &platform::Env,
         aws: &platform::aws::Aws,
     ) -> Result<Self, platform::ConfigError> {
-        Ok(DynamoOutbox::new(
-            aws.dynamodb(),
-            env.required("TABLE_NAME")?,
-        ))
+        Ok(DynamoOutbox::new(Table::from_env(env, aws)?))
     }
 
     /// Unpublished events that occurred before `before`, oldest first.
@@ -87,9 +80,10 @@ impl DynamoOutbox {
         limit: i32,
     ) -> Result<Vec<DomainEvent>, String> {
         let out = self
+            .table
             .client
             .query()
-            .table_name(&self.table)
+            .table_name(&self.table.name)
             .index_name(keys::GSI2)
             .key_condition_expression("gsi2pk = :pk AND gsi2sk < :before")
             .expression_attribute_values(":pk", AttributeValue::S(keys::OUTBOX_GSI2PK.to_owned()))
@@ -113,6 +107,6 @@ impl DynamoOutbox {
     }
 
     pub async fn remove(&self, id: &EventId) -> Result<(), String> {
-        remove_outbox_item(&self.client, &self.table, id).await
+        remove_outbox_item(&self.table.client, &self.table.name, id).await
     }
 }
