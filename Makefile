@@ -42,3 +42,12 @@ build-ApiDocsFunction:
 
 build-EventsRelayFunction:
 	scripts/lambda-artifact.sh events-relay "$(ARTIFACTS_DIR)"
+
+build-DocumentsUploadIntentFunction:
+	scripts/lambda-artifact.sh documents-upload-intent "$(ARTIFACTS_DIR)"
+
+build-DocumentsListFunction:
+	scripts/lambda-artifact.sh documents-list "$(ARTIFACTS_DIR)"
+
+build-DocumentsGetFunction:
+	scripts/lambda-artifact.sh documents-get "$(ARTIFACTS_DIR)"

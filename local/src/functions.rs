@@ -41,6 +41,9 @@ pub fn product_registry() -> Registry {
     http!("contractors-audit", contractors_audit);
     http!("contractors-list", contractors_list);
     http!("api-docs", api_docs);
+    http!("documents-upload-intent", documents_upload_intent);
+    http!("documents-list", documents_list);
+    http!("documents-get", documents_get);
     r.insert(
         "events-relay".into(),
         Arc::new(|env: Env| {

@@ -2,6 +2,7 @@
 //! stack starts once and the link happens once.
 
 mod contractors;
+mod documents;
 mod handlers;
 mod onboarding;
 mod openapi;

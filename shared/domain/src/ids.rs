@@ -59,6 +59,12 @@ prefixed_id!(
 );
 
 prefixed_id!(
+    /// An uploaded document (one file, one version of a requirement's evidence).
+    DocumentId,
+    "doc"
+);
+
+prefixed_id!(
     /// A domain event.
     EventId,
     "evt"

@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod contractor;
+pub mod documents;
 pub mod events;
 pub mod ids;
 pub mod lifecycle;

@@ -392,6 +392,10 @@ pub fn validate_save(
         if !touched.contains(&top) {
             touched.push(top);
         }
+        // The wizard may send back the masked TIN it was given: that means "unchanged".
+        if matches!(spec.kind, FieldKind::Tin) && saved.get("tin") == Some(&value) {
+            continue;
+        }
         if value.is_null() {
             set_path(&mut data, &path, None);
             if matches!(spec.kind, FieldKind::Tin) {
@@ -759,6 +763,25 @@ mod tests {
         )
         .unwrap();
         assert_eq!(ssn.data["tin"], "***-**-6789");
+    }
+
+    #[test]
+    fn the_masked_tin_sent_back_means_unchanged() {
+        let first = save(
+            StepName::TaxIdentity,
+            &Map::new(),
+            json!({"tin_type": "ein", "tin": "12-3456789"}),
+        )
+        .unwrap();
+        let again = save(
+            StepName::TaxIdentity,
+            &first.data,
+            json!({"tin_type": "ein", "tin": "**-***6789", "name_on_return": "Bright Nights LLC"}),
+        )
+        .unwrap();
+        assert!(again.tin.is_none(), "nothing new to encrypt");
+        assert_eq!(again.data["tin"], "**-***6789");
+        assert_eq!(again.data["tin_last4"], "6789");
     }
 
     #[test]

@@ -93,6 +93,12 @@ pub enum ApiError {
     PayloadTooLarge { limit: usize },
     #[error("unsupported media type; expected {expected}")]
     UnsupportedMediaType { expected: &'static str },
+    /// A declared file larger than the endpoint accepts (the request itself was small).
+    #[error("file too large: {detail}")]
+    FileTooLarge { detail: String },
+    /// A declared file type the endpoint does not accept (the body itself was fine).
+    #[error("unsupported media type: {detail}")]
+    UnsupportedMediaTypeOf { detail: String },
     #[error("unprocessable: {detail}")]
     Unprocessable { code: &'static str, detail: String },
     #[error("too many requests")]
@@ -119,8 +125,8 @@ impl ApiError {
             ApiError::Conflict { .. } => 409,
             ApiError::PreconditionFailed(_) => 412,
             ApiError::PreconditionRequired(_) => 428,
-            ApiError::PayloadTooLarge { .. } => 413,
-            ApiError::UnsupportedMediaType { .. } => 415,
+            ApiError::PayloadTooLarge { .. } | ApiError::FileTooLarge { .. } => 413,
+            ApiError::UnsupportedMediaType { .. } | ApiError::UnsupportedMediaTypeOf { .. } => 415,
             ApiError::Unprocessable { .. } => 422,
             ApiError::TooManyRequests { .. } => 429,
             ApiError::Unavailable(_) => 503,
@@ -174,6 +180,13 @@ impl ApiError {
             ApiError::UnsupportedMediaType { expected } => {
                 Problem::new(status, "unsupported_media_type", "Unsupported media type")
                     .with_detail(format!("Send the body as {expected}."))
+            }
+            ApiError::FileTooLarge { detail } => {
+                Problem::new(status, "file_too_large", "File too large").with_detail(detail)
+            }
+            ApiError::UnsupportedMediaTypeOf { detail } => {
+                Problem::new(status, "unsupported_file_type", "Unsupported file type")
+                    .with_detail(detail)
             }
             ApiError::Unprocessable { code, detail } => {
                 Problem::new(status, code, "The request cannot be processed").with_detail(detail)
@@ -247,6 +260,30 @@ impl From<domain::onboarding::OnboardingError> for ApiError {
             E::Conflict { code, detail } => ApiError::Conflict { code, detail },
             E::Repo(e) => e.into(),
             E::Crypto(e) => ApiError::internal(e),
+        }
+    }
+}
+
+impl From<domain::documents::DocumentsError> for ApiError {
+    fn from(err: domain::documents::DocumentsError) -> Self {
+        use domain::documents::{DocumentsError as E, IntentError};
+        match err {
+            E::Intent(IntentError::Invalid(invalid)) => invalid.into(),
+            E::Intent(IntentError::TooLarge { kind, limit }) => ApiError::FileTooLarge {
+                detail: format!(
+                    "A {kind} file must be at most {} MB.",
+                    limit / (1024 * 1024)
+                ),
+            },
+            E::Intent(IntentError::UnsupportedType { kind, allowed }) => {
+                ApiError::UnsupportedMediaTypeOf {
+                    detail: format!("A {kind} must be one of: {allowed}."),
+                }
+            }
+            E::Onboarding(e) => e.into(),
+            E::NotFound => ApiError::NotFound("document"),
+            E::Repo(e) => e.into(),
+            E::Signer(e) => ApiError::internal(e),
         }
     }
 }

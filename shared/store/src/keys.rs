@@ -1,7 +1,7 @@
 //! Key layout of the single table. Every access pattern and the key or index serving it is
 //! listed in `docs/data-model.md`; change both together.
 
-use domain::ids::{ContractorId, EventId, OwnerId};
+use domain::ids::{ContractorId, DocumentId, EventId, OwnerId};
 
 pub const PK: &str = "pk";
 pub const SK: &str = "sk";
@@ -47,3 +47,14 @@ pub fn idempotency_pk(scoped_key: &str) -> String {
 }
 
 pub const IDEMPOTENCY_SK: &str = "RECORD";
+
+pub fn document_pk(id: &DocumentId) -> String {
+    format!("DOCUMENT#{id}")
+}
+
+pub const DOCUMENT_SK: &str = "META";
+
+/// GSI1 lists a contractor's documents, newest first.
+pub fn contractor_documents_gsi1pk(id: &ContractorId) -> String {
+    format!("DOCS#{id}")
+}

@@ -1,12 +1,15 @@
-//! DynamoDB adapters for the domain's ports. One table holds every entity (single-table
-//! design, see `docs/data-model.md`); this crate is the only place that knows the keys.
+//! AWS storage adapters for the domain's ports: DynamoDB (one table holds every entity, see
+//! `docs/data-model.md`; this crate is the only place that knows the keys) and S3 upload
+//! signing.
 
 pub mod contractors;
+pub mod documents;
 pub mod idempotency;
 pub mod keys;
 pub mod outbox;
 
 pub use contractors::DynamoContractors;
+pub use documents::{DynamoDocuments, S3UploadSigner};
 pub use idempotency::DynamoIdempotency;
 pub use outbox::DynamoOutbox;
 

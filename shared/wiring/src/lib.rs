@@ -48,6 +48,39 @@ impl Api {
     }
 }
 
+pub type DocumentsService =
+    domain::documents::Documents<store::DynamoDocuments, DynamoContractors, store::S3UploadSigner>;
+
+/// What a document API function needs, built once per cold start.
+pub struct DocumentsApi {
+    pub service: DocumentsService,
+    pub settings: ApiSettings,
+}
+
+impl DocumentsApi {
+    pub async fn from_env(env: &Env) -> Result<(DocumentsApi, Aws), BoxError> {
+        let aws = Aws::load(env).await;
+        let minutes: i64 = env.parse_or("UPLOAD_URL_MINUTES", 10)?;
+        let api = DocumentsApi {
+            service: domain::documents::Documents {
+                documents: store::DynamoDocuments::new(store::Table::from_env(env, &aws)?),
+                contractors: DynamoContractors::from_env(env, &aws)?,
+                signer: store::S3UploadSigner::from_env(env, &aws)?,
+                upload_window: chrono::Duration::minutes(minutes),
+            },
+            settings: ApiSettings::from_env(env),
+        };
+        Ok((api, aws))
+    }
+
+    pub fn viewer(&self, req: &Request) -> Result<Viewer, ApiError> {
+        Ok(Viewer::from(&http::caller(
+            req,
+            &self.settings.roles_claim,
+        )?))
+    }
+}
+
 /// `app` with `Idempotency-Key` support backed by the table.
 pub fn idempotent<A: HttpApp>(
     app: A,

@@ -1,0 +1,28 @@
+//! `GET /v1/documents/{id}`: one document with its status history (owner or staff; 404 to
+//! anyone else).
+
+use lambda_http::{Body, Request, Response};
+use platform::http::{self, HttpApp, RequestMeta};
+use platform::{ApiError, BoxError, Env};
+use wiring::DocumentsApi;
+
+pub struct GetDocument {
+    api: DocumentsApi,
+}
+
+pub async fn build(env: &Env) -> Result<GetDocument, BoxError> {
+    Ok(GetDocument {
+        api: DocumentsApi::from_env(env).await?.0,
+    })
+}
+
+impl HttpApp for GetDocument {
+    const NAME: &'static str = "documents-get";
+
+    async fn handle(&self, req: Request, _meta: RequestMeta) -> Result<Response<Body>, ApiError> {
+        let viewer = self.api.viewer(&req)?;
+        let id = http::path_param(&req, "id")?.to_owned();
+        let doc = self.api.service.get(&viewer, &id).await?;
+        Ok(http::json(200, &doc.view()))
+    }
+}
