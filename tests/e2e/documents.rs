@@ -1,33 +1,13 @@
 //! Upload intents with a real presigned PUT against the local stack's S3, and the document
 //! records that follow. (Scanning and extraction come with the rest of the pipeline.)
 
-use e2e_tests::{client, product, read, registration};
+use e2e_tests::{client, product, read};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 async fn contractor(tag: &str) -> (String, String) {
-    let stack = product();
-    let token = stack
-        .token(
-            &format!(
-                "auth0|{tag}-{}",
-                ulid::Ulid::new().to_string().to_lowercase()
-            ),
-            json!({}),
-        )
-        .await;
-    let (status, _, body) = read(
-        client()
-            .post(stack.url("/v1/contractors"))
-            .bearer_auth(&token)
-            .json(&registration(tag))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(status, 201);
-    (token, body["id"].as_str().unwrap().to_owned())
+    let (token, id, _) = e2e_tests::registered_contractor(tag).await;
+    (token, id)
 }
 
 fn hex_sha(bytes: &[u8]) -> String {

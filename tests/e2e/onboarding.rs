@@ -45,28 +45,8 @@ fn steps() -> Vec<(&'static str, Value)> {
     ]
 }
 
-/// A registered contractor: (token, id, version).
 async fn registered(tag: &str) -> (String, String, u64) {
-    let stack = product();
-    let token = stack
-        .token(&unique(tag), json!({"roles": ["contractor"]}))
-        .await;
-    let (status, _, body) = read(
-        client()
-            .post(stack.url("/v1/contractors"))
-            .bearer_auth(&token)
-            .json(&registration(tag))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(status, 201, "{body}");
-    (
-        token,
-        body["id"].as_str().unwrap().to_owned(),
-        body["version"].as_u64().unwrap(),
-    )
+    e2e_tests::registered_contractor(tag).await
 }
 
 async fn patch(

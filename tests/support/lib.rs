@@ -162,6 +162,32 @@ pub async fn read(resp: reqwest::Response) -> (u16, reqwest::header::HeaderMap, 
     (status, headers, body)
 }
 
+/// A fresh login with a registered contractor: (token, contractor id, version).
+pub async fn registered_contractor(tag: &str) -> (String, String, u64) {
+    let stack = product();
+    let sub = format!(
+        "auth0|{tag}-{}",
+        ulid::Ulid::new().to_string().to_lowercase()
+    );
+    let token = stack.token(&sub, json!({"roles": ["contractor"]})).await;
+    let (status, _, body) = read(
+        client()
+            .post(stack.url("/v1/contractors"))
+            .bearer_auth(&token)
+            .json(&registration(tag))
+            .send()
+            .await
+            .expect("register"),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    (
+        token,
+        body["id"].as_str().expect("id").to_owned(),
+        body["version"].as_u64().expect("version"),
+    )
+}
+
 /// A registration body that passes validation, unique by `tag`.
 pub fn registration(tag: &str) -> Value {
     json!({

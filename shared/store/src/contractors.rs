@@ -17,21 +17,19 @@ use domain::ports::{Commit, ContractorRepository, Page, RepoError};
 use platform::events::SnsPublisher;
 use serde::{Deserialize, Serialize};
 
-use crate::keys;
 use crate::outbox::{OutboxItem, remove_outbox_item};
+use crate::{Table, keys};
 
 #[derive(Clone, Debug)]
 pub struct DynamoContractors {
-    client: Client,
-    table: String,
+    table: Table,
     publisher: Option<SnsPublisher>,
 }
 
 impl DynamoContractors {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         DynamoContractors {
-            client,
-            table: table.into(),
+            table: Table::new(client, table),
             publisher: None,
         }
     }
@@ -157,6 +155,7 @@ impl DynamoContractors {
         };
         items.extend(self.common_items(commit).map_err(failed)?);
         match self
+            .table
             .client
             .transact_write_items()
             .set_transact_items(Some(items))
@@ -182,13 +181,13 @@ impl DynamoContractors {
             entry: commit.audit.clone(),
         };
         let mut items = vec![put(
-            &self.table,
+            &self.table.name,
             serde_dynamo::to_item(audit).map_err(store_err)?,
             Some(("attribute_not_exists(pk)", vec![])),
         )?];
         for event in &commit.events {
             let item = serde_dynamo::to_item(OutboxItem::new(event)).map_err(store_err)?;
-            items.push(put(&self.table, item, None)?);
+            items.push(put(&self.table.name, item, None)?);
         }
         Ok(items)
     }
@@ -200,7 +199,9 @@ impl DynamoContractors {
         for event in &commit.events {
             match publisher.publish(event).await {
                 Ok(()) => {
-                    if let Err(e) = remove_outbox_item(&self.client, &self.table, &event.id).await {
+                    if let Err(e) =
+                        remove_outbox_item(&self.table.client, &self.table.name, &event.id).await
+                    {
                         tracing::warn!(event_id = %event.id, error = %e, "published; outbox item left for the relay");
                     }
                 }
@@ -215,27 +216,15 @@ impl DynamoContractors {
         &self,
         owner: &OwnerId,
     ) -> Result<Option<ContractorId>, RepoError> {
-        let item = self.get_key(keys::owner_pk(owner), keys::OWNER_SK).await?;
+        let item = self
+            .table
+            .get_item(keys::owner_pk(owner), keys::OWNER_SK)
+            .await?;
         Ok(item.and_then(|item| {
             item.get("contractor_id")
                 .and_then(|v| v.as_s().ok())
                 .and_then(|s| ContractorId::parse(s))
         }))
-    }
-
-    /// One item by key, read consistently.
-    async fn get_key(&self, pk: String, sk: &str) -> Result<Option<Item>, RepoError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(keys::PK, AttributeValue::S(pk))
-            .key(keys::SK, AttributeValue::S(sk.to_owned()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| RepoError::Store(crate::failure(&e)))?;
-        Ok(out.item)
     }
 }
 
@@ -259,12 +248,12 @@ impl ContractorRepository for DynamoContractors {
         ]);
         let items = vec![
             put(
-                &self.table,
+                &self.table.name,
                 serde_dynamo::to_item(ContractorItem::from_domain(c)).map_err(store_err)?,
                 Some(("attribute_not_exists(pk)", vec![])),
             )?,
             put(
-                &self.table,
+                &self.table.name,
                 owner_lock,
                 Some(("attribute_not_exists(pk)", vec![])),
             )?,
@@ -286,7 +275,7 @@ impl ContractorRepository for DynamoContractors {
         let c = &commit.contractor;
         let expected = AttributeValue::N((c.version - 1).to_string());
         let items = vec![put(
-            &self.table,
+            &self.table.name,
             serde_dynamo::to_item(ContractorItem::from_domain(c)).map_err(store_err)?,
             Some(("version = :expected", vec![(":expected", expected)])),
         )?];
@@ -308,7 +297,8 @@ impl ContractorRepository for DynamoContractors {
 
     async fn get(&self, id: &ContractorId) -> Result<Option<Contractor>, RepoError> {
         match self
-            .get_key(keys::contractor_pk(id), keys::CONTRACTOR_SK)
+            .table
+            .get_item(keys::contractor_pk(id), keys::CONTRACTOR_SK)
             .await?
         {
             None => Ok(None),
@@ -331,9 +321,10 @@ impl ContractorRepository for DynamoContractors {
         let mut start: Option<Item> = None;
         loop {
             let out = self
+                .table
                 .client
                 .query()
-                .table_name(&self.table)
+                .table_name(&self.table.name)
                 .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
                 .expression_attribute_values(":pk", AttributeValue::S(keys::contractor_pk(id)))
                 .expression_attribute_values(
@@ -371,9 +362,10 @@ impl ContractorRepository for DynamoContractors {
             ),
         };
         let out = self
+            .table
             .client
             .query()
-            .table_name(&self.table)
+            .table_name(&self.table.name)
             .index_name(keys::GSI1)
             .key_condition_expression("gsi1pk = :pk")
             .expression_attribute_values(

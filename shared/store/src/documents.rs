@@ -66,18 +66,9 @@ impl DocumentRepository for DynamoDocuments {
     }
 
     async fn get(&self, id: &DocumentId) -> Result<Option<Document>, RepoError> {
-        let out = self
-            .table
-            .client
-            .get_item()
-            .table_name(&self.table.name)
-            .key(keys::PK, AttributeValue::S(keys::document_pk(id)))
-            .key(keys::SK, AttributeValue::S(keys::DOCUMENT_SK.to_owned()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| RepoError::Store(crate::failure(&e)))?;
-        out.item
+        self.table
+            .get_item(keys::document_pk(id), keys::DOCUMENT_SK)
+            .await?
             .map(|item| {
                 serde_dynamo::from_item::<_, DocumentItem>(item)
                     .map(|d| d.document)

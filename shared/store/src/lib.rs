@@ -36,6 +36,29 @@ impl Table {
     ) -> Result<Self, platform::ConfigError> {
         Ok(Table::new(aws.dynamodb(), env.required("TABLE_NAME")?))
     }
+
+    /// One item by key, read consistently.
+    pub(crate) async fn get_item(
+        &self,
+        pk: String,
+        sk: &str,
+    ) -> Result<
+        Option<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>>,
+        domain::ports::RepoError,
+    > {
+        use aws_sdk_dynamodb::types::AttributeValue;
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.name)
+            .key(keys::PK, AttributeValue::S(pk))
+            .key(keys::SK, AttributeValue::S(sk.to_owned()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| domain::ports::RepoError::Store(failure(&e)))?;
+        Ok(out.item)
+    }
 }
 
 /// A store failure with the SDK's whole error chain in its message (for the logs).
