@@ -6,6 +6,7 @@ pub mod contractor;
 pub mod documents;
 pub mod events;
 pub mod ids;
+pub mod inspection;
 pub mod lifecycle;
 pub mod onboarding;
 pub mod ports;

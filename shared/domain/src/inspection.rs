@@ -1,0 +1,321 @@
+//! What the scanner checks before a virus engine sees a file: that the bytes are the file
+//! the intent declared (size, SHA-256), that their real type (magic bytes, not the name or
+//! the declared type) is allowed for the document's kind, and that a PDF carries no active
+//! content (JavaScript, launch actions, embedded files). Every refusal has a reason the
+//! contractor can act on.
+
+use base64::Engine;
+use sha2::{Digest, Sha256};
+
+use crate::documents::Document;
+
+/// The type the bytes really are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sniffed {
+    Pdf,
+    Jpeg,
+    Png,
+    Heic,
+    /// A Windows executable (PE), whatever its name says.
+    WindowsExecutable,
+    /// An ELF executable.
+    LinuxExecutable,
+    Zip,
+    Unknown,
+}
+
+impl Sniffed {
+    pub fn content_type(self) -> Option<&'static str> {
+        match self {
+            Sniffed::Pdf => Some("application/pdf"),
+            Sniffed::Jpeg => Some("image/jpeg"),
+            Sniffed::Png => Some("image/png"),
+            Sniffed::Heic => Some("image/heic"),
+            _ => None,
+        }
+    }
+}
+
+/// The real type from the first bytes.
+pub fn sniff(bytes: &[u8]) -> Sniffed {
+    let starts = |magic: &[u8]| bytes.starts_with(magic);
+    // PDF readers accept the header within the first KB; so do we.
+    let head = &bytes[..bytes.len().min(1024)];
+    if starts(b"MZ") {
+        Sniffed::WindowsExecutable
+    } else if starts(b"\x7fELF") {
+        Sniffed::LinuxExecutable
+    } else if head.windows(5).any(|w| w == b"%PDF-") {
+        Sniffed::Pdf
+    } else if starts(&[0xFF, 0xD8, 0xFF]) {
+        Sniffed::Jpeg
+    } else if starts(&[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A]) {
+        Sniffed::Png
+    } else if bytes.len() >= 12
+        && &bytes[4..8] == b"ftyp"
+        && matches!(
+            &bytes[8..12],
+            b"heic" | b"heix" | b"hevc" | b"heim" | b"heis" | b"mif1" | b"msf1"
+        )
+    {
+        Sniffed::Heic
+    } else if starts(b"PK\x03\x04") {
+        Sniffed::Zip
+    } else {
+        Sniffed::Unknown
+    }
+}
+
+/// Why a file is refused: a stable code and a sentence for the contractor.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rejection {
+    pub code: &'static str,
+    pub reason: String,
+}
+
+fn reject(code: &'static str, reason: impl Into<String>) -> Rejection {
+    Rejection {
+        code,
+        reason: reason.into(),
+    }
+}
+
+/// PDF name tokens that make a document do something when opened.
+const ACTIVE_NAMES: [(&str, &str); 7] = [
+    ("/JavaScript", "JavaScript"),
+    ("/JS", "JavaScript"),
+    ("/Launch", "a launch action"),
+    ("/EmbeddedFile", "an embedded file"),
+    ("/RichMedia", "embedded media"),
+    ("/XFA", "an XFA form"),
+    ("/SubmitForm", "a form that submits data"),
+];
+
+/// PDF names with `#xx` escapes decoded (`/Java#53cript` is `/JavaScript`), so escapes
+/// cannot hide a name from the check.
+fn pdf_names(bytes: &[u8]) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'/' {
+            let mut name = String::from("/");
+            let mut j = i + 1;
+            while j < bytes.len() {
+                let b = bytes[j];
+                if b.is_ascii_whitespace() || b"/[]<>(){}%".contains(&b) {
+                    break;
+                }
+                if b == b'#' && j + 2 < bytes.len() + 1 {
+                    let hex = std::str::from_utf8(bytes.get(j + 1..j + 3).unwrap_or_default())
+                        .unwrap_or("");
+                    if let Ok(v) = u8::from_str_radix(hex, 16) {
+                        name.push(v as char);
+                        j += 3;
+                        continue;
+                    }
+                }
+                name.push(b as char);
+                j += 1;
+            }
+            if name.len() > 1 {
+                names.push(name);
+            }
+            i = j;
+        } else {
+            i += 1;
+        }
+    }
+    names
+}
+
+/// What active content a PDF carries, by description.
+pub fn pdf_active_content(bytes: &[u8]) -> Vec<&'static str> {
+    let names = pdf_names(bytes);
+    let mut found: Vec<&'static str> = Vec::new();
+    for (token, what) in ACTIVE_NAMES {
+        if names.iter().any(|n| n == token) && !found.contains(&what) {
+            found.push(what);
+        }
+    }
+    found
+}
+
+/// Checks `bytes` against the intent of `doc`. `Ok` means "go on to the virus scan".
+pub fn inspect(doc: &Document, bytes: &[u8]) -> Result<Sniffed, Rejection> {
+    if bytes.len() as u64 != doc.size {
+        return Err(reject(
+            "size_mismatch",
+            format!(
+                "The upload is {} bytes but {} were announced; upload the file again.",
+                bytes.len(),
+                doc.size
+            ),
+        ));
+    }
+    let digest = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(bytes));
+    if digest != doc.sha256 {
+        return Err(reject(
+            "checksum_mismatch",
+            "The upload does not match its checksum; it may be damaged. Upload the file again.",
+        ));
+    }
+    let sniffed = sniff(bytes);
+    match sniffed {
+        Sniffed::WindowsExecutable | Sniffed::LinuxExecutable => {
+            return Err(reject(
+                "executable",
+                "This file is a program, not a document. Upload a PDF or a photo.",
+            ));
+        }
+        _ => {}
+    }
+    let Some(real_type) = sniffed.content_type() else {
+        return Err(reject(
+            "unsupported_format",
+            "We could not recognise this file as a PDF, JPEG, PNG or HEIC. Upload one of those.",
+        ));
+    };
+    if !doc.kind.content_types().contains(&real_type) {
+        return Err(reject(
+            "unsupported_format",
+            format!(
+                "A {} must be one of: {}.",
+                doc.kind.as_str(),
+                doc.kind.content_types().join(", ")
+            ),
+        ));
+    }
+    if real_type != doc.content_type {
+        return Err(reject(
+            "type_mismatch",
+            format!(
+                "The file is really {real_type}, not {} as announced.",
+                doc.content_type
+            ),
+        ));
+    }
+    if sniffed == Sniffed::Pdf {
+        let active = pdf_active_content(bytes);
+        if !active.is_empty() {
+            return Err(reject(
+                "active_content",
+                format!(
+                    "This PDF contains {}, which we do not accept. Print it to a new PDF or upload a photo.",
+                    active.join(" and ")
+                ),
+            ));
+        }
+    }
+    Ok(sniffed)
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+    use serde_json::json;
+
+    use super::*;
+    use crate::documents::UploadIntent;
+    use crate::ids::ContractorId;
+
+    const PDF: &[u8] = b"%PDF-1.7\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n";
+
+    fn doc_for(bytes: &[u8], kind: &str, content_type: &str) -> Document {
+        let sha: String = Sha256::digest(bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let intent: UploadIntent = serde_json::from_value(json!({
+            "kind": kind, "file_name": "f", "content_type": content_type, "size": bytes.len(), "sha256": sha
+        }))
+        .unwrap();
+        intent
+            .into_document(
+                &ContractorId::generate(),
+                Utc::now(),
+                chrono::Duration::minutes(10),
+            )
+            .unwrap()
+    }
+
+    #[test]
+    fn a_clean_pdf_passes() {
+        assert_eq!(
+            inspect(&doc_for(PDF, "w9", "application/pdf"), PDF),
+            Ok(Sniffed::Pdf)
+        );
+    }
+
+    #[test]
+    fn size_and_checksum_must_match_the_intent() {
+        let doc = doc_for(PDF, "w9", "application/pdf");
+        let mut longer = PDF.to_vec();
+        longer.push(b'\n');
+        assert_eq!(inspect(&doc, &longer).unwrap_err().code, "size_mismatch");
+        let mut flipped = PDF.to_vec();
+        flipped[10] ^= 1;
+        assert_eq!(
+            inspect(&doc, &flipped).unwrap_err().code,
+            "checksum_mismatch"
+        );
+    }
+
+    #[test]
+    fn the_real_type_decides_not_the_name() {
+        let exe = b"MZ\x90\x00\x03\x00\x00\x00This program cannot be run in DOS mode.".to_vec();
+        assert_eq!(
+            inspect(&doc_for(&exe, "w9", "application/pdf"), &exe)
+                .unwrap_err()
+                .code,
+            "executable"
+        );
+        let elf = b"\x7fELF\x02\x01\x01\x00".to_vec();
+        assert_eq!(
+            inspect(&doc_for(&elf, "license", "image/png"), &elf)
+                .unwrap_err()
+                .code,
+            "executable"
+        );
+        let jpeg = [0xFF, 0xD8, 0xFF, 0xE0, 0, 16, b'J', b'F', b'I', b'F'];
+        assert_eq!(
+            inspect(&doc_for(&jpeg, "license", "image/png"), &jpeg)
+                .unwrap_err()
+                .code,
+            "type_mismatch"
+        );
+        let zip = b"PK\x03\x04rest".to_vec();
+        assert_eq!(
+            inspect(&doc_for(&zip, "w9", "application/pdf"), &zip)
+                .unwrap_err()
+                .code,
+            "unsupported_format"
+        );
+        let heic = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00".to_vec();
+        assert_eq!(sniff(&heic), Sniffed::Heic);
+    }
+
+    #[test]
+    fn active_pdf_content_is_refused_even_when_escaped() {
+        for body in [
+            &b"%PDF-1.4\n1 0 obj << /OpenAction << /S /JavaScript /JS (app.alert(1)) >> >> endobj"
+                [..],
+            &b"%PDF-1.4\n1 0 obj << /OpenAction << /S /Java#53cript /JS (x) >> >> endobj"[..],
+            &b"%PDF-1.4\n1 0 obj << /S /Launch /F (cmd.exe) >> endobj"[..],
+            &b"%PDF-1.4\n1 0 obj << /Type /EmbeddedFile /Length 3 >> stream\nabc\nendstream"[..],
+        ] {
+            let rejection = inspect(
+                &doc_for(body, "insurance_certificate", "application/pdf"),
+                body,
+            )
+            .unwrap_err();
+            assert_eq!(
+                rejection.code,
+                "active_content",
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+        }
+        assert_eq!(pdf_active_content(b"/Java#53cript"), vec!["JavaScript"]);
+        assert!(pdf_active_content(PDF).is_empty());
+    }
+}
