@@ -62,11 +62,8 @@ impl Poller {
             let got = out.messages.unwrap_or_default();
             let empty = got.is_empty();
             batch.extend(got);
-            if batch.len() >= wanted
-                || Instant::now() >= deadline
-                || (empty && !batch.is_empty())
-                || (empty && batch.is_empty())
-            {
+            // A full batch, the batching window spent, or nothing more waiting: deliver.
+            if batch.len() >= wanted || Instant::now() >= deadline || empty {
                 return Ok(batch);
             }
         }

@@ -320,6 +320,23 @@ async fn idempotency_keys_replay_reject_and_recover() {
         status, 200,
         "an abandoned in-progress record expires: {resp}"
     );
+
+    // A precondition failure is not replayed: after fetching the new version, the retry with
+    // the same key runs.
+    let stale = |v: u64| {
+        client()
+            .patch(stack.url(&path))
+            .bearer_auth(&token2)
+            .header("if-match", format!("\"{v}\""))
+            .header("idempotency-key", "after-refetch")
+            .json(&json!({"step": "license", "data": {"state": "OK"}}))
+            .send()
+    };
+    let (status, _, _) = read(stale(version).await.unwrap()).await;
+    assert_eq!(status, 412);
+    let (status, headers, resp) = read(stale(version + 1).await.unwrap()).await;
+    assert_eq!(status, 200, "{resp}");
+    assert!(headers.get("idempotent-replayed").is_none());
 }
 
 fn token_subject(token: &str) -> String {

@@ -5,7 +5,7 @@
 //! with the same key and the same request. The same key with a different request is refused
 //! (422 `idempotency_key_reused`); a retry while the first is still running gets 409
 //! `idempotency_request_in_progress`; a record whose function died expires at the deadline,
-//! so a later retry proceeds. 5xx answers are not stored: the retry runs again.
+//! so a later retry proceeds. 5xx, 409, 412, 428 and 429 answers are not stored: the retry runs again.
 //! Keys are scoped to the caller (the JWT subject), so two users cannot collide.
 
 use std::future::Future;
@@ -72,6 +72,11 @@ pub trait IdempotencyStore: Send + Sync + 'static {
         record: &Record,
     ) -> impl Future<Output = Result<(), BoxError>> + Send;
     fn release(&self, key: &str) -> impl Future<Output = Result<(), BoxError>> + Send;
+}
+
+/// Whether a response is stored and replayed for later requests with the same key.
+pub fn replayable(status: u16) -> bool {
+    !(status >= 500 || matches!(status, 409 | 412 | 428 | 429))
 }
 
 /// Wraps an HTTP app so its mutating requests honour `Idempotency-Key`.
@@ -190,7 +195,10 @@ impl<A: HttpApp, S: IdempotencyStore> HttpApp for Idempotent<A, S> {
                     Ok(r) => r,
                     Err(e) => http::problem_response(e, ""),
                 };
-                if response.status().is_server_error() {
+                // Answers that depend on state or time (conflicts, stale or missing
+                // preconditions, throttling, server errors) are not replayed: a retry with
+                // the same key, after fixing the cause, must run again.
+                if !replayable(response.status().as_u16()) {
                     if let Err(e) = self.store.release(&key).await {
                         tracing::warn!(error = %e, "could not release the idempotency record; it expires at the deadline");
                     }
@@ -249,5 +257,29 @@ pub mod memory {
             self.records.lock().expect("lock").remove(key);
             Ok(())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_deterministic_answers_are_replayed() {
+        for status in [200, 201, 400, 404, 413, 415, 422] {
+            assert!(replayable(status), "{status}");
+        }
+        for status in [409, 412, 428, 429, 500, 503] {
+            assert!(!replayable(status), "{status}");
+        }
+    }
+
+    #[test]
+    fn fingerprints_cover_method_path_and_body() {
+        let a = fingerprint("POST", "/v1/contractors", b"{}");
+        assert_eq!(a, fingerprint("POST", "/v1/contractors", b"{}"));
+        assert_ne!(a, fingerprint("PATCH", "/v1/contractors", b"{}"));
+        assert_ne!(a, fingerprint("POST", "/v1/contractors/x", b"{}"));
+        assert_ne!(a, fingerprint("POST", "/v1/contractors", b"{ }"));
     }
 }
