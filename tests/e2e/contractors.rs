@@ -38,66 +38,24 @@ async fn register_then_read_back_by_id_and_me() {
     );
     assert_eq!(headers["x-correlation-id"], "e2e-register-1");
 
-    let (status, headers, fetched) = read(
-        client()
-            .get(stack.url(&format!("/v1/contractors/{id}")))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, headers, fetched) = stack.get_as(&token, &format!("/v1/contractors/{id}")).await;
     assert_eq!(status, 200);
     assert_eq!(fetched, created);
     assert_eq!(headers["etag"], "\"1\"");
 
-    let (status, _, mine) = read(
-        client()
-            .get(stack.url("/v1/contractors/me"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, _, mine) = stack.get_as(&token, "/v1/contractors/me").await;
     assert_eq!(status, 200);
     assert_eq!(mine["id"], id);
 
     // Stored as designed: the profile item and the owner lock.
-    let ddb = stack.aws().await.dynamodb();
-    let table = &stack.refs["OnboardingTable"];
-    let item = ddb
-        .get_item()
-        .table_name(table)
-        .key(
-            "pk",
-            aws_sdk_dynamodb::types::AttributeValue::S(format!("CONTRACTOR#{id}")),
-        )
-        .key(
-            "sk",
-            aws_sdk_dynamodb::types::AttributeValue::S("PROFILE".into()),
-        )
-        .send()
+    let item = stack
+        .table_item(&format!("CONTRACTOR#{id}"), "PROFILE")
         .await
-        .unwrap()
-        .item
         .expect("profile item");
     assert_eq!(item["gsi1pk"].as_s().unwrap(), "STATUS#draft");
-    let lock = ddb
-        .get_item()
-        .table_name(table)
-        .key(
-            "pk",
-            aws_sdk_dynamodb::types::AttributeValue::S(format!("OWNER#{sub}")),
-        )
-        .key(
-            "sk",
-            aws_sdk_dynamodb::types::AttributeValue::S("OWNER".into()),
-        )
-        .send()
+    let lock = stack
+        .table_item(&format!("OWNER#{sub}"), "OWNER")
         .await
-        .unwrap()
-        .item
         .expect("owner lock");
     assert_eq!(lock["contractor_id"].as_s().unwrap(), id);
 }
@@ -166,29 +124,13 @@ async fn the_authorizer_and_ownership_deny_everyone_else() {
     let other = stack
         .token(&unique("eve"), json!({"roles": ["contractor"]}))
         .await;
-    let (status, _, body) = read(
-        client()
-            .get(stack.url(&path))
-            .bearer_auth(&other)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, _, body) = stack.get_as(&other, &path).await;
     assert_eq!(status, 404, "{body}");
     assert_eq!(body["code"], "not_found");
     let reviewer = stack
         .token(&unique("rita"), json!({"roles": ["reviewer"]}))
         .await;
-    let (status, _, body) = read(
-        client()
-            .get(stack.url(&path))
-            .bearer_auth(&reviewer)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, _, body) = stack.get_as(&reviewer, &path).await;
     assert_eq!(status, 200);
     assert_eq!(body["id"], created["id"]);
 }

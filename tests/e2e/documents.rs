@@ -122,15 +122,9 @@ async fn an_intent_gives_a_presigned_put_that_uploads_the_declared_file() {
     assert_eq!(status, 201);
 
     // Read back: the list (newest first) and the record.
-    let (status, _, list) = read(
-        client()
-            .get(stack.url(&format!("/v1/contractors/{id}/documents")))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, _, list) = stack
+        .get_as(&token, &format!("/v1/contractors/{id}/documents"))
+        .await;
     assert_eq!(status, 200);
     let ids: Vec<&str> = list["data"]
         .as_array()
@@ -142,15 +136,12 @@ async fn an_intent_gives_a_presigned_put_that_uploads_the_declared_file() {
         ids,
         vec![second["id"].as_str().unwrap(), doc["id"].as_str().unwrap()]
     );
-    let (status, _, one) = read(
-        client()
-            .get(stack.url(&format!("/v1/documents/{}", doc["id"].as_str().unwrap())))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, _, one) = stack
+        .get_as(
+            &token,
+            &format!("/v1/documents/{}", doc["id"].as_str().unwrap()),
+        )
+        .await;
     assert_eq!(status, 200);
     assert_eq!(one["history"][0]["status"], "awaiting_upload");
     assert!(one.get("upload").is_none(), "the upload URL is given once");
@@ -197,25 +188,16 @@ async fn intents_are_refused_clearly_and_documents_stay_private() {
         .await;
     let (status, _) = intent(&other, &id, json!({"kind": "license", "file_name": "x.png", "content_type": "image/png", "size": 10, "sha256": sha})).await;
     assert_eq!(status, 404, "another contractor cannot upload here");
-    let (status, _, _) = read(
-        client()
-            .get(stack.url(&format!("/v1/documents/{}", doc["id"].as_str().unwrap())))
-            .bearer_auth(&other)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, _, _) = stack
+        .get_as(
+            &other,
+            &format!("/v1/documents/{}", doc["id"].as_str().unwrap()),
+        )
+        .await;
     assert_eq!(status, 404);
-    let (status, _, _) = read(
-        client()
-            .get(stack.url(&format!("/v1/contractors/{id}/documents")))
-            .bearer_auth(&other)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, _, _) = stack
+        .get_as(&other, &format!("/v1/contractors/{id}/documents"))
+        .await;
     assert_eq!(status, 404);
     let reviewer = stack
         .token(
@@ -223,15 +205,12 @@ async fn intents_are_refused_clearly_and_documents_stay_private() {
             json!({"roles": ["reviewer"]}),
         )
         .await;
-    let (status, _, _) = read(
-        client()
-            .get(stack.url(&format!("/v1/documents/{}", doc["id"].as_str().unwrap())))
-            .bearer_auth(&reviewer)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, _, _) = stack
+        .get_as(
+            &reviewer,
+            &format!("/v1/documents/{}", doc["id"].as_str().unwrap()),
+        )
+        .await;
     assert_eq!(status, 200);
     let (status, _) = intent(&reviewer, &id, json!({"kind": "license", "file_name": "x.png", "content_type": "image/png", "size": 10, "sha256": sha})).await;
     assert_eq!(status, 403, "reviewers do not upload for contractors");

@@ -109,15 +109,7 @@ async fn a_full_wizard_run_from_draft_to_review() {
         );
         version = body["version"].as_u64().unwrap();
     }
-    let (_, _, me) = read(
-        client()
-            .get(stack.url("/v1/contractors/me"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (_, _, me) = stack.get_as(&token, "/v1/contractors/me").await;
     assert_eq!(me["progress"]["percent"], 100);
     assert_eq!(me["requirements"]["currently_due"], json!([]));
     assert_eq!(
@@ -150,15 +142,9 @@ async fn a_full_wizard_run_from_draft_to_review() {
     assert_eq!(body["code"], "illegal_transition");
 
     // The audit trail covers every change and its chain verifies.
-    let (status, _, audit) = read(
-        client()
-            .get(stack.url(&format!("/v1/contractors/{id}/audit")))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, _, audit) = stack
+        .get_as(&token, &format!("/v1/contractors/{id}/audit"))
+        .await;
     assert_eq!(status, 200);
     assert_eq!(audit["verification"]["valid"], true, "{audit}");
     let actions: Vec<&str> = audit["data"]
@@ -219,15 +205,7 @@ async fn optimistic_concurrency_never_loses_an_update() {
         statuses.sort();
         assert_eq!(statuses, vec![200, 412], "round {round}: {ba} / {bb}");
         let winner = if sa == 200 { ba } else { bb };
-        let (_, _, now) = read(
-            client()
-                .get(stack.url(&format!("/v1/contractors/{id}")))
-                .bearer_auth(&token)
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await;
+        let (_, _, now) = stack.get_as(&token, &format!("/v1/contractors/{id}")).await;
         assert_eq!(
             now["steps"]["license"]["state"], winner["steps"]["license"]["state"],
             "round {round}: no lost update"
@@ -257,15 +235,7 @@ async fn idempotency_keys_replay_reject_and_recover() {
     assert_eq!(h1["location"], h2["location"]);
     assert_eq!(h2["idempotent-replayed"], "true");
     assert!(h1.get("idempotent-replayed").is_none());
-    let (_, _, me) = read(
-        client()
-            .get(stack.url("/v1/contractors/me"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (_, _, me) = stack.get_as(&token, "/v1/contractors/me").await;
     assert_eq!(me["id"], b1["id"], "one contractor was created");
 
     let (status, _, body) =
@@ -387,35 +357,15 @@ async fn the_authorization_matrix_denies_everyone_else() {
     )
     .await;
     assert_eq!(status, 401, "no token");
-    let (status, _, _) = read(
-        client()
-            .get(stack.url(&format!("/v1/contractors/{id}/audit")))
-            .bearer_auth(&other)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, _, _) = stack
+        .get_as(&other, &format!("/v1/contractors/{id}/audit"))
+        .await;
     assert_eq!(status, 404, "another contractor's audit trail");
-    let (status, _, _) = read(
-        client()
-            .get(stack.url(&format!("/v1/contractors/{id}/audit")))
-            .bearer_auth(&reviewer)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, _, _) = stack
+        .get_as(&reviewer, &format!("/v1/contractors/{id}/audit"))
+        .await;
     assert_eq!(status, 200, "reviewers read audit trails");
-    let (status, _, body) = read(
-        client()
-            .get(stack.url("/v1/contractors?status=draft"))
-            .bearer_auth(&other)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, _, body) = stack.get_as(&other, "/v1/contractors?status=draft").await;
     assert_eq!(status, 403, "a contractor calling a reviewer route: {body}");
     let (status, _, _) = read(
         client()
@@ -557,15 +507,7 @@ async fn invalid_input_on_every_field_class_is_4xx_with_field_errors() {
         413
     );
     // Nothing above changed the contractor.
-    let (_, _, c) = read(
-        client()
-            .get(stack.url(&format!("/v1/contractors/{id}")))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (_, _, c) = stack.get_as(&token, &format!("/v1/contractors/{id}")).await;
     assert_eq!(c["version"], version);
 }
 
@@ -853,15 +795,9 @@ async fn reviewers_list_by_status_with_pagination() {
     for tag in ["list-a", "list-b", "list-c"] {
         registered(tag).await;
     }
-    let (status, _, page) = read(
-        client()
-            .get(stack.url("/v1/contractors?status=draft&limit=2"))
-            .bearer_auth(&reviewer)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, _, page) = stack
+        .get_as(&reviewer, "/v1/contractors?status=draft&limit=2")
+        .await;
     assert_eq!(status, 200, "{page}");
     assert_eq!(page["data"].as_array().unwrap().len(), 2);
     assert!(
@@ -872,29 +808,18 @@ async fn reviewers_list_by_status_with_pagination() {
             .all(|c| c["status"] == "draft")
     );
     let cursor = page["next_cursor"].as_str().expect("more pages").to_owned();
-    let (status, _, next) = read(
-        client()
-            .get(stack.url(&format!(
-                "/v1/contractors?status=draft&limit=2&cursor={cursor}"
-            )))
-            .bearer_auth(&reviewer)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, _, next) = stack
+        .get_as(
+            &reviewer,
+            &format!("/v1/contractors?status=draft&limit=2&cursor={cursor}"),
+        )
+        .await;
     assert_eq!(status, 200);
     assert_ne!(next["data"][0]["id"], page["data"][0]["id"]);
     for bad in ["status=bogus", "limit=0", "limit=many", "cursor=!!!"] {
-        let (status, _, body) = read(
-            client()
-                .get(stack.url(&format!("/v1/contractors?{bad}")))
-                .bearer_auth(&reviewer)
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await;
+        let (status, _, body) = stack
+            .get_as(&reviewer, &format!("/v1/contractors?{bad}"))
+            .await;
         assert_eq!(status, 422, "{bad}: {body}");
     }
 }

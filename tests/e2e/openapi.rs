@@ -128,15 +128,9 @@ async fn the_served_document_is_the_committed_one_and_matches_real_responses() {
     );
 
     let id = contractor["id"].as_str().unwrap();
-    let (_, _, audit) = read(
-        client()
-            .get(stack.url(&format!("/v1/contractors/{id}/audit")))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (_, _, audit) = stack
+        .get_as(&token, &format!("/v1/contractors/{id}/audit"))
+        .await;
     assert_eq!(keys(&audit), keys(&schema["AuditTrail"]["properties"]));
     assert_eq!(
         keys(&audit["data"][0]),

@@ -142,6 +142,44 @@ impl Stack {
             .to_owned()
     }
 
+    /// `GET path` with a bearer token: status, headers, JSON body.
+    pub async fn get_as(
+        &self,
+        token: &str,
+        path: &str,
+    ) -> (u16, reqwest::header::HeaderMap, Value) {
+        read(
+            client()
+                .get(self.url(path))
+                .bearer_auth(token)
+                .send()
+                .await
+                .expect("GET"),
+        )
+        .await
+    }
+
+    /// One item of the product's table, by key.
+    pub async fn table_item(
+        &self,
+        pk: &str,
+        sk: &str,
+    ) -> Option<HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+        use aws_sdk_dynamodb::types::AttributeValue;
+        self.aws()
+            .await
+            .dynamodb()
+            .get_item()
+            .table_name(&self.refs["OnboardingTable"])
+            .key("pk", AttributeValue::S(pk.to_owned()))
+            .key("sk", AttributeValue::S(sk.to_owned()))
+            .consistent_read(true)
+            .send()
+            .await
+            .expect("GetItem")
+            .item
+    }
+
     /// SDK settings pointing at this stack's moto, built for the calling test's runtime.
     pub async fn aws(&self) -> platform::aws::Aws {
         let env = local_runner::stack::moto_env(&self.moto_endpoint);
