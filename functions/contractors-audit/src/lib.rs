@@ -20,7 +20,7 @@ impl HttpApp for Audit {
     const NAME: &'static str = "contractors-audit";
 
     async fn handle(&self, req: Request, _meta: RequestMeta) -> Result<Response<Body>, ApiError> {
-        let viewer = self.api.viewer(&req)?;
+        let viewer = self.api.settings.viewer(&req)?;
         let id = http::path_param(&req, "id")?.to_owned();
         let (entries, verdict) = self.api.service.audit(&viewer, &id).await?;
         if !verdict.valid {

@@ -20,7 +20,7 @@ impl HttpApp for GetContractor {
     const NAME: &'static str = "contractors-get";
 
     async fn handle(&self, req: Request, _meta: RequestMeta) -> Result<Response<Body>, ApiError> {
-        let viewer = self.api.viewer(&req)?;
+        let viewer = self.api.settings.viewer(&req)?;
         let requested = http::path_param(&req, "id").unwrap_or("me");
         let contractor = self.api.service.get(&viewer, requested).await?;
         tracing::debug!(contractor_id = %contractor.id, "contractor read");

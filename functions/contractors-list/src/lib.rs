@@ -20,7 +20,7 @@ impl HttpApp for ListContractors {
     const NAME: &'static str = "contractors-list";
 
     async fn handle(&self, req: Request, _meta: RequestMeta) -> Result<Response<Body>, ApiError> {
-        let viewer = self.api.viewer(&req)?;
+        let viewer = self.api.settings.viewer(&req)?;
         let query = req.query_string_parameters();
         let status = query.first("status").unwrap_or("under_review").to_owned();
         let limit = match query.first("limit") {

@@ -28,7 +28,7 @@ impl HttpApp for Register {
     const NAME: &'static str = "contractors-register";
 
     async fn handle(&self, req: Request, meta: RequestMeta) -> Result<Response<Body>, ApiError> {
-        let viewer = self.api.viewer(&req)?;
+        let viewer = self.api.settings.viewer(&req)?;
         let input: RegisterContractor = http::parse_json(&req, http::DEFAULT_BODY_LIMIT)?;
         let contractor = self
             .api

@@ -30,7 +30,7 @@ impl HttpApp for SaveStep {
     const NAME: &'static str = "contractors-save-step";
 
     async fn handle(&self, req: Request, meta: RequestMeta) -> Result<Response<Body>, ApiError> {
-        let viewer = self.api.viewer(&req)?;
+        let viewer = self.api.settings.viewer(&req)?;
         let id = http::path_param(&req, "id")?.to_owned();
         let body: SaveStepRequest = http::parse_json(&req, http::DEFAULT_BODY_LIMIT)?;
         let step = StepName::parse(&body.step).ok_or_else(|| {

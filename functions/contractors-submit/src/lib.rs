@@ -21,7 +21,7 @@ impl HttpApp for Submit {
     const NAME: &'static str = "contractors-submit";
 
     async fn handle(&self, req: Request, meta: RequestMeta) -> Result<Response<Body>, ApiError> {
-        let viewer = self.api.viewer(&req)?;
+        let viewer = self.api.settings.viewer(&req)?;
         let id = http::path_param(&req, "id")?.to_owned();
         let version = wiring::if_match(&req)?;
         let contractor = self

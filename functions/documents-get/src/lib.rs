@@ -20,7 +20,7 @@ impl HttpApp for GetDocument {
     const NAME: &'static str = "documents-get";
 
     async fn handle(&self, req: Request, _meta: RequestMeta) -> Result<Response<Body>, ApiError> {
-        let viewer = self.api.viewer(&req)?;
+        let viewer = self.api.settings.viewer(&req)?;
         let id = http::path_param(&req, "id")?.to_owned();
         let doc = self.api.service.get(&viewer, &id).await?;
         Ok(http::json(200, &doc.view()))

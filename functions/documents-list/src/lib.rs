@@ -20,7 +20,7 @@ impl HttpApp for ListDocuments {
     const NAME: &'static str = "documents-list";
 
     async fn handle(&self, req: Request, _meta: RequestMeta) -> Result<Response<Body>, ApiError> {
-        let viewer = self.api.viewer(&req)?;
+        let viewer = self.api.settings.viewer(&req)?;
         let contractor_id = http::path_param(&req, "id")?.to_owned();
         let docs = self.api.service.list(&viewer, &contractor_id).await?;
         let data: Vec<serde_json::Value> = docs.iter().map(|d| d.view()).collect();

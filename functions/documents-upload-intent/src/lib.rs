@@ -25,7 +25,7 @@ impl HttpApp for CreateUploadIntent {
     const NAME: &'static str = "documents-upload-intent";
 
     async fn handle(&self, req: Request, _meta: RequestMeta) -> Result<Response<Body>, ApiError> {
-        let viewer = self.api.viewer(&req)?;
+        let viewer = self.api.settings.viewer(&req)?;
         let contractor_id = http::path_param(&req, "id")?.to_owned();
         let intent: UploadIntent = http::parse_json(&req, http::DEFAULT_BODY_LIMIT)?;
         let (doc, upload) = self

@@ -241,6 +241,14 @@ pub struct ApiSettings {
 }
 
 impl ApiSettings {
+    /// The caller as the domain sees it.
+    pub fn viewer(&self, req: &Request) -> Result<domain::onboarding::Viewer, ApiError> {
+        Ok(domain::onboarding::Viewer::from(&caller(
+            req,
+            &self.roles_claim,
+        )?))
+    }
+
     pub fn from_env(env: &crate::Env) -> Self {
         ApiSettings {
             roles_claim: env.get("ROLES_CLAIM").unwrap_or_else(|| "roles".to_owned()),

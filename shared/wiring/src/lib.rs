@@ -3,7 +3,7 @@
 //! `If-Match` parsing, and the contractor response with its `ETag`.
 
 use domain::contractor::Contractor;
-use domain::onboarding::{Onboarding, RequestFacts, Viewer};
+use domain::onboarding::{Onboarding, RequestFacts};
 use domain::steps::AgreementVersions;
 use fieldcrypt::KmsCipher;
 use lambda_http::request::RequestContext;
@@ -38,14 +38,6 @@ impl Api {
         };
         Ok((api, aws))
     }
-
-    /// The caller as the domain sees it.
-    pub fn viewer(&self, req: &Request) -> Result<Viewer, ApiError> {
-        Ok(Viewer::from(&http::caller(
-            req,
-            &self.settings.roles_claim,
-        )?))
-    }
 }
 
 pub type DocumentsService =
@@ -71,13 +63,6 @@ impl DocumentsApi {
             settings: ApiSettings::from_env(env),
         };
         Ok((api, aws))
-    }
-
-    pub fn viewer(&self, req: &Request) -> Result<Viewer, ApiError> {
-        Ok(Viewer::from(&http::caller(
-            req,
-            &self.settings.roles_claim,
-        )?))
     }
 }
 
