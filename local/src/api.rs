@@ -130,19 +130,13 @@ struct Matched<'a> {
 
 /// API Gateway's choice: the most specific path wins (literal segments over `{param}`
 /// over `{proxy+}`), then an exact method over `ANY`.
-fn match_route<'a>(
-    routes: &'a [HttpRoute],
-    method: &str,
-    path: &str,
-) -> (Option<Matched<'a>>, bool) {
+fn match_route<'a>(routes: &'a [HttpRoute], method: &str, path: &str) -> Option<Matched<'a>> {
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let mut best: Option<(i64, Matched<'a>)> = None;
-    let mut path_known = false;
     for route in routes {
         let Some((score, params)) = match_path(&route.path, &segments) else {
             continue;
         };
-        path_known = true;
         if route.method != method && route.method != "ANY" {
             continue;
         }
@@ -151,7 +145,7 @@ fn match_route<'a>(
             best = Some((score, Matched { route, params }));
         }
     }
-    (best.map(|(_, m)| m), path_known)
+    best.map(|(_, m)| m)
 }
 
 fn match_path(pattern: &str, segments: &[&str]) -> Option<(i64, Map<String, Value>)> {
@@ -203,7 +197,7 @@ async fn dispatch(
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
 
-    let (matched, path_known) = match_route(&s.routes, &method, &path);
+    let matched = match_route(&s.routes, &method, &path);
     // CORS preflight is answered by API Gateway itself when the API configures CORS.
     if parts.method == Method::OPTIONS
         && let Some(api) = s
@@ -216,7 +210,6 @@ async fn dispatch(
         return preflight(cors, origin.as_deref(), &parts.headers);
     }
     let Some(matched) = matched else {
-        let _ = path_known;
         return message(StatusCode::NOT_FOUND, "Not Found");
     };
     let route = matched.route;
@@ -548,9 +541,7 @@ mod tests {
             route("POST", "/v1/contractors"),
         ];
         let pick = |m: &str, p: &str| {
-            match_route(&routes, m, p)
-                .0
-                .map(|m| (m.route.function.clone(), m.params))
+            match_route(&routes, m, p).map(|m| (m.route.function.clone(), m.params))
         };
         assert_eq!(
             pick("GET", "/v1/contractors/me").unwrap().0,
@@ -578,7 +569,7 @@ mod tests {
     #[test]
     fn path_parameters_are_url_decoded() {
         let routes = vec![route("GET", "/files/{name}")];
-        let m = match_route(&routes, "GET", "/files/a%20b").0.unwrap();
+        let m = match_route(&routes, "GET", "/files/a%20b").unwrap();
         assert_eq!(m.params["name"], "a b");
     }
 
