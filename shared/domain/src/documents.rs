@@ -70,12 +70,46 @@ fn extension(content_type: &str) -> &'static str {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DocumentStatus {
+    /// The intent exists; the file has not been scanned yet.
     AwaitingUpload,
-    Uploaded,
+    /// Clean; waiting for text extraction.
     Scanned,
+    /// Fields read (with any problems listed); final.
     Extracted,
+    /// Malware or not the file announced; quarantined; final.
     Rejected,
+    /// The upload never arrived; final.
     Expired,
+    /// The pipeline gave up after its retries; final, with a reason.
+    Failed,
+}
+
+impl DocumentStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DocumentStatus::AwaitingUpload => "awaiting_upload",
+            DocumentStatus::Scanned => "scanned",
+            DocumentStatus::Extracted => "extracted",
+            DocumentStatus::Rejected => "rejected",
+            DocumentStatus::Expired => "expired",
+            DocumentStatus::Failed => "failed",
+        }
+    }
+
+    /// States the pipeline must move on from; the sweeper watches them.
+    pub fn in_flight(self) -> bool {
+        matches!(
+            self,
+            DocumentStatus::AwaitingUpload | DocumentStatus::Scanned
+        )
+    }
+}
+
+/// Why the scanner refused a file, kept with the document.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RejectionNote {
+    pub code: String,
+    pub reason: String,
 }
 
 /// A status change, kept on the record for people reading its history.
@@ -87,7 +121,7 @@ pub struct StatusChange {
     pub reason: Option<String>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Document {
     pub id: DocumentId,
     pub contractor_id: ContractorId,
@@ -104,6 +138,33 @@ pub struct Document {
     /// When the presigned upload stops working.
     pub upload_expires_at: DateTime<Utc>,
     pub history: Vec<StatusChange>,
+    /// Which upload of this kind this is for the contractor (1 for the first); earlier
+    /// versions stay until retention removes them.
+    #[serde(default = "first_version")]
+    pub version: u32,
+    /// Bumped on every write; writes are conditional on it.
+    #[serde(default)]
+    pub revision: u64,
+    /// The S3 object version that was scanned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object_version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rejection: Option<RejectionNote>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extraction: Option<crate::extraction::Extraction>,
+    /// A W-9's TIN, encrypted at field level; the extraction holds only the masked form.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tin: Option<crate::ports::EncryptedField>,
+    /// How many times the sweeper re-drove this document.
+    #[serde(default)]
+    pub attempts: u32,
+    /// When an in-flight document is overdue (the sweeper's index).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deadline: Option<DateTime<Utc>>,
+}
+
+fn first_version() -> u32 {
+    1
 }
 
 /// `POST /v1/contractors/{id}/documents` as sent.
@@ -276,11 +337,123 @@ impl UploadIntent {
                 at: now,
                 reason: None,
             }],
+            version: 1,
+            revision: 0,
+            object_version: None,
+            rejection: None,
+            extraction: None,
+            tin: None,
+            attempts: 0,
+            deadline: Some(now + upload_window),
         })
     }
 }
 
 impl Document {
+    fn change(&mut self, status: DocumentStatus, reason: Option<String>, now: DateTime<Utc>) {
+        self.status = status;
+        self.history.push(StatusChange {
+            status,
+            at: now,
+            reason,
+        });
+        self.revision += 1;
+        if !status.in_flight() {
+            self.deadline = None;
+        }
+    }
+
+    /// Clean: on to extraction, which must finish by `deadline`.
+    pub fn mark_scanned(
+        &mut self,
+        object_version: Option<String>,
+        now: DateTime<Utc>,
+        deadline: DateTime<Utc>,
+    ) {
+        self.object_version = object_version;
+        self.attempts = 0;
+        self.deadline = Some(deadline);
+        self.change(DocumentStatus::Scanned, None, now);
+    }
+
+    pub fn mark_rejected(&mut self, code: &str, reason: &str, now: DateTime<Utc>) {
+        self.rejection = Some(RejectionNote {
+            code: code.to_owned(),
+            reason: reason.to_owned(),
+        });
+        self.change(DocumentStatus::Rejected, Some(reason.to_owned()), now);
+    }
+
+    pub fn mark_extracted(
+        &mut self,
+        extraction: crate::extraction::Extraction,
+        tin: Option<crate::ports::EncryptedField>,
+        now: DateTime<Utc>,
+    ) {
+        let reason = (!extraction.problems.is_empty()).then(|| {
+            extraction
+                .problems
+                .iter()
+                .map(|p| p.message.as_str())
+                .collect::<Vec<_>>()
+                .join(" ")
+        });
+        self.extraction = Some(extraction);
+        self.tin = tin;
+        self.change(DocumentStatus::Extracted, reason, now);
+    }
+
+    pub fn mark_expired(&mut self, now: DateTime<Utc>) {
+        self.change(
+            DocumentStatus::Expired,
+            Some(
+                "The upload did not arrive before its link expired. Start the upload again.".into(),
+            ),
+            now,
+        );
+    }
+
+    pub fn mark_failed(&mut self, reason: &str, now: DateTime<Utc>) {
+        self.change(DocumentStatus::Failed, Some(reason.to_owned()), now);
+    }
+
+    /// The sweeper tried again; the next deadline is `deadline`.
+    pub fn redriven(&mut self, deadline: DateTime<Utc>) {
+        self.attempts += 1;
+        self.deadline = Some(deadline);
+        self.revision += 1;
+    }
+
+    /// The event other services consume, for the document's current state.
+    pub fn event(
+        &self,
+        kind: &str,
+        now: DateTime<Utc>,
+        correlation_id: &str,
+    ) -> crate::events::DomainEvent {
+        let mut data = serde_json::json!({
+            "document_id": self.id,
+            "kind": self.kind,
+            "version": self.version,
+            "status": self.status,
+            "object_key": self.object_key,
+        });
+        if let Some(r) = &self.rejection {
+            data["rejection"] = serde_json::json!(r);
+        }
+        if let Some(e) = &self.extraction {
+            data["extraction"] = serde_json::json!(e);
+        }
+        crate::events::DomainEvent::new(
+            kind,
+            &self.contractor_id,
+            self.revision,
+            now,
+            correlation_id,
+            data,
+        )
+    }
+
     pub fn view(&self) -> serde_json::Value {
         let ts = |t: &DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
         serde_json::json!({
@@ -295,6 +468,9 @@ impl Document {
             "status": self.status,
             "created_at": ts(&self.created_at),
             "upload_expires_at": ts(&self.upload_expires_at),
+            "version": self.version,
+            "rejection": self.rejection,
+            "extraction": self.extraction,
             "history": self.history.iter().map(|h| serde_json::json!({"status": h.status, "at": ts(&h.at), "reason": h.reason})).collect::<Vec<_>>(),
         })
     }
@@ -391,7 +567,18 @@ impl<D: DocumentRepository, C: crate::ports::ContractorRepository, S: UploadSign
             )
             .into());
         }
-        let doc = intent.into_document(&contractor.id, now, self.upload_window)?;
+        let mut doc = intent.into_document(&contractor.id, now, self.upload_window)?;
+        // A new upload of a kind is the next version of that requirement's evidence.
+        doc.version = self
+            .documents
+            .list_for(&contractor.id)
+            .await?
+            .iter()
+            .filter(|d| d.kind == doc.kind)
+            .map(|d| d.version)
+            .max()
+            .unwrap_or(0)
+            + 1;
         self.documents.create(&doc).await?;
         let upload = self.signer.presign_put(&doc).await?;
         Ok((doc, upload))

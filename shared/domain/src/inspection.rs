@@ -140,8 +140,8 @@ pub fn pdf_active_content(bytes: &[u8]) -> Vec<&'static str> {
     found
 }
 
-/// Checks `bytes` against the intent of `doc`. `Ok` means "go on to the virus scan".
-pub fn inspect(doc: &Document, bytes: &[u8]) -> Result<Sniffed, Rejection> {
+/// Whether `bytes` are the file the intent announced: its size and SHA-256.
+pub fn matches_intent(doc: &Document, bytes: &[u8]) -> Result<(), Rejection> {
     if bytes.len() as u64 != doc.size {
         return Err(reject(
             "size_mismatch",
@@ -159,6 +159,13 @@ pub fn inspect(doc: &Document, bytes: &[u8]) -> Result<Sniffed, Rejection> {
             "The upload does not match its checksum; it may be damaged. Upload the file again.",
         ));
     }
+    Ok(())
+}
+
+/// Checks `bytes` against the intent of `doc`: size, checksum, real type for the kind, no
+/// active content in a PDF.
+pub fn inspect(doc: &Document, bytes: &[u8]) -> Result<Sniffed, Rejection> {
+    matches_intent(doc, bytes)?;
     let sniffed = sniff(bytes);
     match sniffed {
         Sniffed::WindowsExecutable | Sniffed::LinuxExecutable => {

@@ -1,0 +1,394 @@
+#!/usr/bin/env python3
+"""Generates the document corpus: ACORD 25-style certificates of insurance, contractor
+license cards and W-9s, each as a text PDF, a clean scan and a noisy phone photo, plus the
+malicious and broken files the scanner must refuse. Every file has its ground truth in
+manifest.json. Deterministic for a given --seed.
+
+usage: generate.py OUT_DIR [--per-kind N] [--seed S] [--tiers text_pdf,clean_scan,noisy_photo]
+"""
+import argparse
+import io
+import json
+import os
+import random
+import subprocess
+import tempfile
+from datetime import date, timedelta
+
+from PIL import Image, ImageFilter, ImageEnhance
+from reportlab.lib.pagesizes import letter
+from reportlab.pdfgen import canvas
+
+FIRST = ["James", "Maria", "Robert", "Linda", "Michael", "Patricia", "David", "Jennifer",
+         "Carlos", "Aisha", "Thomas", "Nancy", "Kevin", "Olivia", "Brian", "Grace"]
+LAST = ["Holloway", "Brennan", "Castillo", "Nguyen", "Okafor", "Whitfield", "Lindqvist",
+        "Marsh", "Delgado", "Fairbanks", "Kowalski", "Ramirez", "Sutherland", "Tran"]
+BIZ_A = ["Bright", "Twinkle", "Northstar", "Evergreen", "Silver Bell", "Aurora", "Glow",
+         "Frost", "Candlewood", "Yuletide", "Starlight", "Holly", "Lumen", "Radiant"]
+BIZ_B = ["Lighting", "Lights", "Holiday Decor", "Electric", "Displays", "Illumination"]
+BIZ_C = ["LLC", "Inc", "Co", "LLC", "Corp"]
+STREETS = ["Maple Ave", "Oak St", "Pine Rd", "Cedar Ln", "Elm Dr", "Birch Way", "Main St",
+           "Harbor Blvd", "Sunset Ave", "Mill Rd"]
+CITIES = [("Sacramento", "CA", "958"), ("Austin", "TX", "787"), ("Tampa", "FL", "336"),
+          ("Fresno", "CA", "937"), ("Dallas", "TX", "752"), ("Orlando", "FL", "328"),
+          ("Phoenix", "AZ", "850"), ("Denver", "CO", "802")]
+INSURERS = [("Hartwell Mutual Insurance Co", "21873"), ("Granite State Casualty", "30147"),
+            ("Pioneer Fire & Marine", "11215"), ("Lakeshore Indemnity Corp", "41629"),
+            ("Summit Specialty Insurance", "26883"), ("Beacon Workers Assurance", "19445"),
+            ("Keystone General Insurance", "35092"), ("Cobalt Surety Company", "14780")]
+AGENCIES = ["Marsh & Finch Insurance Agency", "Redwood Risk Partners", "Anchor Point Brokerage",
+            "Blue Harbor Insurance Services", "Copperline Agency Inc"]
+HOLDERS = ["Holiday Lights Marketplace Inc\n500 Market St Suite 300\nSan Francisco, CA 94105"]
+CLASSES = {
+    "CA": ["C-10 Electrical", "C-61/D-49 Tree Service", "C-7 Low Voltage Systems"],
+    "TX": ["Electrical Contractor", "Residential Wireman"],
+    "FL": ["EC Electrical Contractor", "ER Residential Electrical"],
+    "AZ": ["CR-11 Electrical", "L-11 Electrical"],
+    "CO": ["Master Electrician", "Electrical Contractor"],
+}
+TAX_CLASSES = ["Individual/sole proprietor", "C Corporation", "S Corporation", "Partnership",
+               "Limited liability company"]
+
+
+def money(n):
+    return "${:,}".format(n)
+
+
+def d(x):
+    return x.strftime("%m/%d/%Y")
+
+
+def person(r):
+    return f"{r.choice(FIRST)} {r.choice(LAST)}"
+
+
+def business(r):
+    return f"{r.choice(BIZ_A)} {r.choice(BIZ_B)} {r.choice(BIZ_C)}"
+
+
+def address(r):
+    city, st, zp = r.choice(CITIES)
+    return f"{r.randint(100, 9899)} {r.choice(STREETS)}", f"{city}, {st} {zp}{r.randint(10, 99)}", st
+
+
+def coi_truth(r):
+    today = date(2026, 11, 1) + timedelta(days=r.randint(0, 40))
+    insured = business(r)
+    street, cityline, _ = address(r)
+    ins = r.sample(INSURERS, 4)
+    letters = "ABCD"
+    insurers = {letters[i]: {"name": ins[i][0], "naic": ins[i][1]} for i in range(4)}
+    eff = today - timedelta(days=r.randint(10, 200))
+    exp = eff + timedelta(days=365)
+    gl_occ = r.choice([500_000, 1_000_000, 2_000_000])
+    t = {
+        "certificate_date": d(today),
+        "producer": r.choice(AGENCIES),
+        "insured_name": insured,
+        "insured_address": f"{street}, {cityline}",
+        "certificate_holder": "Holiday Lights Marketplace Inc",
+    }
+    for k, v in insurers.items():
+        t[f"insurer_{k.lower()}.name"] = v["name"]
+        t[f"insurer_{k.lower()}.naic"] = v["naic"]
+    cov = {
+        "general_liability": dict(insurer="A", policy_number=f"GL{r.randint(1000000, 9999999)}",
+                                  effective=d(eff), expiry=d(exp), each_occurrence=money(gl_occ),
+                                  general_aggregate=money(gl_occ * 2),
+                                  additional_insured=r.choice(["Y", "N"]),
+                                  subrogation_waived=r.choice(["Y", "N"])),
+        "auto": dict(insurer="B", policy_number=f"BA{r.randint(100000, 999999)}-{r.randint(10, 99)}",
+                     effective=d(eff), expiry=d(exp),
+                     combined_single_limit=money(r.choice([500_000, 1_000_000]))),
+        "umbrella": dict(insurer="C", policy_number=f"UMB{r.randint(100000, 999999)}",
+                         effective=d(eff), expiry=d(exp),
+                         each_occurrence=money(r.choice([1_000_000, 2_000_000, 5_000_000])),
+                         aggregate=money(r.choice([2_000_000, 5_000_000]))),
+        "workers_comp": dict(insurer="D", policy_number=f"WC{r.randint(10000000, 99999999)}",
+                             effective=d(eff), expiry=d(exp),
+                             each_accident=money(r.choice([500_000, 1_000_000]))),
+    }
+    for c, fields in cov.items():
+        for f, v in fields.items():
+            t[f"{c}.{f}"] = v
+    return t
+
+
+def draw_coi(c, t):
+    W, H = letter
+    c.setFont("Helvetica-Bold", 15)
+    c.drawString(40, H - 50, "CERTIFICATE OF LIABILITY INSURANCE")
+    c.setFont("Helvetica", 9)
+    c.drawRightString(W - 40, H - 50, f"DATE (MM/DD/YYYY) {t['certificate_date']}")
+    c.setFont("Helvetica", 6.5)
+    c.drawString(40, H - 66, "THIS CERTIFICATE IS ISSUED AS A MATTER OF INFORMATION ONLY AND CONFERS NO RIGHTS UPON THE CERTIFICATE HOLDER.")
+    y = H - 92
+    c.setFont("Helvetica", 9)
+    c.drawString(40, y, f"PRODUCER {t['producer']}")
+    c.drawString(330, y, "INSURER(S) AFFORDING COVERAGE")
+    c.drawString(510, y, "NAIC #")
+    y -= 16
+    street, cityline = t["insured_address"].split(", ", 1)
+    left = [f"INSURED {t['insured_name']}", f"        {street}", f"        {cityline}", ""]
+    for i, k in enumerate("abcd"):
+        c.drawString(40, y, left[i])
+        c.drawString(330, y, f"INSURER {k.upper()} : {t[f'insurer_{k}.name']}")
+        c.drawString(510, y, t[f"insurer_{k}.naic"])
+        y -= 14
+    y -= 10
+    c.setFont("Helvetica-Bold", 9)
+    c.drawString(40, y, "COVERAGES")
+    y -= 14
+    c.setFont("Helvetica", 7)
+    cols = [40, 62, 205, 232, 258, 330, 385, 440]
+    for x, h in zip(cols, ["LTR", "TYPE OF INSURANCE", "ADDL", "SUBR", "POLICY NUMBER", "EFF", "EXP", "LIMITS"]):
+        c.drawString(x, y, h)
+    y -= 16
+    c.setFont("Helvetica", 8)
+    rows = [
+        ("general_liability", "COMMERCIAL GENERAL LIABILITY",
+         [("EACH OCCURRENCE", "each_occurrence"), ("GENERAL AGGREGATE", "general_aggregate")]),
+        ("auto", "AUTOMOBILE LIABILITY", [("COMBINED SINGLE LIMIT", "combined_single_limit")]),
+        ("umbrella", "UMBRELLA LIAB OCCUR", [("EACH OCCURRENCE", "each_occurrence"), ("AGGREGATE", "aggregate")]),
+        ("workers_comp", "WORKERS COMPENSATION", [("E.L. EACH ACCIDENT", "each_accident")]),
+    ]
+    for key, label, limits in rows:
+        addl = t.get(f"{key}.additional_insured", "")
+        subr = t.get(f"{key}.subrogation_waived", "")
+        first = True
+        for name, f in limits:
+            if first:
+                c.drawString(cols[0], y, t[f"{key}.insurer"])
+                c.drawString(cols[1], y, label)
+                c.drawString(cols[2], y, addl)
+                c.drawString(cols[3], y, subr)
+                c.drawString(cols[4], y, t[f"{key}.policy_number"])
+                c.drawString(cols[5], y, t[f"{key}.effective"])
+                c.drawString(cols[6], y, t[f"{key}.expiry"])
+                first = False
+            c.drawString(cols[7], y, name)
+            c.drawRightString(W - 40, y, t[f"{key}.{f}"])
+            y -= 13
+        y -= 6
+    y -= 10
+    c.setFont("Helvetica", 7)
+    c.drawString(40, y, "DESCRIPTION OF OPERATIONS: Holiday and decorative lighting installation and removal.")
+    y -= 24
+    c.setFont("Helvetica", 9)
+    holder = HOLDERS[0].split("\n")
+    c.drawString(40, y, f"CERTIFICATE HOLDER {holder[0]}")
+    for line in holder[1:]:
+        y -= 12
+        c.drawString(40, y, "                   " + line)
+    c.drawString(330, y + 12, "AUTHORIZED REPRESENTATIVE")
+    c.setFont("Helvetica", 6)
+    c.drawString(40, 40, "ACORD 25 (2016/03)  The ACORD name and logo are registered marks of ACORD")
+
+
+def license_truth(r):
+    city, st, _ = r.choice(CITIES)
+    st = r.choice(["CA", "TX", "FL"])
+    n = r.randint(1, 2)
+    classes = r.sample(CLASSES[st], n)
+    number = {"CA": str(r.randint(400000, 1099999)), "TX": f"TECL{r.randint(10000, 39999)}",
+              "FL": f"EC{r.randint(13000000, 13009999)}"}[st]
+    exp = date(2027, 1, 1) + timedelta(days=r.randint(0, 700))
+    return {"licensee": person(r), "business_name": business(r), "license_number": number,
+            "state": st, "classifications": ", ".join(classes), "expiry": d(exp)}
+
+
+STATE_NAMES = {"CA": "CALIFORNIA", "TX": "TEXAS", "FL": "FLORIDA"}
+BOARDS = {"CA": "Contractors State License Board", "TX": "Department of Licensing and Regulation",
+          "FL": "Department of Business and Professional Regulation"}
+
+
+def draw_license(c, t):
+    # A wallet card drawn large on a letter page, as a phone photo of it would frame it.
+    W, H = letter
+    c.setLineWidth(2)
+    c.roundRect(50, H - 380, W - 100, 320, 16)
+    c.setFont("Helvetica-Bold", 18)
+    c.drawString(75, H - 100, f"STATE OF {STATE_NAMES[t['state']]}")
+    c.setFont("Helvetica", 12)
+    c.drawString(75, H - 120, BOARDS[t["state"]])
+    c.setFont("Helvetica", 13)
+    y = H - 160
+    for label, key in [("LICENSEE", "licensee"), ("BUSINESS NAME", "business_name"),
+                       ("LICENSE NO", "license_number"), ("CLASSIFICATION", "classifications"),
+                       ("EXPIRES", "expiry")]:
+        c.drawString(75, y, f"{label}: {t[key]}")
+        y -= 30
+    c.setFont("Helvetica", 9)
+    c.drawString(75, H - 360, "This card must be carried and shown on request. Verify at the board's website.")
+
+
+def w9_truth(r):
+    tc = r.choice(TAX_CLASSES)
+    if tc == "Individual/sole proprietor":
+        tin_type, tin = "ssn", f"{r.randint(100, 665)}-{r.randint(10, 99)}-{r.randint(1000, 9999)}"
+    else:
+        tin_type, tin = "ein", f"{r.choice([12, 20, 27, 33, 45, 46, 47, 52, 56, 60, 61, 75, 81, 84, 88, 91, 95])}-{r.randint(1000000, 9999999)}"
+    street, cityline, _ = address(r)
+    return {"name": person(r), "business_name": business(r), "tax_classification": tc,
+            "tin_type": tin_type, "tin": tin, "address": f"{street}, {cityline}"}
+
+
+def draw_w9(c, t):
+    W, H = letter
+    c.setFont("Helvetica-Bold", 20)
+    c.drawString(40, H - 55, "Form W-9")
+    c.setFont("Helvetica-Bold", 11)
+    c.drawString(170, H - 50, "Request for Taxpayer Identification Number and Certification")
+    c.setFont("Helvetica", 8)
+    c.drawString(170, H - 64, "(Rev. March 2024) Department of the Treasury Internal Revenue Service")
+    c.setFont("Helvetica", 10)
+    y = H - 100
+    c.drawString(40, y, "1 Name of entity/individual:")
+    c.drawString(200, y, t["name"])
+    y -= 26
+    c.drawString(40, y, "2 Business name/disregarded entity name:")
+    c.drawString(270, y, t["business_name"])
+    y -= 26
+    c.drawString(40, y, "3a Federal tax classification:")
+    c.drawString(220, y, f"[X] {t['tax_classification']}")
+    y -= 26
+    street, cityline = t["address"].split(", ", 1)
+    c.drawString(40, y, "5 Address:")
+    c.drawString(120, y, street)
+    y -= 26
+    c.drawString(40, y, "6 City, state, and ZIP code:")
+    c.drawString(200, y, cityline)
+    y -= 40
+    c.setFont("Helvetica-Bold", 11)
+    c.drawString(40, y, "Part I Taxpayer Identification Number (TIN)")
+    y -= 24
+    c.setFont("Helvetica", 11)
+    if t["tin_type"] == "ssn":
+        c.drawString(60, y, f"Social security number: {t['tin']}")
+        c.drawString(60, y - 22, "Employer identification number:")
+    else:
+        c.drawString(60, y, "Social security number:")
+        c.drawString(60, y - 22, f"Employer identification number: {t['tin']}")
+    y -= 70
+    c.setFont("Helvetica", 9)
+    c.drawString(40, y, "Part II Certification. Under penalties of perjury, I certify that the number shown is correct.")
+    c.drawString(40, y - 30, "Signature of U.S. person ____________________   Date ____________")
+
+
+DRAW = {"insurance_certificate": (coi_truth, draw_coi), "license": (license_truth, draw_license),
+        "w9": (w9_truth, draw_w9)}
+
+
+def pdf_bytes(draw, truth):
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, pagesize=letter, invariant=1)
+    draw(c, truth)
+    c.showPage()
+    c.save()
+    return buf.getvalue()
+
+
+def rasterise(pdf, dpi):
+    with tempfile.TemporaryDirectory() as tmp:
+        src = os.path.join(tmp, "in.pdf")
+        with open(src, "wb") as f:
+            f.write(pdf)
+        subprocess.run(["pdftoppm", "-r", str(dpi), "-gray", "-png", "-singlefile", src,
+                        os.path.join(tmp, "page")], check=True)
+        return Image.open(os.path.join(tmp, "page.png")).convert("L")
+
+
+def clean_scan(r, pdf):
+    img = rasterise(pdf, 300)
+    img = img.rotate(r.uniform(-1.0, 1.0), resample=Image.BICUBIC, expand=True, fillcolor=255)
+    out = io.BytesIO()
+    img.save(out, "PNG", optimize=True)
+    return out.getvalue(), "image/png", "png"
+
+
+def noisy_photo(r, pdf):
+    img = rasterise(pdf, r.choice([200, 220, 250]))
+    # Phone photo in a truck: skewed, a little blurred, uneven light, sensor noise, JPEG.
+    img = img.rotate(r.uniform(-3.0, 3.0), resample=Image.BICUBIC, expand=True, fillcolor=235)
+    if r.random() < 0.3:
+        img = img.rotate(r.choice([90, 270]), expand=True)
+    img = img.filter(ImageFilter.GaussianBlur(r.uniform(0.4, 0.8)))
+    w, h = img.size
+    grad = Image.linear_gradient("L").resize((w, h)).point(lambda v: 200 + v * 55 // 255)
+    img = Image.composite(img, grad, Image.new("L", (w, h), 200))
+    img = ImageEnhance.Contrast(img).enhance(r.uniform(0.75, 0.9))
+    noise = Image.effect_noise((w, h), r.uniform(14, 22))
+    img = Image.blend(img, noise, 0.12)
+    out = io.BytesIO()
+    img.convert("RGB").save(out, "JPEG", quality=r.choice([55, 65, 75]))
+    return out.getvalue(), "image/jpeg", "jpg"
+
+
+EICAR = rb"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
+
+
+def malicious(r, sample_pdf):
+    pe = (b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + b"\x00" * 44
+          + b"\x80\x00\x00\x00" + b"\x0e\x1f\xba\x0e\x00\xb4\x09\xcd\x21\xb8\x01\x4c\xcd\x21"
+          + b"This program cannot be run in DOS mode.\r\r\n$" + b"\x00" * 200 + b"PE\x00\x00")
+    js_pdf = sample_pdf.replace(b"/Type /Catalog", b"/Type /Catalog /OpenAction << /S /JavaScript /JS (app.alert\\(1\\)) >>", 1)
+    escaped = sample_pdf.replace(b"/Type /Catalog", b"/Type /Catalog /OpenAction << /S /Java#53cript /JS (app.alert\\(1\\)) >>", 1)
+    eicar_pdf = sample_pdf.replace(b"%%EOF", b"% " + EICAR + b"\n%%EOF")
+    appended = sample_pdf + pe
+    return [
+        ("eicar.pdf", "application/pdf", EICAR, "malware", "raw EICAR test file declared as a PDF"),
+        ("eicar-in-pdf.pdf", "application/pdf", eicar_pdf, "malware", "EICAR string inside a valid PDF"),
+        ("invoice.pdf", "application/pdf", pe, "executable", "Windows executable renamed .pdf"),
+        ("certificate-js.pdf", "application/pdf", js_pdf, "active_content", "PDF with an /OpenAction JavaScript"),
+        ("certificate-js-escaped.pdf", "application/pdf", escaped, "active_content", "PDF with #xx-escaped /JavaScript"),
+        ("certificate-exe-appended.pdf", "application/pdf", appended, "malware", "PE appended after a valid PDF"),
+        ("truncated.pdf", "application/pdf", sample_pdf[: len(sample_pdf) // 3], "unreadable", "PDF cut off at a third"),
+        ("photo.png", "image/png", b"\xff\xd8\xff\xe0" + bytes(r.randrange(256) for _ in range(4000)), "type_mismatch", "JPEG bytes declared as PNG"),
+    ]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("out")
+    ap.add_argument("--per-kind", type=int, default=3)
+    ap.add_argument("--seed", type=int, default=2026)
+    ap.add_argument("--tiers", default="text_pdf,clean_scan,noisy_photo")
+    ap.add_argument("--kinds", default="insurance_certificate,license,w9")
+    args = ap.parse_args()
+    r = random.Random(args.seed)
+    os.makedirs(args.out, exist_ok=True)
+    tiers = args.tiers.split(",")
+    entries = []
+    sample_pdf = None
+    for kind in args.kinds.split(","):
+        truth_fn, draw = DRAW[kind]
+        for i in range(args.per_kind):
+            truth = truth_fn(r)
+            pdf = pdf_bytes(draw, truth)
+            sample_pdf = sample_pdf or pdf
+            for tier in tiers:
+                if tier == "text_pdf":
+                    data, ctype, ext = pdf, "application/pdf", "pdf"
+                elif tier == "clean_scan":
+                    data, ctype, ext = clean_scan(r, pdf)
+                else:
+                    data, ctype, ext = noisy_photo(r, pdf)
+                name = f"{kind}-{i:03d}-{tier}.{ext}"
+                with open(os.path.join(args.out, name), "wb") as f:
+                    f.write(data)
+                entries.append({"file": name, "kind": kind, "tier": tier, "content_type": ctype,
+                                "expected": truth})
+    if sample_pdf is None:
+        sample_pdf = pdf_bytes(draw_coi, coi_truth(r))
+    for name, ctype, data, outcome, why in malicious(r, sample_pdf):
+        with open(os.path.join(args.out, name), "wb") as f:
+            f.write(data)
+        entries.append({"file": name, "kind": "insurance_certificate", "tier": "malicious",
+                        "content_type": ctype, "rejected": outcome, "description": why})
+    with open(os.path.join(args.out, "manifest.json"), "w") as f:
+        json.dump({"seed": args.seed, "documents": entries}, f, indent=1)
+    print(f"{len(entries)} files in {args.out}")
+
+
+if __name__ == "__main__":
+    main()
