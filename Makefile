@@ -51,3 +51,6 @@ build-DocumentsListFunction:
 
 build-DocumentsGetFunction:
 	scripts/lambda-artifact.sh documents-get "$(ARTIFACTS_DIR)"
+
+build-DocumentsSweeperFunction:
+	scripts/lambda-artifact.sh documents-sweeper "$(ARTIFACTS_DIR)"

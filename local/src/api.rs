@@ -43,6 +43,7 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/_local/.well-known/openid-configuration", get(openid))
         .route("/_local/schedules", get(list_schedules))
         .route("/_local/schedules/{function}/{event}", post(fire_schedule))
+        .route("/_local/functions/{function}/invoke", post(invoke_function))
         .fallback(dispatch)
         .with_state(state)
 }
@@ -119,6 +120,27 @@ async fn fire_schedule(
         )
             .into_response(),
         None => message(StatusCode::NOT_FOUND, "no such schedule"),
+    }
+}
+
+/// `aws lambda invoke` for a template function: the body is the event, the answer the
+/// function's result (502 with the error when it fails). Lets a test hand a consumer the
+/// exact batch it wants, like a redelivery after a crash.
+async fn invoke_function(
+    State(s): State<Arc<ApiState>>,
+    Path(function): Path<String>,
+    axum::Json(payload): axum::Json<Value>,
+) -> Response {
+    let Some(f) = s.functions.get(&function) else {
+        return message(StatusCode::NOT_FOUND, "no such function");
+    };
+    match f.invoke(payload).await {
+        Ok(result) => axum::Json(result).into_response(),
+        Err(e) => (
+            StatusCode::BAD_GATEWAY,
+            axum::Json(json!({"errorType": "FunctionError", "errorMessage": e.to_string()})),
+        )
+            .into_response(),
     }
 }
 

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
-use platform::invoke::{JsonFunction, json_http, json_scheduled};
+use platform::invoke::{JsonFunction, json_http, json_scheduled, json_sqs};
 use platform::{BoxError, Env};
 use serde_json::Value;
 
@@ -44,13 +44,32 @@ pub fn product_registry() -> Registry {
     http!("documents-upload-intent", documents_upload_intent);
     http!("documents-list", documents_list);
     http!("documents-get", documents_get);
-    r.insert(
-        "events-relay".into(),
-        Arc::new(|env: Env| {
-            Box::pin(async move { Ok(json_scheduled(events_relay::build(&env).await?)) })
-                as BoxFuture<'static, _>
-        }),
-    );
+    macro_rules! scheduled {
+        ($name:literal, $krate:ident) => {
+            r.insert(
+                $name.into(),
+                Arc::new(|env: Env| {
+                    Box::pin(async move { Ok(json_scheduled($krate::build(&env).await?)) })
+                        as BoxFuture<'static, _>
+                }),
+            );
+        };
+    }
+    macro_rules! sqs {
+        ($name:literal, $krate:ident) => {
+            r.insert(
+                $name.into(),
+                Arc::new(|env: Env| {
+                    Box::pin(async move { Ok(json_sqs($krate::build(&env).await?)) })
+                        as BoxFuture<'static, _>
+                }),
+            );
+        };
+    }
+    scheduled!("events-relay", events_relay);
+    scheduled!("documents-sweeper", documents_sweeper);
+    sqs!("documents-scan", documents_scan);
+    sqs!("documents-extract", documents_extract);
     r
 }
 

@@ -2,6 +2,7 @@
 //! See `docs/local-stack.md` for what is emulated and how faithfully.
 
 pub mod api;
+pub mod clamd;
 pub mod functions;
 pub mod issuer;
 pub mod model;

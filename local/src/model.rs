@@ -111,13 +111,10 @@ pub fn functions(
             continue;
         }
         let props = merge(&template.function_globals, &res.properties);
-        let binary = res
-            .metadata
-            .pointer("/BuildProperties/Binary")
-            .and_then(Value::as_str)
+        let binary = function_binary(&res.metadata)
             .ok_or_else(|| {
                 err(format!(
-                    "{}: Metadata.BuildProperties.Binary names the cargo binary; it is missing",
+                    "{}: Metadata.BuildProperties.Binary (zip) or Metadata.DockerBuildArgs.BINARY (image) names the cargo binary; it is missing",
                     res.logical_id
                 ))
             })?
@@ -363,4 +360,13 @@ pub fn http_apis(
         out.insert(res.logical_id.clone(), def);
     }
     Ok(out)
+}
+
+/// The cargo binary a function runs: `Metadata.BuildProperties.Binary` for zip functions
+/// (the Makefile builder), `Metadata.DockerBuildArgs.BINARY` for container images.
+pub fn function_binary(metadata: &Value) -> Option<&str> {
+    metadata
+        .pointer("/BuildProperties/Binary")
+        .or_else(|| metadata.pointer("/DockerBuildArgs/BINARY"))
+        .and_then(Value::as_str)
 }

@@ -68,6 +68,7 @@ pub struct LocalStack {
     pub functions: HashMap<String, Arc<LoadedFunction>>,
     pub schedules: Arc<Schedules>,
     moto: Moto,
+    clamd: Option<crate::clamd::Clamd>,
     tasks: Vec<JoinHandle<()>>,
     server: Option<(tokio::sync::oneshot::Sender<()>, JoinHandle<()>)>,
 }
@@ -152,6 +153,17 @@ impl LocalStack {
         // Cold start every function with its own environment.
         let mut functions = HashMap::new();
         let defs = model::functions(template, &resolver)?;
+        // The scan function's clamd runs beside it; start one when a function names it.
+        let clamd = if defs.iter().any(|d| d.env.contains_key("CLAMD_ADDRESS")) {
+            let repo_dir = opts
+                .template
+                .parent()
+                .map(std::path::Path::to_path_buf)
+                .unwrap_or_default();
+            Some(crate::clamd::Clamd::start_or_attach(&repo_dir).await?)
+        } else {
+            None
+        };
         for def in &defs {
             let factory = opts.registry.get(&def.binary).ok_or_else(|| {
                 RunnerError::Function(format!(
@@ -170,6 +182,11 @@ impl LocalStack {
                 def.memory_mb.to_string(),
             );
             env.insert("AWS_LAMBDA_FUNCTION_VERSION".into(), "$LATEST".into());
+            if let Some(clamd) = &clamd
+                && env.contains_key("CLAMD_ADDRESS")
+            {
+                env.insert("CLAMD_ADDRESS".into(), clamd.address.clone());
+            }
             env.extend(opts.extra_env.clone());
             let handler = factory(Env::from_map(env.clone())).await.map_err(|e| {
                 RunnerError::Function(format!("{} failed its cold start: {e}", def.logical_id))
@@ -246,6 +263,7 @@ impl LocalStack {
             functions,
             schedules,
             moto: Moto::detached(),
+            clamd,
             tasks,
             server: Some((stop_tx, server)),
         })
@@ -278,6 +296,9 @@ impl LocalStack {
             let _ = tokio::time::timeout(std::time::Duration::from_secs(5), server).await;
         }
         self.moto.stop().await;
+        if let Some(clamd) = &mut self.clamd {
+            clamd.stop().await;
+        }
     }
 }
 

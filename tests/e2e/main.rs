@@ -6,6 +6,7 @@ mod documents;
 mod handlers;
 mod onboarding;
 mod openapi;
+mod pipeline;
 mod provisioning;
 mod runner;
 mod template;

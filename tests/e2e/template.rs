@@ -17,10 +17,8 @@ fn functions_crates_and_registry_agree() {
     let in_template: BTreeSet<String> = t
         .of_kind("AWS::Serverless::Function")
         .map(|f| {
-            f.metadata
-                .pointer("/BuildProperties/Binary")
-                .and_then(Value::as_str)
-                .expect("every function names its Binary")
+            local_runner::model::function_binary(&f.metadata)
+                .expect("every function names its binary")
                 .to_owned()
         })
         .collect();
@@ -48,12 +46,28 @@ fn functions_crates_and_registry_agree() {
         "local runner registry vs crates under functions/"
     );
     for f in t.of_kind("AWS::Serverless::Function") {
-        assert_eq!(
-            f.metadata.get("BuildMethod").and_then(Value::as_str),
-            Some("makefile"),
-            "{}",
-            f.logical_id
-        );
+        let image = f.properties.get("PackageType").and_then(Value::as_str) == Some("Image");
+        if image {
+            // Container images: the Dockerfile exists and builds the named binary.
+            let dockerfile = f
+                .metadata
+                .get("Dockerfile")
+                .and_then(Value::as_str)
+                .unwrap();
+            let text = std::fs::read_to_string(repo_root().join(dockerfile))
+                .unwrap_or_else(|e| panic!("{}: {dockerfile}: {e}", f.logical_id));
+            assert!(
+                text.contains("ARG BINARY"),
+                "{dockerfile} takes the BINARY build arg"
+            );
+        } else {
+            assert_eq!(
+                f.metadata.get("BuildMethod").and_then(Value::as_str),
+                Some("makefile"),
+                "{}",
+                f.logical_id
+            );
+        }
     }
 }
 
@@ -142,11 +156,13 @@ fn local_only_routes_never_reach_the_template() {
 fn sam_builds_every_function_through_the_makefile() {
     let makefile = std::fs::read_to_string(repo_root().join("Makefile")).unwrap();
     for f in template().of_kind("AWS::Serverless::Function") {
-        let binary = f
+        let Some(binary) = f
             .metadata
             .pointer("/BuildProperties/Binary")
             .and_then(Value::as_str)
-            .unwrap();
+        else {
+            continue; // container images are built from their Dockerfile
+        };
         let target = format!(
             "build-{}:\n\tscripts/lambda-artifact.sh {binary} \"$(ARTIFACTS_DIR)\"",
             f.logical_id

@@ -253,3 +253,47 @@ where
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 }
+
+/// The generated document corpus (tests/corpus/generate.py), made once per test process:
+/// one document per kind as a text PDF and as a noisy photo, plus the malicious files.
+pub fn corpus() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("onboarding-corpus-{}", std::process::id()));
+        let python = std::env::var("MOTO_PYTHON").unwrap_or_else(|_| "python3".into());
+        let out = std::process::Command::new(python)
+            .arg(repo_root().join("tests/corpus/generate.py"))
+            .arg(&dir)
+            .args([
+                "--per-kind",
+                "1",
+                "--tiers",
+                "text_pdf,noisy_photo",
+                "--seed",
+                "7",
+            ])
+            .output()
+            .expect("run the corpus generator (scripts/bootstrap.sh makes its venv)");
+        assert!(
+            out.status.success(),
+            "corpus generator failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        dir
+    })
+}
+
+/// One corpus entry from its manifest, by file name.
+pub fn corpus_entry(file: &str) -> Value {
+    let manifest: Value = serde_json::from_slice(
+        &std::fs::read(corpus().join("manifest.json")).expect("manifest.json"),
+    )
+    .expect("manifest JSON");
+    manifest["documents"]
+        .as_array()
+        .expect("documents")
+        .iter()
+        .find(|d| d["file"] == file)
+        .cloned()
+        .unwrap_or_else(|| panic!("{file} is not in the corpus"))
+}

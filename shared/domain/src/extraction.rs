@@ -190,6 +190,24 @@ fn re(pattern: &str) -> Regex {
     Regex::new(pattern).expect("static pattern")
 }
 
+/// The form extraction gives a value printed as `printed`: US dates as ISO dates, dollar
+/// amounts as whole dollars, other text with its spacing collapsed. Lets a caller compare
+/// what a person typed (or a test's ground truth) with what was read.
+pub fn canonical(printed: &str) -> String {
+    let t = printed.trim();
+    if let [(d, _)] = dates(t).as_slice()
+        && DATE.find(t).is_some_and(|m| m.len() == t.len())
+    {
+        return d.clone();
+    }
+    if t.starts_with('$')
+        && let Some((v, _)) = money(t)
+    {
+        return v;
+    }
+    collapse(t)
+}
+
 /// Whitespace runs become one space; stray OCR punctuation at the ends is dropped.
 pub fn collapse(s: &str) -> String {
     s.split_whitespace()
@@ -763,6 +781,14 @@ GENERAL AGGREGATE $2,000,000";
         assert_eq!(e.fields["tax_classification"].value, "S Corporation");
         assert_eq!(e.fields["tin_type"].value, "ssn");
         assert_eq!(e.fields["tin"].value, "123-45-6789");
+    }
+
+    #[test]
+    fn canonical_forms() {
+        assert_eq!(canonical("04/25/2027"), "2027-04-25");
+        assert_eq!(canonical("$2,000,000"), "2000000");
+        assert_eq!(canonical(" Aurora  Displays Corp "), "Aurora Displays Corp");
+        assert_eq!(canonical("EC13002308"), "EC13002308");
     }
 
     #[test]

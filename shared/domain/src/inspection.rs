@@ -212,6 +212,14 @@ pub fn inspect(doc: &Document, bytes: &[u8]) -> Result<Sniffed, Rejection> {
                 ),
             ));
         }
+        // Every complete PDF ends with %%EOF (readers allow trailing bytes after it).
+        let tail = &bytes[bytes.len().saturating_sub(1024)..];
+        if !tail.windows(5).any(|w| w == b"%%EOF") {
+            return Err(reject(
+                "damaged",
+                "This PDF is incomplete or damaged (it looks cut off). Save or export it again and upload it.",
+            ));
+        }
     }
     Ok(sniffed)
 }

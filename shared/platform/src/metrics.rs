@@ -98,6 +98,13 @@ impl Metrics {
 }
 
 /// The metrics namespace (`METRICS_NAMESPACE`, default `HolidayLights/Onboarding`).
+/// One count, written at once (for consumers that record an outcome per message).
+pub fn emit_count(namespace: &str, service: &str, name: &str, value: u64) {
+    Metrics::new(namespace, service)
+        .add(name, Unit::Count, value as f64)
+        .flush();
+}
+
 pub fn namespace(env: &crate::Env) -> String {
     env.get("METRICS_NAMESPACE")
         .unwrap_or_else(|| "HolidayLights/Onboarding".to_owned())

@@ -96,8 +96,37 @@ pub fn objects_created(body: &str) -> Result<Vec<ObjectCreated>, S3EventError> {
         .collect()
 }
 
+/// A notification as S3 sends it for one created object (keys form-encoded), for
+/// re-requesting work on an object whose notification was lost.
+pub fn notification(
+    bucket: &str,
+    key: &str,
+    size: u64,
+    version_id: Option<&str>,
+) -> serde_json::Value {
+    let encoded = urlencoding::encode(key).replace("%20", "+");
+    serde_json::json!({"Records": [{
+        "eventVersion": "2.1",
+        "eventSource": "aws:s3",
+        "eventName": "ObjectCreated:Put",
+        "s3": {
+            "bucket": {"name": bucket},
+            "object": {"key": encoded, "size": size, "versionId": version_id}
+        }
+    }]})
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_notification_round_trips() {
+        let body = notification("docs", "contractors/c 1/x.pdf", 9, Some("v")).to_string();
+        let objects = objects_created(&body).unwrap();
+        assert_eq!(objects[0].key, "contractors/c 1/x.pdf");
+        assert_eq!(objects[0].size, 9);
+        assert_eq!(objects[0].version_id.as_deref(), Some("v"));
+    }
+
     use super::*;
 
     #[test]

@@ -102,8 +102,9 @@ async fn handle_one<C: SqsConsumer>(
             .unwrap_or(1),
     };
     let span = telemetry::invocation_span(C::NAME, lambda_ctx, &ctx.correlation_id);
-    let outcome = consumer
-        .handle(&record, &ctx)
+    // Boxed: consumers' futures nest deeply (SDK calls inside domain services), and a
+    // pointer keeps the batch future's type small for the compiler.
+    let outcome = Box::pin(consumer.handle(&record, &ctx))
         .instrument(span.clone())
         .await;
     let _entered = span.enter();

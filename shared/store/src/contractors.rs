@@ -17,7 +17,7 @@ use domain::ports::{Commit, ContractorRepository, Page, RepoError};
 use platform::events::SnsPublisher;
 use serde::{Deserialize, Serialize};
 
-use crate::outbox::{OutboxItem, remove_outbox_item};
+use crate::outbox::{OutboxItem, publish_committed};
 use crate::{Table, keys};
 
 #[derive(Clone, Debug)]
@@ -98,7 +98,7 @@ fn store_err(err: impl std::error::Error + Send + Sync + 'static) -> RepoError {
 
 type Item = HashMap<String, AttributeValue>;
 
-fn put(
+pub(crate) fn put(
     table: &str,
     item: Item,
     condition: Option<(&str, Vec<(&str, AttributeValue)>)>,
@@ -116,7 +116,7 @@ fn put(
 }
 
 /// The cancellation reason codes of a failed transaction, by item index.
-fn cancellation_codes(
+pub(crate) fn cancellation_codes(
     err: &aws_sdk_dynamodb::error::SdkError<TransactWriteItemsError>,
 ) -> Vec<Option<String>> {
     match err.as_service_error() {
@@ -193,23 +193,7 @@ impl DynamoContractors {
     }
 
     async fn after_commit(&self, commit: &Commit) {
-        let Some(publisher) = &self.publisher else {
-            return;
-        };
-        for event in &commit.events {
-            match publisher.publish(event).await {
-                Ok(()) => {
-                    if let Err(e) =
-                        remove_outbox_item(&self.table.client, &self.table.name, &event.id).await
-                    {
-                        tracing::warn!(event_id = %event.id, error = %e, "published; outbox item left for the relay");
-                    }
-                }
-                Err(e) => {
-                    tracing::warn!(event_id = %event.id, error = %e, "publish failed; the relay will retry")
-                }
-            }
-        }
+        publish_committed(self.publisher.as_ref(), &self.table, &commit.events).await;
     }
 
     async fn owner_contractor_id(

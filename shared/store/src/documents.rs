@@ -4,10 +4,16 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 use aws_sdk_s3::presigning::PresigningConfig;
-use domain::documents::{Document, DocumentRepository, PresignedUpload, UploadSigner};
+use domain::documents::{
+    Document, DocumentRepository, DocumentStatus, PresignedUpload, UploadSigner,
+};
+use domain::events::DomainEvent;
 use domain::ids::{ContractorId, DocumentId};
+use domain::pipeline::DocumentWrites;
 use domain::ports::{CryptoError, RepoError};
+use platform::events::SnsPublisher;
 use serde::{Deserialize, Serialize};
 
 use crate::{Table, keys};
@@ -15,11 +21,30 @@ use crate::{Table, keys};
 #[derive(Clone, Debug)]
 pub struct DynamoDocuments {
     table: Table,
+    publisher: Option<SnsPublisher>,
 }
 
 impl DynamoDocuments {
     pub fn new(table: Table) -> Self {
-        DynamoDocuments { table }
+        DynamoDocuments {
+            table,
+            publisher: None,
+        }
+    }
+
+    /// Publishes a save's events right after the commit (else the relay does, later).
+    pub fn with_publisher(mut self, publisher: SnsPublisher) -> Self {
+        self.publisher = Some(publisher);
+        self
+    }
+
+    /// The adapter for `TABLE_NAME`, publishing to `EVENTS_TOPIC_ARN`.
+    pub fn from_env(
+        env: &platform::Env,
+        aws: &platform::aws::Aws,
+    ) -> Result<Self, platform::ConfigError> {
+        Ok(DynamoDocuments::new(Table::from_env(env, aws)?)
+            .with_publisher(SnsPublisher::from_env(env, aws)?))
     }
 }
 
@@ -30,8 +55,31 @@ struct DocumentItem {
     entity: String,
     gsi1pk: String,
     gsi1sk: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    gsi2pk: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    gsi2sk: Option<String>,
     #[serde(flatten)]
     document: Document,
+}
+
+impl DocumentItem {
+    fn new(doc: &Document) -> Self {
+        let ts = |t: &chrono::DateTime<chrono::Utc>| {
+            t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+        };
+        let in_flight = doc.status.in_flight().then_some(doc.deadline).flatten();
+        DocumentItem {
+            pk: keys::document_pk(&doc.id),
+            sk: keys::DOCUMENT_SK.to_owned(),
+            entity: "document".to_owned(),
+            gsi1pk: keys::contractor_documents_gsi1pk(&doc.contractor_id),
+            gsi1sk: format!("{}#{}", ts(&doc.created_at), doc.id),
+            gsi2pk: in_flight.map(|_| keys::document_in_flight_gsi2pk(doc.status.as_str())),
+            gsi2sk: in_flight.map(|deadline| format!("{}#{}", ts(&deadline), doc.id)),
+            document: doc.clone(),
+        }
+    }
 }
 
 fn store_err(e: impl std::error::Error + Send + Sync + 'static) -> RepoError {
@@ -40,19 +88,7 @@ fn store_err(e: impl std::error::Error + Send + Sync + 'static) -> RepoError {
 
 impl DocumentRepository for DynamoDocuments {
     async fn create(&self, doc: &Document) -> Result<(), RepoError> {
-        let item = DocumentItem {
-            pk: keys::document_pk(&doc.id),
-            sk: keys::DOCUMENT_SK.to_owned(),
-            entity: "document".to_owned(),
-            gsi1pk: keys::contractor_documents_gsi1pk(&doc.contractor_id),
-            gsi1sk: format!(
-                "{}#{}",
-                doc.created_at
-                    .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-                doc.id
-            ),
-            document: doc.clone(),
-        };
+        let item = DocumentItem::new(doc);
         self.table
             .client
             .put_item()
@@ -103,6 +139,104 @@ impl DocumentRepository for DynamoDocuments {
                     .map_err(store_err)
             })
             .collect()
+    }
+}
+
+fn from_item(
+    item: std::collections::HashMap<String, AttributeValue>,
+) -> Result<Document, RepoError> {
+    serde_dynamo::from_item::<_, DocumentItem>(item)
+        .map(|d| d.document)
+        .map_err(store_err)
+}
+
+impl DocumentWrites for DynamoDocuments {
+    /// The document (conditional on the revision it was read at) and its outbox events in
+    /// one transaction; the events are published after the commit.
+    async fn save(
+        &self,
+        doc: &Document,
+        read_at_revision: u64,
+        events: &[DomainEvent],
+    ) -> Result<(), RepoError> {
+        let item = serde_dynamo::to_item(DocumentItem::new(doc)).map_err(store_err)?;
+        let document = Put::builder()
+            .table_name(&self.table.name)
+            .set_item(Some(item))
+            .condition_expression("#revision = :revision")
+            .expression_attribute_names("#revision", "revision")
+            .expression_attribute_values(
+                ":revision",
+                AttributeValue::N(read_at_revision.to_string()),
+            )
+            .build()
+            .map_err(store_err)?;
+        let mut items = vec![TransactWriteItem::builder().put(document).build()];
+        for event in events {
+            let outbox =
+                serde_dynamo::to_item(crate::outbox::OutboxItem::new(event)).map_err(store_err)?;
+            items.push(crate::contractors::put(&self.table.name, outbox, None)?);
+        }
+        match self
+            .table
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+        {
+            Ok(_) => {
+                crate::outbox::publish_committed(self.publisher.as_ref(), &self.table, events)
+                    .await;
+                Ok(())
+            }
+            Err(err) => {
+                let codes = crate::contractors::cancellation_codes(&err);
+                if codes.first().and_then(|c| c.as_deref()) == Some("ConditionalCheckFailed") {
+                    Err(RepoError::VersionConflict)
+                } else {
+                    Err(RepoError::Store(crate::failure(&err)))
+                }
+            }
+        }
+    }
+
+    async fn overdue(
+        &self,
+        status: DocumentStatus,
+        now: chrono::DateTime<chrono::Utc>,
+        limit: usize,
+    ) -> Result<Vec<Document>, RepoError> {
+        let out = self
+            .table
+            .client
+            .query()
+            .table_name(&self.table.name)
+            .index_name(keys::GSI2)
+            .key_condition_expression("gsi2pk = :pk AND gsi2sk < :now")
+            .expression_attribute_values(
+                ":pk",
+                AttributeValue::S(keys::document_in_flight_gsi2pk(status.as_str())),
+            )
+            .expression_attribute_values(
+                ":now",
+                AttributeValue::S(now.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)),
+            )
+            .limit(limit.min(1000) as i32)
+            .send()
+            .await
+            .map_err(|e| RepoError::Store(crate::failure(&e)))?;
+        // The index is eventually consistent: read each document again before acting on it.
+        let mut docs = Vec::new();
+        for item in out.items.unwrap_or_default() {
+            let listed = from_item(item)?;
+            if let Some(doc) = self.get(&listed.id).await?
+                && doc.status == status
+            {
+                docs.push(doc);
+            }
+        }
+        Ok(docs)
     }
 }
 

@@ -58,3 +58,9 @@ pub const DOCUMENT_SK: &str = "META";
 pub fn contractor_documents_gsi1pk(id: &ContractorId) -> String {
     format!("DOCS#{id}")
 }
+
+/// GSI2 holds in-flight documents by status, ordered by deadline (sparse: a document in a
+/// final state has no GSI2 keys), so the sweeper reads only what is overdue.
+pub fn document_in_flight_gsi2pk(status: &str) -> String {
+    format!("DOCFLIGHT#{status}")
+}

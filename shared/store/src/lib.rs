@@ -6,11 +6,13 @@ pub mod contractors;
 pub mod documents;
 pub mod idempotency;
 pub mod keys;
+pub mod objects;
 pub mod outbox;
 
 pub use contractors::DynamoContractors;
 pub use documents::{DynamoDocuments, S3UploadSigner};
 pub use idempotency::DynamoIdempotency;
+pub use objects::{S3Objects, SqsScanRequests};
 pub use outbox::DynamoOutbox;
 
 use aws_sdk_dynamodb::error::DisplayErrorContext;

@@ -40,6 +40,30 @@ impl OutboxItem {
     }
 }
 
+/// Publishes events just committed with their outbox items and removes those items; an
+/// event that fails to publish stays in the outbox for the relay.
+pub(crate) async fn publish_committed(
+    publisher: Option<&platform::events::SnsPublisher>,
+    table: &Table,
+    events: &[DomainEvent],
+) {
+    let Some(publisher) = publisher else {
+        return;
+    };
+    for event in events {
+        match publisher.publish(event).await {
+            Ok(()) => {
+                if let Err(e) = remove_outbox_item(&table.client, &table.name, &event.id).await {
+                    tracing::warn!(event_id = %event.id, error = %e, "published; outbox item left for the relay");
+                }
+            }
+            Err(e) => {
+                tracing::warn!(event_id = %event.id, error = %e, "publish failed; the relay will retry")
+            }
+        }
+    }
+}
+
 pub(crate) async fn remove_outbox_item(
     client: &Client,
     table: &str,

@@ -1,0 +1,87 @@
+//! Consumes `document.scanned` events (the events topic → extraction queue, raw delivery):
+//! reads the document's text (text layer or OCR), extracts its fields, encrypts a W-9's TIN
+//! and moves the document to `extracted`, publishing `document.extracted`. A document that
+//! has already moved on is left alone, so redeliveries do nothing twice.
+
+use aws_lambda_events::event::sqs::SqsMessage;
+use domain::events::DomainEvent;
+use domain::ids::DocumentId;
+use domain::pipeline::{Extracting, Outcome, PipelineError};
+use engines::CliTextReader;
+use fieldcrypt::KmsCipher;
+use platform::sqs::{MessageContext, SqsConsumer};
+use platform::{BoxError, Env};
+use store::{DynamoDocuments, S3Objects};
+
+pub struct ExtractFields {
+    pub metrics_namespace: String,
+    pub extracting: Extracting<DynamoDocuments, S3Objects, CliTextReader, KmsCipher>,
+}
+
+pub async fn build(env: &Env) -> Result<ExtractFields, BoxError> {
+    let aws = platform::aws::Aws::load(env).await;
+    Ok(ExtractFields {
+        metrics_namespace: platform::metrics::namespace(env),
+        extracting: Extracting {
+            documents: DynamoDocuments::from_env(env, &aws)?,
+            objects: S3Objects::from_env(env, &aws)?,
+            reader: CliTextReader::from_env(env),
+            cipher: KmsCipher::from_env(env, &aws)?,
+        },
+    })
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExtractError {
+    #[error("not a document event: {0}")]
+    NotAnEvent(String),
+    #[error(transparent)]
+    Pipeline(#[from] PipelineError),
+}
+
+/// The document a `document.scanned` event names.
+pub fn scanned_document(body: &str) -> Result<Option<DocumentId>, ExtractError> {
+    let event: DomainEvent =
+        serde_json::from_str(body).map_err(|e| ExtractError::NotAnEvent(e.to_string()))?;
+    if event.kind != domain::pipeline::EVENT_SCANNED {
+        return Ok(None);
+    }
+    event
+        .data
+        .get("document_id")
+        .and_then(|v| v.as_str())
+        .and_then(DocumentId::parse)
+        .map(Some)
+        .ok_or_else(|| ExtractError::NotAnEvent("no document_id".into()))
+}
+
+impl SqsConsumer for ExtractFields {
+    const NAME: &'static str = "documents-extract";
+    type Error = ExtractError;
+
+    async fn handle(&self, message: &SqsMessage, ctx: &MessageContext) -> Result<(), ExtractError> {
+        let Some(id) = scanned_document(message.body.as_deref().unwrap_or_default())? else {
+            tracing::info!("not a document.scanned event; skipped");
+            return Ok(());
+        };
+        let started = std::time::Instant::now();
+        let outcome = self
+            .extracting
+            .on_scanned(&id, chrono::Utc::now(), ctx.correlation_id.as_str())
+            .await?;
+        let ms = started.elapsed().as_millis() as u64;
+        match outcome {
+            Outcome::Extracted { problems } => {
+                tracing::info!(document_id = %id, problems, ms, "fields extracted");
+                platform::metrics::emit_count(
+                    &self.metrics_namespace,
+                    Self::NAME,
+                    "DocumentsExtracted",
+                    1,
+                );
+            }
+            other => tracing::info!(document_id = %id, outcome = ?other, "nothing to do"),
+        }
+        Ok(())
+    }
+}
