@@ -1,5 +1,5 @@
 # The two commands a developer needs; everything else is in scripts/.
-.PHONY: dev test package bench fmt
+.PHONY: dev test package bench bench-extraction bench-pipeline fmt
 
 dev:      ## start the local stack on http://127.0.0.1:3000
 	scripts/dev.sh
@@ -12,6 +12,12 @@ package:  ## release build of every function for arm64 Lambda, then sam validate
 
 bench:    ## API latency/throughput through the local stack vs bare DynamoDB (perf profile)
 	scripts/bench.sh
+
+bench-extraction:    ## Extraction precision/recall per kind and quality tier over a generated corpus
+	scripts/bench-extraction.sh
+
+bench-pipeline:    ## Upload → extracted latency (text PDF, photo) and documents/minute through the local stack
+	scripts/bench-pipeline.sh
 
 fmt:
 	cargo fmt --all

@@ -45,6 +45,9 @@ pub struct SqsSource {
     pub batching_window: Duration,
     pub report_batch_item_failures: bool,
     pub enabled: bool,
+    /// Concurrent batches (`ScalingConfig.MaximumConcurrency`; 2 when unset, at most 4: a laptop
+    /// stand-in for Lambda's scaling; always 1 for FIFO queues, which keep order).
+    pub max_concurrency: usize,
 }
 
 #[derive(Clone, Debug)]
@@ -244,6 +247,13 @@ fn read_event(
                         .unwrap_or(0),
                 ),
                 report_batch_item_failures: report,
+                max_concurrency: get("ScalingConfig")
+                    .and_then(|v| v.get("MaximumConcurrency"))
+                    .map(|v| resolver.string(v))
+                    .transpose()?
+                    .and_then(|v| v.parse::<usize>().ok())
+                    .unwrap_or(2)
+                    .clamp(1, 4),
                 enabled: get("Enabled")
                     .map(|v| resolver.resolve(v))
                     .transpose()?

@@ -211,13 +211,20 @@ impl LocalStack {
                             def.logical_id, source.queue_arn
                         ))
                     })?;
-                let poller = Poller {
-                    source: source.clone(),
-                    queue_url,
-                    function: functions[&def.logical_id].clone(),
-                    sqs: sqs.clone(),
+                let pollers = if source.queue_arn.ends_with(".fifo") {
+                    1
+                } else {
+                    source.max_concurrency
                 };
-                tasks.push(tokio::spawn(poller.run()));
+                for _ in 0..pollers {
+                    let poller = Poller {
+                        source: source.clone(),
+                        queue_url: queue_url.clone(),
+                        function: functions[&def.logical_id].clone(),
+                        sqs: sqs.clone(),
+                    };
+                    tasks.push(tokio::spawn(poller.run()));
+                }
             }
         }
         let schedules = Arc::new(Schedules::new(

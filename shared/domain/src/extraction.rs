@@ -366,7 +366,14 @@ fn coi(lines: &[Line], out: &mut Fields) {
 static ZIP: LazyLock<Regex> = LazyLock::new(|| re(r"\b[A-Z]{2}\s+\d{5}(-\d{4})?\b"));
 
 /// The coverage rows: which labels start which coverage, and which limits each carries.
-const COVERAGES: [(&str, &[&str], &[(&str, &str)]); 4] = [
+/// (field prefix, labels that start the row, (limit label, field) pairs).
+type CoverageRow = (
+    &'static str,
+    &'static [&'static str],
+    &'static [(&'static str, &'static str)],
+);
+
+const COVERAGES: [CoverageRow; 4] = [
     (
         "general_liability",
         &["GENERALLIABILITY", "COMMERCIALGENERAL"],
@@ -570,6 +577,10 @@ fn w9(lines: &[Line], out: &mut Fields) {
         LazyLock::new(|| re(r"(?i)Business\s*name\s*/?\s*disregarded\s*entity\s*name\s*[:;.]?\s*"));
     static CLASSIFICATION: LazyLock<Regex> =
         LazyLock::new(|| re(r"(?i)Federal\s*tax\s*classification\s*[:;.]?\s*"));
+    static ADDRESS: LazyLock<Regex> =
+        LazyLock::new(|| re(r"(?i)^\W*5\W{0,2}\s*Address\b[^:;]*[:;.]\s*"));
+    static CITY: LazyLock<Regex> =
+        LazyLock::new(|| re(r"(?i)City\s*,\s*state\s*,?\s*and\s*ZIP\s*code\s*[:;.]?\s*"));
     static SSN: LazyLock<Regex> = LazyLock::new(|| {
         re(
             r"(?i)Social\s*security\s*number\s*[:;.]?\s*([0-9OlIS]{3})\s?-\s?([0-9OlIS]{2})\s?-\s?([0-9OlIS]{4})",
@@ -593,6 +604,12 @@ fn w9(lines: &[Line], out: &mut Fields) {
     }
     if let Some((v, c)) = labelled(lines, &BUSINESS) {
         out.put("business_name", v, c);
+    }
+    // Lines 5 and 6: street, then city, state and ZIP.
+    if let (Some((street, c1)), Some((city, c2))) =
+        (labelled(lines, &ADDRESS), labelled(lines, &CITY))
+    {
+        out.put("address", format!("{street}, {city}"), c1.min(c2));
     }
     if let Some((v, c)) = labelled(lines, &CLASSIFICATION) {
         // The ticked box: the class named after the mark, matched tolerantly.
@@ -763,12 +780,13 @@ GENERAL AGGREGATE $2,000,000";
 
     #[test]
     fn w9_with_an_ein() {
-        let raw = "1 Name of entity/individual: James Fairbanks\n2 Business name/disregarded entity name: Evergreen Lights LLC\n3a Federal tax classification: [X] Limited liability company\nSocial security number:\nEmployer identification number: 60-98O2211";
+        let raw = "1 Name of entity/individual: James Fairbanks\n2 Business name/disregarded entity name: Evergreen Lights LLC\n3a Federal tax classification: [X] Limited liability company\n5 Address: 6980 Mill Rd\n6 City, state, and ZIP code: Dallas, TX 75271\nSocial security number:\nEmployer identification number: 60-98O2211";
         let e = extract(DocumentKind::W9, &text(ReadMethod::Ocr, raw, 0.95));
         let v = |k: &str| e.fields.get(k).map(|f| f.value.as_str());
         assert_eq!(v("name"), Some("James Fairbanks"));
         assert_eq!(v("business_name"), Some("Evergreen Lights LLC"));
         assert_eq!(v("tax_classification"), Some("Limited liability company"));
+        assert_eq!(v("address"), Some("6980 Mill Rd, Dallas, TX 75271"));
         assert_eq!(v("tin_type"), Some("ein"));
         assert_eq!(v("tin"), Some("60-9802211"));
         assert!(e.fields["tin"].confidence < 0.95 * 0.8);

@@ -866,7 +866,7 @@ mod tests {
         assert_eq!(get(&never.id).status, DocumentStatus::Expired);
         assert_eq!(
             objects.rescans.lock().unwrap().as_slice(),
-            &[lost.object_key.clone()]
+            std::slice::from_ref(&lost.object_key)
         );
         assert_eq!(get(&stuck.id).attempts, 1);
 

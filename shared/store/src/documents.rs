@@ -59,9 +59,15 @@ struct DocumentItem {
     gsi2pk: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     gsi2sk: Option<String>,
+    /// DynamoDB TTL (epoch seconds): an intent that expired unused is removed after a while.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    expires_at: Option<i64>,
     #[serde(flatten)]
     document: Document,
 }
+
+/// How long the record of an upload that never came stays readable.
+const EXPIRED_INTENT_RETENTION_DAYS: i64 = 30;
 
 impl DocumentItem {
     fn new(doc: &Document) -> Self {
@@ -77,6 +83,10 @@ impl DocumentItem {
             gsi1sk: format!("{}#{}", ts(&doc.created_at), doc.id),
             gsi2pk: in_flight.map(|_| keys::document_in_flight_gsi2pk(doc.status.as_str())),
             gsi2sk: in_flight.map(|deadline| format!("{}#{}", ts(&deadline), doc.id)),
+            expires_at: (doc.status == DocumentStatus::Expired).then(|| {
+                let expired_at = doc.history.last().map_or(doc.created_at, |h| h.at);
+                (expired_at + chrono::Duration::days(EXPIRED_INTENT_RETENTION_DAYS)).timestamp()
+            }),
             document: doc.clone(),
         }
     }
