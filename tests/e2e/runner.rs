@@ -23,6 +23,7 @@ use serde_json::{Value, json};
 #[derive(Default)]
 struct Seen {
     jobs: Vec<(String, u32)>,
+    job_times: Vec<(String, std::time::Instant)>,
     correlation_ids: Vec<(String, String)>,
     uploads: Vec<String>,
     ticks: Vec<Value>,
@@ -37,14 +38,42 @@ fn seen() -> &'static Mutex<Seen> {
 #[error("{0}")]
 struct Failure(String);
 
-struct Jobs;
+/// Retries failed records after 3 s (the queue's visibility timeout is 1 s).
+struct Jobs {
+    backoff: platform::sqs::Backoff,
+}
+
+impl Jobs {
+    fn new(env: &Env) -> Jobs {
+        let conf = aws_sdk_sqs::Config::builder()
+            .behavior_version(aws_sdk_sqs::config::BehaviorVersion::latest())
+            .region(aws_sdk_sqs::config::Region::new("us-east-1"))
+            .endpoint_url(env.get("AWS_ENDPOINT_URL").expect("moto endpoint"))
+            .credentials_provider(aws_sdk_sqs::config::Credentials::new(
+                "testing", "testing", None, None, "fixture",
+            ))
+            .build();
+        Jobs {
+            backoff: platform::sqs::Backoff::new(
+                aws_sdk_sqs::Client::from_conf(conf),
+                &[Duration::from_secs(3)],
+            ),
+        }
+    }
+}
+
 impl SqsConsumer for Jobs {
     const NAME: &'static str = "fixture-jobs";
     type Error = Failure;
+    fn backoff(&self) -> Option<&platform::sqs::Backoff> {
+        Some(&self.backoff)
+    }
     async fn handle(&self, message: &SqsMessage, ctx: &MessageContext) -> Result<(), Failure> {
         let body = message.body.clone().unwrap_or_default();
         let mut seen = seen().lock().unwrap();
         seen.jobs.push((body.clone(), ctx.receive_count));
+        seen.job_times
+            .push((body.clone(), std::time::Instant::now()));
         seen.correlation_ids
             .push((body.clone(), ctx.correlation_id.to_string()));
         drop(seen);
@@ -123,7 +152,10 @@ fn fixture_registry() -> Registry {
             })
         }),
     );
-    r.insert("fixture-jobs".into(), factory(|_| json_sqs(Jobs)));
+    r.insert(
+        "fixture-jobs".into(),
+        factory(|env| json_sqs(Jobs::new(&env))),
+    );
     r.insert("fixture-uploads".into(), factory(|_| json_sqs(Uploads)));
     // Scheduled Event payloads go to the typed job; `Input` payloads to a raw recorder.
     r.insert(
@@ -357,6 +389,19 @@ async fn one_poison_message_is_retried_alone_then_dead_lettered() {
         poison_receives,
         vec![1, 2],
         "retried until maxReceiveCount, then redriven"
+    );
+    let times: Vec<std::time::Instant> = self::seen()
+        .lock()
+        .unwrap()
+        .job_times
+        .iter()
+        .filter(|(b, _)| b == &bodies[1])
+        .map(|(_, t)| *t)
+        .collect();
+    let waited = times[1] - times[0];
+    assert!(
+        waited >= Duration::from_millis(2400),
+        "the retry waited the backoff (3 s ± 20%), not the 1 s visibility timeout: {waited:?}"
     );
     let correlated = self::seen()
         .lock()

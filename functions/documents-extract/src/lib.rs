@@ -9,12 +9,13 @@ use domain::ids::DocumentId;
 use domain::pipeline::{Extracting, Outcome, PipelineError};
 use engines::CliTextReader;
 use fieldcrypt::KmsCipher;
-use platform::sqs::{MessageContext, SqsConsumer};
+use platform::sqs::{Backoff, MessageContext, PIPELINE_RETRIES, SqsConsumer};
 use platform::{BoxError, Env};
 use store::{DynamoDocuments, S3Objects};
 
 pub struct ExtractFields {
     pub metrics_namespace: String,
+    pub backoff: Backoff,
     pub extracting: Extracting<DynamoDocuments, S3Objects, CliTextReader, KmsCipher>,
 }
 
@@ -22,6 +23,7 @@ pub async fn build(env: &Env) -> Result<ExtractFields, BoxError> {
     let aws = platform::aws::Aws::load(env).await;
     Ok(ExtractFields {
         metrics_namespace: platform::metrics::namespace(env),
+        backoff: Backoff::new(aws.sqs(), &PIPELINE_RETRIES),
         extracting: Extracting {
             documents: DynamoDocuments::from_env(env, &aws)?,
             objects: S3Objects::from_env(env, &aws)?,
@@ -58,6 +60,10 @@ pub fn scanned_document(body: &str) -> Result<Option<DocumentId>, ExtractError> 
 impl SqsConsumer for ExtractFields {
     const NAME: &'static str = "documents-extract";
     type Error = ExtractError;
+
+    fn backoff(&self) -> Option<&Backoff> {
+        Some(&self.backoff)
+    }
 
     async fn handle(&self, message: &SqsMessage, ctx: &MessageContext) -> Result<(), ExtractError> {
         let Some(id) = scanned_document(message.body.as_deref().unwrap_or_default())? else {

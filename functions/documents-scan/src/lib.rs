@@ -7,12 +7,13 @@ use aws_lambda_events::event::sqs::SqsMessage;
 use domain::pipeline::{Outcome, PipelineError, Scanning, UploadedObject};
 use engines::ClamdScanner;
 use platform::s3::{S3EventError, objects_created};
-use platform::sqs::{MessageContext, SqsConsumer};
+use platform::sqs::{Backoff, MessageContext, PIPELINE_RETRIES, SqsConsumer};
 use platform::{BoxError, Env};
 use store::{DynamoDocuments, S3Objects};
 
 pub struct ScanUploads {
     pub metrics_namespace: String,
+    pub backoff: Backoff,
     pub scanning: Scanning<DynamoDocuments, S3Objects, ClamdScanner>,
 }
 
@@ -21,6 +22,7 @@ pub async fn build(env: &Env) -> Result<ScanUploads, BoxError> {
     let minutes: i64 = env.parse_or("EXTRACT_DEADLINE_MINUTES", 45)?;
     Ok(ScanUploads {
         metrics_namespace: platform::metrics::namespace(env),
+        backoff: Backoff::new(aws.sqs(), &PIPELINE_RETRIES),
         scanning: Scanning {
             documents: DynamoDocuments::from_env(env, &aws)?,
             objects: S3Objects::from_env(env, &aws)?,
@@ -41,6 +43,10 @@ pub enum ScanError {
 impl SqsConsumer for ScanUploads {
     const NAME: &'static str = "documents-scan";
     type Error = ScanError;
+
+    fn backoff(&self) -> Option<&Backoff> {
+        Some(&self.backoff)
+    }
 
     async fn handle(&self, message: &SqsMessage, ctx: &MessageContext) -> Result<(), ScanError> {
         let body = message.body.as_deref().unwrap_or_default();

@@ -38,6 +38,102 @@ pub trait SqsConsumer: Send + Sync + 'static {
         message: &SqsMessage,
         ctx: &MessageContext,
     ) -> impl Future<Output = Result<(), Self::Error>> + Send;
+
+    /// How a failed record waits before its next try. `None`: the queue's visibility timeout.
+    fn backoff(&self) -> Option<&Backoff> {
+        None
+    }
+}
+
+/// Retry delays for the document pipeline's consumers: quick for a blip (a clamd restart),
+/// longer for an outage; with `maxReceiveCount: 5` the fifth failure dead-letters.
+pub const PIPELINE_RETRIES: [std::time::Duration; 4] = [
+    std::time::Duration::from_secs(30),
+    std::time::Duration::from_secs(120),
+    std::time::Duration::from_secs(600),
+    std::time::Duration::from_secs(1800),
+];
+
+/// Retry delays for failed records, applied by setting the message's visibility
+/// (`ChangeMessageVisibility`): the n-th receive that fails waits `schedule[n-1]` (the last
+/// entry after that), ±20% jitter so a burst of failures does not come back at once. The
+/// queue's `maxReceiveCount` still bounds the tries and dead-letters the message.
+pub struct Backoff {
+    sqs: aws_sdk_sqs::Client,
+    schedule: Vec<std::time::Duration>,
+    queue_urls: std::sync::Mutex<std::collections::HashMap<String, String>>,
+}
+
+impl Backoff {
+    pub fn new(sqs: aws_sdk_sqs::Client, schedule: &[std::time::Duration]) -> Self {
+        Backoff {
+            sqs,
+            schedule: schedule.to_vec(),
+            queue_urls: Default::default(),
+        }
+    }
+
+    /// The delay before the try after failed receive number `receive_count` (1-based),
+    /// with `jitter` in [0, 1) spreading it over ±20%.
+    pub fn delay(&self, receive_count: u32, jitter: f64) -> std::time::Duration {
+        let i = (receive_count.max(1) as usize - 1).min(self.schedule.len().saturating_sub(1));
+        let base = self.schedule.get(i).copied().unwrap_or_default();
+        // SQS visibility is at most 12 hours.
+        base.mul_f64(0.8 + 0.4 * jitter.clamp(0.0, 1.0))
+            .min(std::time::Duration::from_secs(12 * 3600))
+    }
+
+    /// The queue URL for a queue ARN (`arn:aws:sqs:region:account:name`), asked once.
+    async fn queue_url(&self, arn: &str) -> Result<String, BoxError> {
+        if let Some(url) = self.queue_urls.lock().expect("queue urls").get(arn) {
+            return Ok(url.clone());
+        }
+        let parts: Vec<&str> = arn.split(':').collect();
+        let (Some(account), Some(name)) = (parts.get(4), parts.get(5)) else {
+            return Err(format!("not a queue ARN: {arn}").into());
+        };
+        let url = self
+            .sqs
+            .get_queue_url()
+            .queue_name(*name)
+            .queue_owner_aws_account_id(*account)
+            .send()
+            .await
+            .map_err(|e| aws_sdk_sqs::error::DisplayErrorContext(e).to_string())?
+            .queue_url
+            .ok_or("no queue URL")?;
+        self.queue_urls
+            .lock()
+            .expect("queue urls")
+            .insert(arn.to_owned(), url.clone());
+        Ok(url)
+    }
+
+    async fn defer(
+        &self,
+        record: &SqsMessage,
+        receive_count: u32,
+    ) -> Result<std::time::Duration, BoxError> {
+        let arn = record
+            .event_source_arn
+            .as_deref()
+            .ok_or("record without eventSourceARN")?;
+        let handle = record
+            .receipt_handle
+            .as_deref()
+            .ok_or("record without receiptHandle")?;
+        let jitter = (ulid::Ulid::new().random() % 1000) as f64 / 1000.0;
+        let delay = self.delay(receive_count, jitter);
+        self.sqs
+            .change_message_visibility()
+            .queue_url(self.queue_url(arn).await?)
+            .receipt_handle(handle)
+            .visibility_timeout(delay.as_secs() as i32)
+            .send()
+            .await
+            .map_err(|e| aws_sdk_sqs::error::DisplayErrorContext(e).to_string())?;
+        Ok(delay)
+    }
 }
 
 pub async fn process_batch<C: SqsConsumer>(
@@ -111,7 +207,17 @@ async fn handle_one<C: SqsConsumer>(
     match outcome {
         Ok(()) => Ok(()),
         Err(err) => {
-            tracing::warn!(message_id = %ctx.message_id, receive_count = ctx.receive_count, error = %err, "record failed; it will be retried");
+            let retry_in = match consumer.backoff() {
+                None => None,
+                Some(backoff) => match backoff.defer(&record, ctx.receive_count).await {
+                    Ok(delay) => Some(delay.as_secs()),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "could not set the retry delay; the queue's visibility timeout applies");
+                        None
+                    }
+                },
+            };
+            tracing::warn!(message_id = %ctx.message_id, receive_count = ctx.receive_count, retry_in_s = ?retry_in, error = %err, "record failed; it will be retried");
             Err(ctx.message_id)
         }
     }
@@ -182,6 +288,23 @@ mod tests {
 
     const STANDARD: &str = "arn:aws:sqs:us-east-1:123456789012:jobs";
     const FIFO: &str = "arn:aws:sqs:us-east-1:123456789012:jobs.fifo";
+
+    #[test]
+    fn backoff_follows_its_schedule_with_bounded_jitter() {
+        let conf = aws_sdk_sqs::Config::builder()
+            .behavior_version(aws_sdk_sqs::config::BehaviorVersion::latest())
+            .build();
+        let minutes = |m: u64| std::time::Duration::from_secs(60 * m);
+        let b = Backoff::new(
+            aws_sdk_sqs::Client::from_conf(conf),
+            &[minutes(1), minutes(5), minutes(15)],
+        );
+        assert_eq!(b.delay(1, 0.5), minutes(1));
+        assert_eq!(b.delay(2, 0.5), minutes(5));
+        assert_eq!(b.delay(9, 0.5), minutes(15), "the last step repeats");
+        assert_eq!(b.delay(1, 0.0), std::time::Duration::from_secs(48));
+        assert_eq!(b.delay(1, 0.999).as_secs(), 71);
+    }
 
     #[tokio::test]
     async fn only_failed_records_are_reported() {
