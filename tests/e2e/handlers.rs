@@ -105,6 +105,24 @@ async fn every_function_answers_its_sample_event() {
             409,
             Some("contractor_already_registered"),
         ),
+        (
+            "documents-upload-intent",
+            sample("http-api-documents-upload-intent.json", id, &sub),
+            201,
+            None,
+        ),
+        (
+            "documents-list",
+            sample("http-api-documents-list.json", id, &sub),
+            200,
+            None,
+        ),
+        (
+            "documents-get",
+            sample("http-api-documents-get.json", id, &sub),
+            404,
+            Some("not_found"),
+        ),
     ];
     for (binary, event, status, code) in cases {
         let answer = invoke(binary, event)
@@ -128,4 +146,23 @@ async fn every_function_answers_its_sample_event() {
     .await
     .expect("the relay runs");
     assert!(relay["published"].is_u64());
+
+    // The pipeline's consumers and sweeper with their sample events: a notification and an
+    // event for a document that does not exist are acknowledged (nothing to do), not retried.
+    for (binary, file) in [
+        ("documents-scan", "sqs-documents-scan.json"),
+        ("documents-extract", "sqs-documents-extract.json"),
+    ] {
+        let answer = invoke(binary, sample(file, id, &sub))
+            .await
+            .unwrap_or_else(|e| panic!("{binary}: {e}"));
+        assert_eq!(answer, json!({"batchItemFailures": []}), "{binary}");
+    }
+    let swept = invoke(
+        "documents-sweeper",
+        sample("schedule-documents-sweeper.json", id, &sub),
+    )
+    .await
+    .expect("the sweeper runs");
+    assert!(swept["expired"].is_u64(), "{swept}");
 }
