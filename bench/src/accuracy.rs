@@ -35,6 +35,8 @@ async fn main() {
         serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).expect("manifest.json"))
             .unwrap();
     let reader = CliTextReader::default();
+    // BENCH_SHOW_MISSES=1 prints every wrong value.
+    let show_misses = std::env::var("BENCH_SHOW_MISSES").is_ok_and(|v| v == "1");
     let mut tallies: BTreeMap<(String, String), Tally> = BTreeMap::new();
     for doc in manifest["documents"].as_array().unwrap() {
         let Some(truth) = doc["expected"].as_object() else {
@@ -59,6 +61,12 @@ async fn main() {
                         t.correct += 1;
                     } else {
                         *t.misses.entry(field.clone()).or_default() += 1;
+                        if show_misses {
+                            eprintln!(
+                                "{}: {field}: want {want:?}, got {:?} ({:.2})",
+                                doc["file"], got.value, got.confidence
+                            );
+                        }
                     }
                 }
                 None => *t.misses.entry(format!("{field} (missing)")).or_default() += 1,

@@ -140,7 +140,7 @@ def draw_coi(c, t):
     c.drawString(40, y, "COVERAGES")
     y -= 14
     c.setFont("Helvetica", 7)
-    cols = [40, 62, 205, 232, 258, 330, 385, 440]
+    cols = [40, 62, 205, 232, 258, 330, 385, 432]
     for x, h in zip(cols, ["LTR", "TYPE OF INSURANCE", "ADDL", "SUBR", "POLICY NUMBER", "EFF", "EXP", "LIMITS"]):
         c.drawString(x, y, h)
     y -= 16
@@ -166,7 +166,9 @@ def draw_coi(c, t):
                 c.drawString(cols[5], y, t[f"{key}.effective"])
                 c.drawString(cols[6], y, t[f"{key}.expiry"])
                 first = False
+            c.setFont("Helvetica", 7)
             c.drawString(cols[7], y, name)
+            c.setFont("Helvetica", 8)
             c.drawRightString(W - 40, y, t[f"{key}.{f}"])
             y -= 13
         y -= 6
@@ -340,9 +342,9 @@ def malicious(r, sample_pdf):
         ("eicar-in-pdf.pdf", "application/pdf", eicar_pdf, "malware", "EICAR string inside a valid PDF"),
         ("invoice.pdf", "application/pdf", pe, "executable", "Windows executable renamed .pdf"),
         ("certificate-js.pdf", "application/pdf", js_pdf, "active_content", "PDF with an /OpenAction JavaScript"),
-        ("certificate-js-escaped.pdf", "application/pdf", escaped, "active_content", "PDF with #xx-escaped /JavaScript"),
+        ("certificate-js-escaped.pdf", "application/pdf", escaped, "malware", "PDF with #xx-escaped /JavaScript (ClamAV heuristics name it first)"),
         ("certificate-exe-appended.pdf", "application/pdf", appended, "malware", "PE appended after a valid PDF"),
-        ("truncated.pdf", "application/pdf", sample_pdf[: len(sample_pdf) // 3], "unreadable", "PDF cut off at a third"),
+        ("truncated.pdf", "application/pdf", sample_pdf[: len(sample_pdf) // 3], "damaged", "PDF cut off at a third"),
         ("photo.png", "image/png", b"\xff\xd8\xff\xe0" + bytes(r.randrange(256) for _ in range(4000)), "type_mismatch", "JPEG bytes declared as PNG"),
     ]
 

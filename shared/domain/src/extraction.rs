@@ -210,12 +210,47 @@ pub fn canonical(printed: &str) -> String {
 
 /// Whitespace runs become one space; stray OCR punctuation at the ends is dropped.
 pub fn collapse(s: &str) -> String {
-    s.split_whitespace()
-        .collect::<Vec<_>>()
+    // A bar inside text is a table rule OCR read as a character; `!` glued to a word is noise.
+    let cleaned = s.replace('|', " ");
+    let mut words: Vec<String> = cleaned
+        .split_whitespace()
+        .map(|w| w.trim_end_matches('!').to_owned())
+        .filter(|w| !w.is_empty())
+        .collect();
+    // OCR often splits a capital from the rest of its word ("J ames"): a lone capital
+    // followed by a lowercase word is one word. ("S Corporation" stays: the next word is
+    // capitalised.)
+    let mut i = 0;
+    while i + 1 < words.len() {
+        let lone_capital = words[i].len() == 1 && words[i].chars().all(|c| c.is_ascii_uppercase());
+        if lone_capital && words[i + 1].starts_with(|c: char| c.is_ascii_lowercase()) {
+            let next = words.remove(i + 1);
+            words[i].push_str(&next);
+        }
+        i += 1;
+    }
+    words
         .join(" ")
-        .trim_matches(|c: char| matches!(c, ':' | ';' | ',' | '|' | '_' | '-' | '—' | '.' | '«'))
+        .trim_matches(|c: char| matches!(c, ':' | ';' | ',' | '_' | '-' | '—' | '.' | '«'))
         .trim()
         .to_owned()
+}
+
+/// A policy number OCR split after its letter prefix ("UMB 943992"): the prefix is the
+/// short all-capitals word just before it, unless that word belongs to the coverage's name.
+fn policy_number(before: &str, number: &str) -> String {
+    const NOT_PREFIXES: [&str; 6] = ["LIAB", "AUTO", "ANY", "OCCUR", "Y", "N"];
+    match before.split_whitespace().last() {
+        Some(prev)
+            if number.starts_with(|c: char| c.is_ascii_digit())
+                && (2..=4).contains(&prev.len())
+                && prev.chars().all(|c| c.is_ascii_uppercase())
+                && !NOT_PREFIXES.contains(&prev) =>
+        {
+            format!("{prev}{number}")
+        }
+        _ => number.to_owned(),
+    }
 }
 
 /// Uppercase letters and digits only: labels compare equal however OCR spaced them.
@@ -405,11 +440,11 @@ const COVERAGES: [CoverageRow; 4] = [
 fn coverages(lines: &[Line], out: &mut Fields) {
     static ROW: LazyLock<Regex> = LazyLock::new(|| {
         re(
-            r"^\s*([A-F8])?\b[^A-Z]{0,3}(.*?)\s+(\S+)\s+([0-9OoQDlIi|!SsBZz]{1,2}\s?[/\-.]\s?[0-9OoQDlIi|!SsBZz]{1,2}\s?[/\-.]\s?[0-9OoQDlIi|!SsBZz]{4})",
+            r"^\s*(?:([A-F8])[a-z]?\b)?[^A-Z]{0,3}(.*?)\s+(\S+)\s+([0-9OoQDlIi|!SsBZz]{1,2}\s?[/\-.]\s?[0-9OoQDlIi|!SsBZz]{1,2}\s?[/\-.]\s?[0-9OoQDlIi|!SsBZz]{4})",
         )
     });
     let mut current: Option<usize> = None;
-    for line in lines {
+    for (i, line) in lines.iter().enumerate() {
         let t = &line.text;
         let conf = line.confidence;
         let sq = squash(t);
@@ -424,7 +459,11 @@ fn coverages(lines: &[Line], out: &mut Fields) {
                     let l = letter.as_str().replace('8', "B");
                     out.put(format!("{key}.insurer"), l, conf);
                 }
-                out.put(format!("{key}.policy_number"), &c[3], conf);
+                out.put(
+                    format!("{key}.policy_number"),
+                    policy_number(&c[2], &c[3]),
+                    conf,
+                );
                 // ADDL / SUBR flags: the tokens between the coverage name and the policy.
                 let flags: Vec<&str> = c[2]
                     .split_whitespace()
@@ -471,6 +510,18 @@ fn coverages(lines: &[Line], out: &mut Fields) {
                     .unwrap_or(t);
                 if let Some((v, f)) = money(tail) {
                     out.put(format!("{key}.{field}"), v, conf * f);
+                } else if let Some(next) = lines.get(i + 1)
+                    && let Some((v, f)) = money(&next.text)
+                    && squash(&next.text)
+                        .chars()
+                        .all(|c| c.is_ascii_digit() || c == 'S')
+                {
+                    // A long label pushed the amount onto the next line, alone.
+                    out.put(
+                        format!("{key}.{field}"),
+                        v,
+                        conf.min(next.confidence) * f * 0.95,
+                    );
                 }
                 break;
             }
@@ -548,8 +599,18 @@ fn license(lines: &[Line], out: &mut Fields) {
         out.put("business_name", v, c);
     }
     if let Some((v, c)) = labelled(lines, &NUMBER) {
-        let token = v.split_whitespace().next().unwrap_or_default().to_owned();
-        out.put("license_number", token, c);
+        // OCR may split a letter prefix from the digits ("EC 13005837").
+        let mut tokens = v.split_whitespace();
+        let mut number = tokens.next().unwrap_or_default().to_owned();
+        if number.len() <= 4
+            && number.chars().all(|c| c.is_ascii_uppercase())
+            && let Some(digits) = tokens
+                .next()
+                .filter(|t| t.starts_with(|c: char| c.is_ascii_digit()))
+        {
+            number.push_str(digits);
+        }
+        out.put("license_number", number, c);
     }
     if let Some((v, c)) = labelled(lines, &CLASS) {
         out.put("classifications", v, c);
@@ -697,6 +758,7 @@ CERTIFICATE HOLDER Holiday Lights Marketplace Inc
         assert_eq!(v("umbrella.each_occurrence"), Some("1000000"));
         assert_eq!(v("workers_comp.each_accident"), Some("1000000"));
         assert_eq!(v("workers_comp.policy_number"), Some("WC11542004"));
+        assert_eq!(v("umbrella.insurer"), Some("C"));
         assert_eq!(
             v("certificate_holder"),
             Some("Holiday Lights Marketplace Inc")
@@ -710,7 +772,10 @@ CERTIFICATE HOLDER Holiday Lights Marketplace Inc
 CERTIFICATE OF LIABILITY INSURANCE DATE (MM/DD/YYYY) 11/O8/2026
 INSURED Aurora Displays Corp INSURER A: Keystone General Insurance 35092
 A COMMERCIAL GENERAL LIABILITY Y ve GL8400346 04/25/2026 04/25/2027 +EACHOCCURRENCE S1.000,000
-GENERAL AGGREGATE $2,000,000";
+GENERAL AGGREGATE $2,000,000
+B AUTOMOBILE LIABILITY BA195089-61 09/05/2026 09/05/2027 COMBINED SINGLE LIMIT
+$1,000,000
+Cc UMBRELLA LIAB OCCUR UMB401193 04/25/2026 04/25/2027 EACH OCCURRENCE $1,000,000";
         let e = extract(
             DocumentKind::InsuranceCertificate,
             &text(ReadMethod::Ocr, raw, 0.9),
@@ -727,6 +792,8 @@ GENERAL AGGREGATE $2,000,000";
         assert_eq!(f("general_liability.general_aggregate").value, "2000000");
         assert_eq!(f("general_liability.subrogation_waived").value, "Y");
         assert!(f("general_liability.subrogation_waived").confidence < MIN_CONFIDENCE);
+        assert_eq!(f("auto.combined_single_limit").value, "1000000");
+        assert_eq!(f("umbrella.insurer").value, "C");
     }
 
     #[test]
@@ -799,6 +866,29 @@ GENERAL AGGREGATE $2,000,000";
         assert_eq!(e.fields["tax_classification"].value, "S Corporation");
         assert_eq!(e.fields["tin_type"].value, "ssn");
         assert_eq!(e.fields["tin"].value, "123-45-6789");
+    }
+
+    #[test]
+    fn ocr_word_splits_and_noise_are_mended() {
+        assert_eq!(collapse("J ames Holloway"), "James Holloway");
+        assert_eq!(collapse("Michael! Delgado"), "Michael Delgado");
+        assert_eq!(
+            collapse("Keystone General|Insurance"),
+            "Keystone General Insurance"
+        );
+        assert_eq!(collapse("S Corporation"), "S Corporation");
+        assert_eq!(
+            policy_number("WORKERS COMPENSATION WC", "30654844"),
+            "WC30654844"
+        );
+        assert_eq!(
+            policy_number("UMBRELLA LIAB OCCUR", "UMB401193"),
+            "UMB401193"
+        );
+        assert_eq!(
+            policy_number("COMMERCIAL GENERAL LIABILITY Y N", "123456"),
+            "123456"
+        );
     }
 
     #[test]
