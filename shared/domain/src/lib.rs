@@ -2,6 +2,7 @@
 //! Storage and other side effects sit behind the ports in [`ports`].
 
 pub mod audit;
+pub mod compliance;
 pub mod contractor;
 pub mod documents;
 pub mod events;
