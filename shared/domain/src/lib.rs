@@ -2,6 +2,7 @@
 //! Storage and other side effects sit behind the ports in [`ports`].
 
 pub mod audit;
+pub mod breaker;
 pub mod compliance;
 pub mod contractor;
 pub mod documents;
@@ -17,5 +18,6 @@ pub mod requirements;
 pub mod steps;
 pub mod validation;
 pub mod values;
+pub mod verification;
 
 pub use validation::{Invalid, Violation};

@@ -1,0 +1,310 @@
+//! A requirement's verification state, derived — never accumulated — from the results
+//! recorded for its current evidence: so duplicates change nothing and the order results
+//! arrive in does not change the outcome. Each requirement names the sources that must
+//! verify it (e.g. insurance: the compliance rules and the insurance provider). A
+//! reviewer's decision on the current evidence outranks automation; new evidence (a
+//! re-upload) starts over.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RequirementState {
+    CurrentlyDue,
+    PendingVerification,
+    Verified,
+    Errors,
+    ManualReview,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    pub code: String,
+    pub message: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Outcome {
+    Verified,
+    Errors { findings: Vec<Finding> },
+    ManualReview { reason: String },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerificationResult {
+    /// Unique per result (a provider event id, a rule run id): duplicates are dropped.
+    pub id: String,
+    /// `rules`, `provider:trustlayer`, `reviewer`, …
+    pub source: String,
+    pub evidence_version: u32,
+    pub outcome: Outcome,
+    pub at: DateTime<Utc>,
+    /// What the result was based on (extracted values, rule outcomes, provider answer).
+    #[serde(default)]
+    pub evidence: serde_json::Value,
+}
+
+pub const REVIEWER: &str = "reviewer";
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Requirement {
+    pub name: String,
+    /// Sources that must all verify the evidence.
+    pub required_sources: Vec<String>,
+    /// 0 until evidence exists.
+    pub evidence_version: u32,
+    /// Results for the current evidence version, by source (the latest by time wins).
+    pub results: BTreeMap<String, VerificationResult>,
+    /// Every result id seen, for deduplication across versions.
+    pub seen: Vec<String>,
+}
+
+/// What recording a result did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Recorded {
+    Applied,
+    Duplicate,
+    /// For evidence older than the current one.
+    Stale,
+}
+
+impl Requirement {
+    pub fn new(name: &str, required_sources: &[&str]) -> Self {
+        Requirement {
+            name: name.to_owned(),
+            required_sources: required_sources.iter().map(|s| (*s).to_owned()).collect(),
+            evidence_version: 0,
+            results: BTreeMap::new(),
+            seen: Vec::new(),
+        }
+    }
+
+    /// New evidence (an upload, a linked account): verification starts over.
+    pub fn evidence(&mut self, version: u32) {
+        if version > self.evidence_version {
+            self.evidence_version = version;
+            self.results.clear();
+        }
+    }
+
+    pub fn record(&mut self, result: VerificationResult) -> Recorded {
+        if self.seen.contains(&result.id) {
+            return Recorded::Duplicate;
+        }
+        if result.evidence_version < self.evidence_version {
+            self.seen.push(result.id);
+            return Recorded::Stale;
+        }
+        // A result may arrive before the event announcing its evidence.
+        self.evidence(result.evidence_version);
+        self.seen.push(result.id.clone());
+        match self.results.get(&result.source) {
+            Some(existing) if existing.at > result.at => {}
+            _ => {
+                self.results.insert(result.source.clone(), result);
+            }
+        }
+        Recorded::Applied
+    }
+
+    pub fn state(&self) -> RequirementState {
+        if self.evidence_version == 0 {
+            return RequirementState::CurrentlyDue;
+        }
+        if let Some(decision) = self.results.get(REVIEWER) {
+            return state_of(&decision.outcome);
+        }
+        let outcomes: Vec<&Outcome> = self.results.values().map(|r| &r.outcome).collect();
+        if outcomes.iter().any(|o| matches!(o, Outcome::Errors { .. })) {
+            RequirementState::Errors
+        } else if outcomes
+            .iter()
+            .any(|o| matches!(o, Outcome::ManualReview { .. }))
+        {
+            RequirementState::ManualReview
+        } else if self.required_sources.iter().all(|s| {
+            matches!(
+                self.results.get(s).map(|r| &r.outcome),
+                Some(Outcome::Verified)
+            )
+        }) {
+            RequirementState::Verified
+        } else {
+            RequirementState::PendingVerification
+        }
+    }
+
+    /// The findings a contractor can act on, for an `errors` state.
+    pub fn findings(&self) -> Vec<&Finding> {
+        self.results
+            .values()
+            .flat_map(|r| match &r.outcome {
+                Outcome::Errors { findings } => findings.iter().collect(),
+                _ => Vec::new(),
+            })
+            .collect()
+    }
+}
+
+fn state_of(outcome: &Outcome) -> RequirementState {
+    match outcome {
+        Outcome::Verified => RequirementState::Verified,
+        Outcome::Errors { .. } => RequirementState::Errors,
+        Outcome::ManualReview { .. } => RequirementState::ManualReview,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn result(
+        id: &str,
+        source: &str,
+        version: u32,
+        outcome: Outcome,
+        minute: i64,
+    ) -> VerificationResult {
+        VerificationResult {
+            id: id.into(),
+            source: source.into(),
+            evidence_version: version,
+            outcome,
+            at: DateTime::from_timestamp(1_795_000_000 + minute * 60, 0).unwrap(),
+            evidence: serde_json::Value::Null,
+        }
+    }
+
+    fn errors(code: &str) -> Outcome {
+        Outcome::Errors {
+            findings: vec![Finding {
+                code: code.into(),
+                message: "fix it".into(),
+            }],
+        }
+    }
+
+    fn insurance() -> Requirement {
+        Requirement::new("insurance", &["rules", "provider:trustlayer"])
+    }
+
+    /// Every order of the same results gives the same state.
+    fn permutations<T: Clone>(items: &[T]) -> Vec<Vec<T>> {
+        if items.len() <= 1 {
+            return vec![items.to_vec()];
+        }
+        let mut out = Vec::new();
+        for i in 0..items.len() {
+            let mut rest = items.to_vec();
+            let first = rest.remove(i);
+            for mut p in permutations(&rest) {
+                p.insert(0, first.clone());
+                out.push(p);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn every_source_must_verify_and_any_error_wins_in_any_order() {
+        let verified_by_both = [
+            result("r1", "rules", 1, Outcome::Verified, 1),
+            result("p1", "provider:trustlayer", 1, Outcome::Verified, 2),
+        ];
+        for order in permutations(&verified_by_both) {
+            let mut r = insurance();
+            r.evidence(1);
+            for x in order {
+                r.record(x);
+            }
+            assert_eq!(r.state(), RequirementState::Verified);
+        }
+        let mixed = [
+            result("r1", "rules", 1, errors("limit_too_low"), 1),
+            result("p1", "provider:trustlayer", 1, Outcome::Verified, 2),
+            result("p1", "provider:trustlayer", 1, Outcome::Verified, 2),
+        ];
+        for order in permutations(&mixed) {
+            let mut r = insurance();
+            for x in order {
+                r.record(x);
+            }
+            assert_eq!(r.state(), RequirementState::Errors);
+            assert_eq!(r.findings()[0].code, "limit_too_low");
+        }
+        let mut only_rules = insurance();
+        only_rules.record(result("r1", "rules", 1, Outcome::Verified, 1));
+        assert_eq!(only_rules.state(), RequirementState::PendingVerification);
+    }
+
+    #[test]
+    fn duplicates_and_results_for_old_evidence_change_nothing() {
+        let mut r = insurance();
+        r.evidence(2);
+        assert_eq!(
+            r.record(result("old", "rules", 1, errors("policy_expired"), 1)),
+            Recorded::Stale
+        );
+        assert_eq!(
+            r.record(result("r2", "rules", 2, Outcome::Verified, 2)),
+            Recorded::Applied
+        );
+        assert_eq!(
+            r.record(result("r2", "rules", 2, errors("x"), 3)),
+            Recorded::Duplicate
+        );
+        assert_eq!(r.state(), RequirementState::PendingVerification);
+        // Out of order within a source: the later result stands.
+        r.record(result(
+            "p-late",
+            "provider:trustlayer",
+            2,
+            Outcome::Verified,
+            9,
+        ));
+        r.record(result(
+            "p-early",
+            "provider:trustlayer",
+            2,
+            errors("not_found"),
+            5,
+        ));
+        assert_eq!(r.state(), RequirementState::Verified);
+    }
+
+    #[test]
+    fn a_reviewer_decides_over_automation_until_new_evidence_arrives() {
+        let mut r = insurance();
+        r.record(result(
+            "p1",
+            "provider:trustlayer",
+            1,
+            Outcome::ManualReview {
+                reason: "provider down (circuit open)".into(),
+            },
+            1,
+        ));
+        assert_eq!(r.state(), RequirementState::ManualReview);
+        r.record(result("d1", REVIEWER, 1, Outcome::Verified, 2));
+        r.record(result("r1", "rules", 1, errors("limit_too_low"), 3));
+        assert_eq!(
+            r.state(),
+            RequirementState::Verified,
+            "the reviewer's decision stands"
+        );
+        r.evidence(2);
+        assert_eq!(
+            r.state(),
+            RequirementState::PendingVerification,
+            "a re-upload starts over"
+        );
+        let mut fresh = insurance();
+        assert_eq!(fresh.state(), RequirementState::CurrentlyDue);
+        fresh.evidence(1);
+        assert_eq!(fresh.state(), RequirementState::PendingVerification);
+    }
+}
