@@ -60,3 +60,6 @@ build-DocumentsGetFunction:
 
 build-DocumentsSweeperFunction:
 	scripts/lambda-artifact.sh documents-sweeper "$(ARTIFACTS_DIR)"
+
+build-WebhooksReceiveFunction:
+	scripts/lambda-artifact.sh webhooks-receive "$(ARTIFACTS_DIR)"

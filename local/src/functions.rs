@@ -44,6 +44,7 @@ pub fn product_registry() -> Registry {
     http!("documents-upload-intent", documents_upload_intent);
     http!("documents-list", documents_list);
     http!("documents-get", documents_get);
+    http!("webhooks-receive", webhooks_receive);
     macro_rules! scheduled {
         ($name:literal, $krate:ident) => {
             r.insert(

@@ -9,6 +9,7 @@ pub mod model;
 pub mod moto;
 pub mod provision;
 pub mod resolve;
+pub mod sandboxes;
 pub mod schedule;
 pub mod schedules;
 pub mod sqs_source;

@@ -69,6 +69,7 @@ pub struct LocalStack {
     pub schedules: Arc<Schedules>,
     moto: Moto,
     clamd: Option<crate::clamd::Clamd>,
+    plaid: Option<crate::sandboxes::PlaidSandbox>,
     tasks: Vec<JoinHandle<()>>,
     server: Option<(tokio::sync::oneshot::Sender<()>, JoinHandle<()>)>,
 }
@@ -164,6 +165,23 @@ impl LocalStack {
         } else {
             None
         };
+        // Provider sandboxes, for functions that name the provider's base URL.
+        let plaid = if defs.iter().any(|d| d.env.contains_key("PLAID_BASE_URL")) {
+            let creds = secrets.get("PlaidSecret").cloned().unwrap_or_default();
+            let field = |k: &str| {
+                creds
+                    .get(k)
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned()
+            };
+            Some(
+                crate::sandboxes::PlaidSandbox::start(&field("client_id"), &field("secret"))
+                    .await?,
+            )
+        } else {
+            None
+        };
         for def in &defs {
             let factory = opts.registry.get(&def.binary).ok_or_else(|| {
                 RunnerError::Function(format!(
@@ -186,6 +204,11 @@ impl LocalStack {
                 && env.contains_key("CLAMD_ADDRESS")
             {
                 env.insert("CLAMD_ADDRESS".into(), clamd.address.clone());
+            }
+            if let Some(plaid) = &plaid
+                && env.contains_key("PLAID_BASE_URL")
+            {
+                env.insert("PLAID_BASE_URL".into(), plaid.base_url.clone());
             }
             env.extend(opts.extra_env.clone());
             let handler = factory(Env::from_map(env.clone())).await.map_err(|e| {
@@ -271,6 +294,7 @@ impl LocalStack {
             schedules,
             moto: Moto::detached(),
             clamd,
+            plaid,
             tasks,
             server: Some((stop_tx, server)),
         })
@@ -305,6 +329,9 @@ impl LocalStack {
         self.moto.stop().await;
         if let Some(clamd) = &mut self.clamd {
             clamd.stop().await;
+        }
+        if let Some(plaid) = &self.plaid {
+            plaid.stop();
         }
     }
 }

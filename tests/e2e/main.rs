@@ -10,3 +10,4 @@ mod pipeline;
 mod provisioning;
 mod runner;
 mod template;
+mod webhooks;

@@ -64,3 +64,10 @@ pub fn contractor_documents_gsi1pk(id: &ContractorId) -> String {
 pub fn document_in_flight_gsi2pk(status: &str) -> String {
     format!("DOCFLIGHT#{status}")
 }
+
+/// A received provider webhook, by the provider's event id (deduplication).
+pub fn webhook_pk(provider: &str, event_id: &str) -> String {
+    format!("WEBHOOK#{provider}#{event_id}")
+}
+
+pub const WEBHOOK_SK: &str = "RECEIVED";

@@ -8,12 +8,14 @@ pub mod idempotency;
 pub mod keys;
 pub mod objects;
 pub mod outbox;
+pub mod webhooks;
 
 pub use contractors::DynamoContractors;
 pub use documents::{DynamoDocuments, S3UploadSigner};
 pub use idempotency::DynamoIdempotency;
 pub use objects::{S3Objects, SqsScanRequests};
 pub use outbox::DynamoOutbox;
+pub use webhooks::{Inbox, WebhookInbox};
 
 use aws_sdk_dynamodb::error::DisplayErrorContext;
 

@@ -279,6 +279,40 @@ impl PlaidSigner {
     }
 }
 
+/// Plaid's `/webhook_verification_key/get`, the key source in the product (and against the
+/// local Plaid sandbox).
+pub struct PlaidKeys {
+    pub http: reqwest::Client,
+    /// `https://production.plaid.com`, `https://sandbox.plaid.com`, or the local sandbox.
+    pub base_url: String,
+    pub client_id: String,
+    pub secret: String,
+}
+
+impl KeySource for PlaidKeys {
+    async fn fetch(&self, kid: &str) -> Result<Option<Jwk>, String> {
+        let resp = self
+            .http
+            .post(format!("{}/webhook_verification_key/get", self.base_url.trim_end_matches('/')))
+            .json(&serde_json::json!({"client_id": self.client_id, "secret": self.secret, "key_id": kid}))
+            .timeout(Duration::from_secs(5))
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        let status = resp.status();
+        let body: serde_json::Value = resp.json().await.map_err(|e| e.to_string())?;
+        if status.as_u16() == 400 && body["error_code"] == "INVALID_WEBHOOK_VERIFICATION_KEY_ID" {
+            return Ok(None);
+        }
+        if !status.is_success() {
+            return Err(format!("Plaid answered {status}: {}", body["error_code"]));
+        }
+        serde_json::from_value(body["key"].clone())
+            .map(Some)
+            .map_err(|e| format!("unexpected key: {e}"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};

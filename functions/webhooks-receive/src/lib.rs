@@ -1,0 +1,151 @@
+//! `POST /v1/webhooks/{provider}` (no JWT: providers sign instead). Verifies the provider's
+//! signature on the raw body, deduplicates by the provider's event id, records the event and
+//! puts it on the webhooks queue; the work happens behind the queue. Unsigned, forged, stale
+//! or replayed requests get 401 and change nothing; the reason is logged, not returned.
+
+use std::time::Duration;
+
+use lambda_http::{Body, Request, Response};
+use platform::http::{self, HttpApp, RequestMeta};
+use platform::{ApiError, BoxError, Env};
+use sha2::{Digest, Sha256};
+use store::{Inbox, WebhookInbox};
+use webhooks::{KeyCache, PlaidKeys, Rejected};
+
+pub struct ReceiveWebhooks {
+    inbox: WebhookInbox,
+    sqs: aws_sdk_sqs::Client,
+    queue_url: String,
+    trustlayer_secret: String,
+    plaid: KeyCache<PlaidKeys>,
+}
+
+async fn secret_json(aws: &platform::aws::Aws, id: &str) -> Result<serde_json::Value, BoxError> {
+    let out = aws
+        .secrets()
+        .get_secret_value()
+        .secret_id(id)
+        .send()
+        .await
+        .map_err(|e| aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string())?;
+    Ok(serde_json::from_str(out.secret_string().unwrap_or("{}"))?)
+}
+
+pub async fn build(env: &Env) -> Result<ReceiveWebhooks, BoxError> {
+    let aws = platform::aws::Aws::load(env).await;
+    let insurance = secret_json(&aws, &env.required("INSURANCE_VERIFIER_SECRET_ARN")?).await?;
+    let plaid = secret_json(&aws, &env.required("PLAID_SECRET_ARN")?).await?;
+    let field = |v: &serde_json::Value, k: &str| v[k].as_str().unwrap_or_default().to_owned();
+    Ok(ReceiveWebhooks {
+        inbox: WebhookInbox::new(store::Table::from_env(env, &aws)?),
+        sqs: aws.sqs(),
+        queue_url: env.required("WEBHOOKS_QUEUE_URL")?,
+        trustlayer_secret: field(&insurance, "webhook_secret"),
+        plaid: KeyCache::new(
+            PlaidKeys {
+                http: reqwest::Client::new(),
+                base_url: env
+                    .get("PLAID_BASE_URL")
+                    .unwrap_or_else(|| "https://production.plaid.com".into()),
+                client_id: field(&plaid, "client_id"),
+                secret: field(&plaid, "secret"),
+            },
+            Duration::from_secs(24 * 3600),
+        ),
+    })
+}
+
+impl ReceiveWebhooks {
+    /// Verifies the request for `provider` and names its event (the provider's id, or the
+    /// body's SHA-256 where the provider sends none: Plaid repeats a webhook byte for byte).
+    async fn verify(&self, provider: &str, req: &Request, body: &[u8]) -> Result<String, ApiError> {
+        let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+        let outcome = match provider {
+            "trustlayer" => webhooks::verify_hmac_sha256(
+                self.trustlayer_secret.as_bytes(),
+                body,
+                header("x-hmac-hash"),
+            ),
+            "plaid" => {
+                self.plaid
+                    .verify_plaid(
+                        body,
+                        header("plaid-verification"),
+                        chrono::Utc::now().timestamp(),
+                    )
+                    .await
+            }
+            _ => return Err(ApiError::NotFound("webhook provider")),
+        };
+        match outcome {
+            Ok(()) => {}
+            Err(Rejected::TooLarge) => {
+                return Err(ApiError::PayloadTooLarge {
+                    limit: webhooks::MAX_BODY,
+                });
+            }
+            Err(Rejected::KeyUnavailable(e)) => {
+                // Not the sender's fault: 503 makes the provider retry later.
+                return Err(ApiError::Unavailable(format!("verification key: {e}")));
+            }
+            Err(reason) => {
+                tracing::warn!(provider, %reason, "webhook refused");
+                return Err(ApiError::Unauthorized);
+            }
+        }
+        let parsed: serde_json::Value = serde_json::from_slice(body)
+            .map_err(|_| ApiError::BadRequest("the body is not JSON".into()))?;
+        let id = match provider {
+            "trustlayer" => parsed["id"].as_str().map(str::to_owned),
+            _ => None,
+        };
+        Ok(id.unwrap_or_else(|| hex::encode(Sha256::digest(body))))
+    }
+}
+
+impl HttpApp for ReceiveWebhooks {
+    const NAME: &'static str = "webhooks-receive";
+
+    async fn handle(&self, req: Request, meta: RequestMeta) -> Result<Response<Body>, ApiError> {
+        let provider = http::path_param(&req, "provider")?.to_owned();
+        let body: &[u8] = match req.body() {
+            Body::Text(t) => t.as_bytes(),
+            Body::Binary(b) => b,
+            Body::Empty => &[],
+            _ => &[],
+        };
+        let event_id = self.verify(&provider, &req, body).await?;
+        let text = String::from_utf8_lossy(body);
+        let recorded = self
+            .inbox
+            .record(&provider, &event_id, &text, chrono::Utc::now())
+            .await
+            .map_err(|e| ApiError::Internal(Box::new(e)))?;
+        let duplicate = match recorded {
+            Inbox::Duplicate { enqueued: true } => true,
+            Inbox::Duplicate { enqueued: false } | Inbox::New => {
+                let message =
+                    serde_json::json!({"provider": provider, "event_id": event_id, "body": text});
+                let (name, value) = platform::correlation::sqs_attribute(&meta.correlation_id);
+                self.sqs
+                    .send_message()
+                    .queue_url(&self.queue_url)
+                    .message_body(message.to_string())
+                    .message_attributes(name, value)
+                    .send()
+                    .await
+                    .map_err(|e| ApiError::Internal(e.to_string().into()))?;
+                self.inbox
+                    .mark_enqueued(&provider, &event_id)
+                    .await
+                    .map_err(|e| ApiError::Internal(Box::new(e)))?;
+                matches!(recorded, Inbox::Duplicate { .. })
+            }
+        };
+        tracing::info!(provider, event_id, duplicate, "webhook received");
+        Ok(http::json(
+            200,
+            &serde_json::json!({"received": true, "duplicate": duplicate}),
+        ))
+    }
+}

@@ -1,0 +1,157 @@
+//! Provider webhooks through the local stack: the Plaid sandbox signs (ES256, key fetched by
+//! `kid` from the sandbox's `/webhook_verification_key/get`), TrustLayer-style HMAC with the
+//! local secret; duplicates are recorded once and queued once; forged, stale, unsigned and
+//! tampered requests get 401 and leave nothing behind.
+
+use std::time::Duration;
+
+use e2e_tests::{client, product, read};
+use serde_json::{Value, json};
+
+/// Every message on the webhooks queue now (hidden for a minute after).
+async fn drain() -> Vec<String> {
+    let stack = product();
+    let sqs = stack.aws().await.sqs();
+    let mut found = Vec::new();
+    loop {
+        let out = sqs
+            .receive_message()
+            .queue_url(&stack.refs["WebhooksQueue"])
+            .max_number_of_messages(10)
+            .visibility_timeout(60)
+            .send()
+            .await
+            .unwrap();
+        let messages = out.messages.unwrap_or_default();
+        if messages.is_empty() {
+            return found;
+        }
+        found.extend(messages.into_iter().filter_map(|m| m.body));
+    }
+}
+
+async fn post(provider: &str, body: &str, headers: &[(&str, &str)]) -> (u16, Value) {
+    let stack = product();
+    let mut req = client()
+        .post(stack.url(&format!("/v1/webhooks/{provider}")))
+        .header("content-type", "application/json")
+        .body(body.to_owned());
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let (status, _, body) = read(req.send().await.unwrap()).await;
+    (status, body)
+}
+
+#[tokio::test]
+async fn signed_webhooks_are_recorded_and_queued_once_and_bad_ones_refused() {
+    let stack = product();
+    let plaid_sandbox = stack.function_envs["webhooks-receive"]["PLAID_BASE_URL"].clone();
+    let send = |body: Value, extra: Value| {
+        let url = stack.url("/v1/webhooks/plaid");
+        let sandbox = plaid_sandbox.clone();
+        async move {
+            let mut req = json!({"url": url, "body": body});
+            req.as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            let answer: Value = client()
+                .post(format!("{sandbox}/sandbox/webhooks/send"))
+                .json(&req)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            answer["statuses"].clone()
+        }
+    };
+
+    // Plaid: delivered twice (Plaid retries), recorded and queued once.
+    let item = format!("item-{}", ulid::Ulid::new());
+    let verified = json!({"webhook_type": "AUTH", "webhook_code": "AUTOMATICALLY_VERIFIED", "item_id": item, "account_id": "acc_1", "environment": "sandbox"});
+    assert_eq!(
+        send(verified.clone(), json!({"copies": 2})).await,
+        json!([200, 200])
+    );
+    // Stale (signed 10 minutes ago) and tampered after signing: refused.
+    let stale_item = format!("stale-{}", ulid::Ulid::new());
+    let stale = json!({"webhook_type": "AUTH", "webhook_code": "VERIFICATION_EXPIRED", "item_id": stale_item});
+    assert_eq!(
+        send(stale, json!({"iat_offset_seconds": -600})).await,
+        json!([401])
+    );
+    let forged_item = format!("forged-{}", ulid::Ulid::new());
+    let forged = json!({"webhook_type": "AUTH", "webhook_code": "AUTOMATICALLY_VERIFIED", "item_id": forged_item});
+    assert_eq!(send(forged, json!({"tamper": true})).await, json!([401]));
+    let (status, problem) = post("plaid", &verified.to_string(), &[]).await;
+    assert_eq!(status, 401, "unsigned: {problem}");
+
+    // TrustLayer-style HMAC of the raw body with the shared secret.
+    let event = format!("tl_evt_{}", ulid::Ulid::new());
+    let body = json!({"id": event, "type": "document.verified", "data": {"documentId": "d_1", "status": "compliant"}}).to_string();
+    let sig = webhooks::sign_hmac_sha256(b"local-insurance-webhook-secret", body.as_bytes());
+    let (status, first) = post("trustlayer", &body, &[("x-hmac-hash", &sig)]).await;
+    assert_eq!(
+        (status, first["duplicate"].clone()),
+        (200, json!(false)),
+        "{first}"
+    );
+    let (status, again) = post("trustlayer", &body, &[("x-hmac-hash", &sig)]).await;
+    assert_eq!(
+        (status, again["duplicate"].clone()),
+        (200, json!(true)),
+        "{again}"
+    );
+    let wrong = webhooks::sign_hmac_sha256(b"guessed-secret", body.as_bytes());
+    let forged_event = body.replace(&event, &format!("{event}-forged"));
+    assert_eq!(
+        post("trustlayer", &forged_event, &[("x-hmac-hash", &wrong)])
+            .await
+            .0,
+        401
+    );
+    assert_eq!(
+        post("trustlayer", &forged_event, &[("x-hmac-hash", &sig)])
+            .await
+            .0,
+        401
+    );
+    assert_eq!(post("nobody", &body, &[]).await.0, 404);
+
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let all = drain().await;
+    let with = |marker: &str| -> Vec<Value> {
+        all.iter()
+            .filter(|b| b.contains(marker))
+            .map(|b| serde_json::from_str(b).unwrap())
+            .collect()
+    };
+    let plaid_queued = with(&item);
+    assert_eq!(
+        plaid_queued.len(),
+        1,
+        "one message for the duplicated Plaid webhook"
+    );
+    assert_eq!(plaid_queued[0]["provider"], "plaid");
+    assert_eq!(
+        with(&event).len(),
+        1,
+        "one message for the duplicated TrustLayer event"
+    );
+    assert!(with(&stale_item).is_empty() && with(&forged_item).is_empty());
+
+    let recorded = stack
+        .table_item(&format!("WEBHOOK#trustlayer#{event}"), "RECEIVED")
+        .await
+        .expect("recorded");
+    assert_eq!(recorded["status"].as_s().unwrap(), "enqueued");
+    assert!(
+        stack
+            .table_item(&format!("WEBHOOK#trustlayer#{event}-forged"), "RECEIVED")
+            .await
+            .is_none(),
+        "a forgery leaves nothing"
+    );
+}
