@@ -63,3 +63,6 @@ build-DocumentsSweeperFunction:
 
 build-WebhooksReceiveFunction:
 	scripts/lambda-artifact.sh webhooks-receive "$(ARTIFACTS_DIR)"
+
+build-VerificationInsuranceFunction:
+	scripts/lambda-artifact.sh verification-insurance "$(ARTIFACTS_DIR)"

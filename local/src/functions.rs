@@ -71,6 +71,7 @@ pub fn product_registry() -> Registry {
     scheduled!("documents-sweeper", documents_sweeper);
     sqs!("documents-scan", documents_scan);
     sqs!("documents-extract", documents_extract);
+    sqs!("verification-insurance", verification_insurance);
     r
 }
 

@@ -123,6 +123,13 @@ async fn every_function_answers_its_sample_event() {
             404,
             Some("not_found"),
         ),
+        // A signature made with the wrong secret: refused, nothing recorded.
+        (
+            "webhooks-receive",
+            sample("http-api-webhooks-receive.json", id, &sub),
+            401,
+            None,
+        ),
     ];
     for (binary, event, status, code) in cases {
         let answer = invoke(binary, event)
@@ -152,6 +159,7 @@ async fn every_function_answers_its_sample_event() {
     for (binary, file) in [
         ("documents-scan", "sqs-documents-scan.json"),
         ("documents-extract", "sqs-documents-extract.json"),
+        ("verification-insurance", "sqs-verification-insurance.json"),
     ] {
         let answer = invoke(binary, sample(file, id, &sub))
             .await

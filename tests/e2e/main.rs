@@ -10,4 +10,5 @@ mod pipeline;
 mod provisioning;
 mod runner;
 mod template;
+mod verification;
 mod webhooks;

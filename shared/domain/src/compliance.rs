@@ -138,6 +138,62 @@ pub fn all_pass(outcomes: &[RuleOutcome]) -> bool {
         .all(|o| o.status != RuleStatus::NonCompliant)
 }
 
+/// The compliance rules' verdict on one certificate as a verification result (source
+/// `rules`) for the insurance requirement: verified when every rule passes in every state the
+/// contractor serves, else errors with each failing rule's code and message. The outcomes
+/// are kept as the result's evidence.
+#[allow(clippy::too_many_arguments)]
+pub fn certificate_result(
+    rules: &RuleSet,
+    states: &[String],
+    facts: &Facts<'_>,
+    document_id: &str,
+    evidence_version: u32,
+    at: chrono::DateTime<chrono::Utc>,
+) -> crate::verification::VerificationResult {
+    use crate::verification::{Finding, Outcome, VerificationResult};
+    let mut findings: Vec<Finding> = Vec::new();
+    let mut evidence = serde_json::Map::new();
+    let scopes: Vec<Option<&str>> = if states.is_empty() {
+        vec![None]
+    } else {
+        states.iter().map(|s| Some(s.as_str())).collect()
+    };
+    for state in scopes {
+        let outcomes = evaluate(&rules.for_state(state), facts);
+        for o in &outcomes {
+            if o.status == RuleStatus::NonCompliant
+                && let (Some(code), Some(message)) = (&o.code, &o.message)
+                && !findings
+                    .iter()
+                    .any(|f| f.code == *code && f.message == *message)
+            {
+                findings.push(Finding {
+                    code: code.clone(),
+                    message: message.clone(),
+                });
+            }
+        }
+        evidence.insert(
+            state.unwrap_or("marketplace").to_owned(),
+            serde_json::to_value(&outcomes).unwrap_or_default(),
+        );
+    }
+    VerificationResult {
+        // One verdict per document version: a redelivered event gives the same id.
+        id: format!("rules:{document_id}:{evidence_version}"),
+        source: "rules".into(),
+        evidence_version,
+        outcome: if findings.is_empty() {
+            Outcome::Verified
+        } else {
+            Outcome::Errors { findings }
+        },
+        at,
+        evidence: serde_json::Value::Object(evidence),
+    }
+}
+
 fn outcome(rule: &Rule, facts: &Facts<'_>) -> RuleOutcome {
     let actual = facts.fields.get(&rule.subject).map(|f| f.value.clone());
     let mut out = RuleOutcome {

@@ -71,3 +71,8 @@ pub fn webhook_pk(provider: &str, event_id: &str) -> String {
 }
 
 pub const WEBHOOK_SK: &str = "RECEIVED";
+
+/// A contractor's verification requirement, under the contractor.
+pub fn requirement_sk(name: &str) -> String {
+    format!("REQUIREMENT#{name}")
+}

@@ -8,6 +8,7 @@ pub mod idempotency;
 pub mod keys;
 pub mod objects;
 pub mod outbox;
+pub mod requirements;
 pub mod webhooks;
 
 pub use contractors::DynamoContractors;
@@ -15,6 +16,7 @@ pub use documents::{DynamoDocuments, S3UploadSigner};
 pub use idempotency::DynamoIdempotency;
 pub use objects::{S3Objects, SqsScanRequests};
 pub use outbox::DynamoOutbox;
+pub use requirements::DynamoRequirements;
 pub use webhooks::{Inbox, WebhookInbox};
 
 use aws_sdk_dynamodb::error::DisplayErrorContext;

@@ -1,0 +1,119 @@
+//! A contractor's verification requirements (`CONTRACTOR#id / REQUIREMENT#name`), each
+//! written conditionally on its version together with its outbox events.
+
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+use domain::events::DomainEvent;
+use domain::ids::ContractorId;
+use domain::ports::RepoError;
+use domain::verification::Requirement;
+use platform::events::SnsPublisher;
+use serde::{Deserialize, Serialize};
+
+use crate::{Table, keys};
+
+#[derive(Clone, Debug)]
+pub struct DynamoRequirements {
+    table: Table,
+    publisher: Option<SnsPublisher>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct RequirementItem {
+    pk: String,
+    sk: String,
+    entity: String,
+    version: u64,
+    requirement: Requirement,
+}
+
+fn store_err(e: impl std::error::Error + Send + Sync + 'static) -> RepoError {
+    RepoError::Store(Box::new(e))
+}
+
+impl DynamoRequirements {
+    pub fn from_env(
+        env: &platform::Env,
+        aws: &platform::aws::Aws,
+    ) -> Result<Self, platform::ConfigError> {
+        Ok(DynamoRequirements {
+            table: Table::from_env(env, aws)?,
+            publisher: Some(SnsPublisher::from_env(env, aws)?),
+        })
+    }
+
+    /// The requirement and its version (0: never written).
+    pub async fn get(
+        &self,
+        contractor: &ContractorId,
+        name: &str,
+    ) -> Result<Option<(Requirement, u64)>, RepoError> {
+        self.table
+            .get_item(keys::contractor_pk(contractor), &keys::requirement_sk(name))
+            .await?
+            .map(|item| {
+                serde_dynamo::from_item::<_, RequirementItem>(item)
+                    .map(|i| (i.requirement, i.version))
+                    .map_err(store_err)
+            })
+            .transpose()
+    }
+
+    /// Writes the requirement if it is still at `read_version`, with `events`.
+    pub async fn save(
+        &self,
+        contractor: &ContractorId,
+        requirement: &Requirement,
+        read_version: u64,
+        events: &[DomainEvent],
+    ) -> Result<(), RepoError> {
+        let item = serde_dynamo::to_item(RequirementItem {
+            pk: keys::contractor_pk(contractor),
+            sk: keys::requirement_sk(&requirement.name),
+            entity: "requirement".into(),
+            version: read_version + 1,
+            requirement: requirement.clone(),
+        })
+        .map_err(store_err)?;
+        let mut put = Put::builder()
+            .table_name(&self.table.name)
+            .set_item(Some(item));
+        put = if read_version == 0 {
+            put.condition_expression("attribute_not_exists(pk)")
+        } else {
+            put.condition_expression("version = :v")
+                .expression_attribute_values(":v", AttributeValue::N(read_version.to_string()))
+        };
+        let mut items = vec![
+            TransactWriteItem::builder()
+                .put(put.build().map_err(store_err)?)
+                .build(),
+        ];
+        for event in events {
+            let outbox =
+                serde_dynamo::to_item(crate::outbox::OutboxItem::new(event)).map_err(store_err)?;
+            items.push(crate::contractors::put(&self.table.name, outbox, None)?);
+        }
+        match self
+            .table
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+        {
+            Ok(_) => {
+                crate::outbox::publish_committed(self.publisher.as_ref(), &self.table, events)
+                    .await;
+                Ok(())
+            }
+            Err(err) => {
+                let codes = crate::contractors::cancellation_codes(&err);
+                if codes.first().and_then(|c| c.as_deref()) == Some("ConditionalCheckFailed") {
+                    Err(RepoError::VersionConflict)
+                } else {
+                    Err(RepoError::Store(crate::failure(&err)))
+                }
+            }
+        }
+    }
+}
