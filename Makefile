@@ -66,3 +66,6 @@ build-WebhooksReceiveFunction:
 
 build-VerificationInsuranceFunction:
 	scripts/lambda-artifact.sh verification-insurance "$(ARTIFACTS_DIR)"
+
+build-WebhooksProcessFunction:
+	scripts/lambda-artifact.sh webhooks-process "$(ARTIFACTS_DIR)"

@@ -72,6 +72,7 @@ pub fn product_registry() -> Registry {
     sqs!("documents-scan", documents_scan);
     sqs!("documents-extract", documents_extract);
     sqs!("verification-insurance", verification_insurance);
+    sqs!("webhooks-process", webhooks_process);
     r
 }
 

@@ -50,6 +50,10 @@ TAX_CLASSES = ["Individual/sole proprietor", "C Corporation", "S Corporation", "
                "Limited liability company"]
 
 
+# --compliant-cois: certificates that pass the marketplace's rules (limits, endorsement).
+COMPLIANT = False
+
+
 def money(n):
     return "${:,}".format(n)
 
@@ -80,7 +84,7 @@ def coi_truth(r):
     insurers = {letters[i]: {"name": ins[i][0], "naic": ins[i][1]} for i in range(4)}
     eff = today - timedelta(days=r.randint(10, 200))
     exp = eff + timedelta(days=365)
-    gl_occ = r.choice([500_000, 1_000_000, 2_000_000])
+    gl_occ = 2_000_000 if COMPLIANT else r.choice([500_000, 1_000_000, 2_000_000])
     t = {
         "certificate_date": d(today),
         "producer": r.choice(AGENCIES),
@@ -95,7 +99,7 @@ def coi_truth(r):
         "general_liability": dict(insurer="A", policy_number=f"GL{r.randint(1000000, 9999999)}",
                                   effective=d(eff), expiry=d(exp), each_occurrence=money(gl_occ),
                                   general_aggregate=money(gl_occ * 2),
-                                  additional_insured=r.choice(["Y", "N"]),
+                                  additional_insured="Y" if COMPLIANT else r.choice(["Y", "N"]),
                                   subrogation_waived=r.choice(["Y", "N"])),
         "auto": dict(insurer="B", policy_number=f"BA{r.randint(100000, 999999)}-{r.randint(10, 99)}",
                      effective=d(eff), expiry=d(exp),
@@ -356,7 +360,10 @@ def main():
     ap.add_argument("--seed", type=int, default=2026)
     ap.add_argument("--tiers", default="text_pdf,clean_scan,noisy_photo")
     ap.add_argument("--kinds", default="insurance_certificate,license,w9")
+    ap.add_argument("--compliant-cois", action="store_true")
     args = ap.parse_args()
+    global COMPLIANT
+    COMPLIANT = args.compliant_cois
     r = random.Random(args.seed)
     os.makedirs(args.out, exist_ok=True)
     tiers = args.tiers.split(",")

@@ -65,7 +65,7 @@ async fn register(business_name: &str) -> (String, String) {
     (token, body["id"].as_str().unwrap().to_owned())
 }
 
-async fn upload_coi(token: &str, contractor: &str) {
+async fn upload_coi(token: &str, contractor: &str) -> String {
     let stack = product();
     let bytes = std::fs::read(corpus().join(COI)).unwrap();
     let sha: String = Sha256::digest(&bytes)
@@ -92,6 +92,7 @@ async fn upload_coi(token: &str, contractor: &str) {
         }
     }
     assert!(put.send().await.unwrap().status().is_success());
+    doc["id"].as_str().unwrap().to_owned()
 }
 
 async fn insurance_requirement(contractor: &str) -> Requirement {

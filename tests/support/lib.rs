@@ -271,6 +271,7 @@ pub fn corpus() -> &'static Path {
                 "text_pdf,noisy_photo",
                 "--seed",
                 "7",
+                "--compliant-cois",
             ])
             .output()
             .expect("run the corpus generator (scripts/bootstrap.sh makes its venv)");

@@ -13,13 +13,10 @@ use domain::events::DomainEvent;
 use domain::extraction::ExtractedField;
 use domain::ports::{ContractorRepository, RepoError};
 use domain::steps::StepName;
-use domain::verification::{Recorded, Requirement};
+use domain::verification::{INSURANCE, INSURANCE_SOURCES};
 use platform::sqs::{Backoff, MessageContext, PIPELINE_RETRIES, SqsConsumer};
 use platform::{BoxError, Env};
 use store::{DynamoContractors, DynamoRequirements};
-
-/// The sources that must verify a certificate: our rules, then the insurance provider.
-pub const INSURANCE_SOURCES: [&str; 2] = ["rules", "provider:trustlayer"];
 
 pub struct VerifyInsurance {
     pub metrics_namespace: String,
@@ -109,45 +106,28 @@ impl SqsConsumer for VerifyInsurance {
             evidence_version,
             now,
         );
-        // Optimistic: a concurrent writer makes us read again (a few times, then SQS retries).
-        for _ in 0..3 {
-            let (mut requirement, version) = self
-                .requirements
-                .get(&contractor.id, "insurance")
-                .await?
-                .unwrap_or_else(|| (Requirement::new("insurance", &INSURANCE_SOURCES), 0));
-            if requirement.record(result.clone()) != Recorded::Applied {
-                tracing::info!(document_id, "result already recorded or for older evidence");
-                return Ok(());
-            }
-            let state = requirement.state();
-            let update = DomainEvent::new(
-                "requirement.updated",
+        match self
+            .requirements
+            .record(
                 &contractor.id,
-                version + 1,
-                now,
+                INSURANCE,
+                &INSURANCE_SOURCES,
+                &result,
                 ctx.correlation_id.as_str(),
-                serde_json::json!({"requirement": "insurance", "state": state, "evidence_version": requirement.evidence_version, "findings": requirement.findings()}),
-            );
-            match self
-                .requirements
-                .save(&contractor.id, &requirement, version, &[update])
-                .await
-            {
-                Ok(()) => {
-                    tracing::info!(document_id, state = ?state, "insurance requirement updated");
-                    platform::metrics::emit_count(
-                        &self.metrics_namespace,
-                        Self::NAME,
-                        "InsuranceRulesEvaluated",
-                        1,
-                    );
-                    return Ok(());
-                }
-                Err(RepoError::VersionConflict) => continue,
-                Err(e) => return Err(e.into()),
+            )
+            .await?
+        {
+            Some(state) => {
+                tracing::info!(document_id, state = ?state, "insurance requirement updated");
+                platform::metrics::emit_count(
+                    &self.metrics_namespace,
+                    Self::NAME,
+                    "InsuranceRulesEvaluated",
+                    1,
+                );
             }
+            None => tracing::info!(document_id, "result already recorded or for older evidence"),
         }
-        Err(RepoError::VersionConflict.into())
+        Ok(())
     }
 }

@@ -50,6 +50,12 @@ pub struct VerificationResult {
 
 pub const REVIEWER: &str = "reviewer";
 
+/// The insurance requirement and the sources that must verify it: our compliance rules and
+/// the insurance provider.
+pub const INSURANCE: &str = "insurance";
+pub const INSURANCE_SOURCES: [&str; 2] = ["rules", TRUSTLAYER];
+pub const TRUSTLAYER: &str = "provider:trustlayer";
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Requirement {
     pub name: String,

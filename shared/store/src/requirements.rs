@@ -58,6 +58,46 @@ impl DynamoRequirements {
             .transpose()
     }
 
+    /// Records `result` on the contractor's requirement `name` (created with `sources` if
+    /// new) and publishes `requirement.updated`; re-reads and retries on a concurrent write.
+    /// `None` when the result was a duplicate or for older evidence (nothing changed).
+    pub async fn record(
+        &self,
+        contractor: &ContractorId,
+        name: &str,
+        sources: &[&str],
+        result: &domain::verification::VerificationResult,
+        correlation_id: &str,
+    ) -> Result<Option<domain::verification::RequirementState>, RepoError> {
+        for _ in 0..3 {
+            let (mut requirement, version) = self
+                .get(contractor, name)
+                .await?
+                .unwrap_or_else(|| (Requirement::new(name, sources), 0));
+            if requirement.record(result.clone()) != domain::verification::Recorded::Applied {
+                return Ok(None);
+            }
+            let state = requirement.state();
+            let update = DomainEvent::new(
+                "requirement.updated",
+                contractor,
+                version + 1,
+                chrono::Utc::now(),
+                correlation_id,
+                serde_json::json!({"requirement": name, "state": state, "evidence_version": requirement.evidence_version, "findings": requirement.findings(), "source": result.source}),
+            );
+            match self
+                .save(contractor, &requirement, version, &[update])
+                .await
+            {
+                Ok(()) => return Ok(Some(state)),
+                Err(RepoError::VersionConflict) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(RepoError::VersionConflict)
+    }
+
     /// Writes the requirement if it is still at `read_version`, with `events`.
     pub async fn save(
         &self,
