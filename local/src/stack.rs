@@ -70,6 +70,7 @@ pub struct LocalStack {
     moto: Moto,
     clamd: Option<crate::clamd::Clamd>,
     plaid: Option<crate::sandboxes::PlaidSandbox>,
+    insurance: Option<crate::sandboxes::InsuranceSandbox>,
     tasks: Vec<JoinHandle<()>>,
     server: Option<(tokio::sync::oneshot::Sender<()>, JoinHandle<()>)>,
 }
@@ -166,6 +167,32 @@ impl LocalStack {
             None
         };
         // Provider sandboxes, for functions that name the provider's base URL.
+        let insurance = if defs
+            .iter()
+            .any(|d| d.env.contains_key("INSURANCE_VERIFIER_BASE_URL"))
+        {
+            let creds = secrets
+                .get("InsuranceVerifierSecret")
+                .cloned()
+                .unwrap_or_default();
+            let field = |k: &str| {
+                creds
+                    .get(k)
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned()
+            };
+            Some(
+                crate::sandboxes::InsuranceSandbox::start(
+                    &field("api_token"),
+                    &field("webhook_secret"),
+                    &format!("{base_url}/v1/webhooks/trustlayer"),
+                )
+                .await?,
+            )
+        } else {
+            None
+        };
         let plaid = if defs.iter().any(|d| d.env.contains_key("PLAID_BASE_URL")) {
             let creds = secrets.get("PlaidSecret").cloned().unwrap_or_default();
             let field = |k: &str| {
@@ -209,6 +236,14 @@ impl LocalStack {
                 && env.contains_key("PLAID_BASE_URL")
             {
                 env.insert("PLAID_BASE_URL".into(), plaid.base_url.clone());
+            }
+            if let Some(insurance) = &insurance
+                && env.contains_key("INSURANCE_VERIFIER_BASE_URL")
+            {
+                env.insert(
+                    "INSURANCE_VERIFIER_BASE_URL".into(),
+                    insurance.base_url.clone(),
+                );
             }
             env.extend(opts.extra_env.clone());
             let handler = factory(Env::from_map(env.clone())).await.map_err(|e| {
@@ -295,6 +330,7 @@ impl LocalStack {
             moto: Moto::detached(),
             clamd,
             plaid,
+            insurance,
             tasks,
             server: Some((stop_tx, server)),
         })
@@ -332,6 +368,9 @@ impl LocalStack {
         }
         if let Some(plaid) = &self.plaid {
             plaid.stop();
+        }
+        if let Some(insurance) = &self.insurance {
+            insurance.stop();
         }
     }
 }

@@ -135,29 +135,195 @@ async fn a_certificate_naming_someone_else_fails_the_rules_with_precise_codes() 
     );
 }
 
-#[tokio::test]
-async fn a_certificate_for_this_business_is_judged_on_its_limits_and_endorsements() {
-    let truth = corpus_entry(COI)["expected"].clone();
-    // The certificate's insured, typed the way a person would (case and punctuation differ).
-    let insured = truth["insured_name"]
-        .as_str()
+async fn scenario(party: &str, mode: &str) {
+    let sandbox =
+        product().function_envs["verification-insurance"]["INSURANCE_VERIFIER_BASE_URL"].clone();
+    let resp = client()
+        .post(format!("{sandbox}/sandbox/scenario"))
+        .json(&json!({"party": party, "mode": mode}))
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success());
+}
+
+async fn submissions() -> Vec<Value> {
+    let sandbox =
+        product().function_envs["verification-insurance"]["INSURANCE_VERIFIER_BASE_URL"].clone();
+    let list: Value = client()
+        .get(format!("{sandbox}/sandbox/submissions"))
+        .send()
+        .await
         .unwrap()
-        .to_uppercase()
-        .replace(' ', "  ");
+        .json()
+        .await
+        .unwrap();
+    list["data"].as_array().unwrap().clone()
+}
+
+/// The provider's flows share one circuit breaker, so they run in order: a compliant
+/// certificate verified automatically; verdicts delivered by hand, duplicated and out of
+/// order; then the provider down until its breaker opens and certificates go to review.
+#[tokio::test]
+async fn certificates_are_verified_by_rules_and_provider_and_reviewed_when_it_is_down() {
+    automatically_verified().await;
+    verdicts_by_webhook_whatever_the_order().await;
+    provider_down_opens_the_circuit_and_sends_to_manual_review().await;
+}
+
+async fn automatically_verified() {
+    let truth = corpus_entry(COI)["expected"].clone();
+    let insured = truth["insured_name"].as_str().unwrap().to_owned();
     let (token, id) = register(&insured).await;
-    upload_coi(&token, &id).await;
-    let requirement = insurance_requirement(&id).await;
-    let want = expected_codes(&truth, true);
-    assert_eq!(codes(&requirement), want);
-    let state = requirement.state();
-    if want.is_empty() {
-        assert_eq!(
-            state,
-            RequirementState::PendingVerification,
-            "rules pass; the provider has not verified yet"
-        );
-    } else {
-        assert_eq!(state, RequirementState::Errors);
+    let doc = upload_coi(&token, &id).await;
+    let requirement = eventually(Duration::from_secs(60), || async {
+        let r = insurance_requirement(&id).await;
+        (r.state() != RequirementState::PendingVerification).then_some(r)
+    })
+    .await
+    .expect("the provider answers");
+    assert_eq!(
+        expected_codes(&truth, true),
+        Vec::<String>::new(),
+        "the corpus makes compliant certificates"
+    );
+    assert_eq!(
+        requirement.state(),
+        RequirementState::Verified,
+        "{:?}",
+        requirement.results
+    );
+    assert!(
+        requirement.results.contains_key("rules")
+            && requirement
+                .results
+                .contains_key(domain::verification::TRUSTLAYER)
+    );
+    let size = std::fs::metadata(corpus().join(COI)).unwrap().len();
+    let submitted = submissions()
+        .await
+        .into_iter()
+        .find(|s| s["externalId"] == doc.as_str())
+        .expect("submitted");
+    assert_eq!(
+        submitted["fetched_bytes"],
+        json!(size),
+        "the provider fetched the certificate by its presigned URL"
+    );
+}
+
+async fn trustlayer_webhook(body: &Value) -> u16 {
+    let raw = body.to_string();
+    let sig = webhooks::sign_hmac_sha256(b"local-insurance-webhook-secret", raw.as_bytes());
+    client()
+        .post(product().url("/v1/webhooks/trustlayer"))
+        .header("content-type", "application/json")
+        .header("x-hmac-hash", sig)
+        .body(raw)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// The provider's verdict arrives by signed webhook; a duplicate and an older verdict
+/// delivered late change nothing: one outcome.
+async fn verdicts_by_webhook_whatever_the_order() {
+    let truth = corpus_entry(COI)["expected"].clone();
+    // Another spelling of the insured (the rules accept it); the sandbox stays silent for it.
+    let party = truth["insured_name"].as_str().unwrap().to_uppercase();
+    scenario(&party, "silent").await;
+    let (token, id) = register(&party).await;
+    let doc = upload_coi(&token, &id).await;
+    let pending = insurance_requirement(&id).await;
+    assert_eq!(codes(&pending), Vec::<String>::new());
+    assert_eq!(
+        pending.state(),
+        RequirementState::PendingVerification,
+        "rules pass; the provider has not answered"
+    );
+    eventually(Duration::from_secs(30), || async {
+        submissions()
+            .await
+            .iter()
+            .any(|s| s["externalId"] == doc.as_str())
+            .then_some(())
+    })
+    .await
+    .expect("submitted to the provider");
+
+    let verdict = |event: &str, status: &str, at: &str| {
+        json!({"id": format!("{event}-{doc}"), "type": "document.processed",
+               "data": {"externalId": doc, "status": status, "processedAt": at,
+                        "reasons": [{"code": "policy_cancelled", "message": "The insurer reports the policy cancelled."}]}})
+    };
+    let compliant = verdict("tl_evt_2", "compliant", "2026-11-22T10:05:00Z");
+    assert_eq!(trustlayer_webhook(&compliant).await, 200);
+    assert_eq!(trustlayer_webhook(&compliant).await, 200, "duplicate");
+    let late = verdict("tl_evt_1", "non_compliant", "2026-11-22T10:00:00Z");
+    assert_eq!(
+        trustlayer_webhook(&late).await,
+        200,
+        "older, delivered late"
+    );
+    let settled = eventually(Duration::from_secs(30), || async {
+        let r = insurance_requirement(&id).await;
+        r.seen.iter().any(|s| s.contains("tl_evt_1")).then_some(r)
+    })
+    .await
+    .expect("all deliveries processed");
+    assert_eq!(
+        settled.state(),
+        RequirementState::Verified,
+        "{:?}",
+        settled.results
+    );
+    assert_eq!(
+        settled
+            .seen
+            .iter()
+            .filter(|s| s.contains("tl_evt_2"))
+            .count(),
+        1
+    );
+}
+
+async fn provider_down_opens_the_circuit_and_sends_to_manual_review() {
+    let truth = corpus_entry(COI)["expected"].clone();
+    let insured = truth["insured_name"].as_str().unwrap().to_owned();
+    // Five businesses whose names the rules accept for this certificate.
+    let parties: Vec<String> = ["Inc", "LLC", "Co", "Ltd", "Company"]
+        .iter()
+        .map(|suffix| format!("{insured} {suffix}"))
+        .collect();
+    let mut contractors = Vec::new();
+    for party in &parties {
+        scenario(party, "down").await;
+        contractors.push(register(party).await);
     }
-    assert_eq!(requirement.evidence_version, 1);
+    futures::future::join_all(contractors.iter().map(|(token, id)| upload_coi(token, id))).await;
+    // Five failures open the breaker: the fifth goes to review at once, the others when their
+    // retry finds the breaker open (SQS backoff: about 30 s).
+    for (_, id) in &contractors {
+        let r = eventually(Duration::from_secs(90), || async {
+            let r = insurance_requirement(id).await;
+            (r.state() == RequirementState::ManualReview).then_some(r)
+        })
+        .await
+        .unwrap_or_else(|| panic!("{id} reaches manual review"));
+        let reason = match &r.results[domain::verification::TRUSTLAYER].outcome {
+            domain::verification::Outcome::ManualReview { reason } => reason.clone(),
+            other => panic!("{other:?}"),
+        };
+        assert!(reason.contains("unavailable"), "{reason}");
+    }
+    let breaker = product()
+        .table_item("BREAKER#trustlayer", "STATE")
+        .await
+        .expect("breaker state");
+    assert!(
+        breaker["breaker"].as_s().unwrap().contains("\"open\""),
+        "{breaker:?}"
+    );
 }

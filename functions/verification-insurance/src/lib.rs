@@ -8,15 +8,18 @@
 use std::collections::BTreeMap;
 
 use aws_lambda_events::event::sqs::SqsMessage;
+use domain::breaker::{BreakerSettings, BreakerState, Permit};
 use domain::compliance::{Facts, RuleSet, certificate_result};
 use domain::events::DomainEvent;
 use domain::extraction::ExtractedField;
+use domain::ids::ContractorId;
 use domain::ports::{ContractorRepository, RepoError};
 use domain::steps::StepName;
-use domain::verification::{INSURANCE, INSURANCE_SOURCES};
+use domain::verification::{INSURANCE, INSURANCE_SOURCES, Outcome, TRUSTLAYER, VerificationResult};
 use platform::sqs::{Backoff, MessageContext, PIPELINE_RETRIES, SqsConsumer};
 use platform::{BoxError, Env};
-use store::{DynamoContractors, DynamoRequirements};
+use providers::{InsuranceVerifier, ProviderError};
+use store::{DynamoBreakers, DynamoContractors, DynamoRequirements, S3Objects};
 
 pub struct VerifyInsurance {
     pub metrics_namespace: String,
@@ -24,7 +27,14 @@ pub struct VerifyInsurance {
     pub contractors: DynamoContractors,
     pub requirements: DynamoRequirements,
     pub rules: RuleSet,
+    pub objects: S3Objects,
+    pub verifier: InsuranceVerifier,
+    pub breakers: DynamoBreakers,
+    pub breaker: BreakerSettings,
 }
+
+/// The breaker's name for the insurance verifier.
+const PROVIDER: &str = "trustlayer";
 
 pub async fn build(env: &Env) -> Result<VerifyInsurance, BoxError> {
     let aws = platform::aws::Aws::load(env).await;
@@ -34,6 +44,23 @@ pub async fn build(env: &Env) -> Result<VerifyInsurance, BoxError> {
         contractors: DynamoContractors::from_env(env, &aws)?,
         requirements: DynamoRequirements::from_env(env, &aws)?,
         rules: RuleSet::shipped(),
+        objects: S3Objects::from_env(env, &aws)?,
+        verifier: InsuranceVerifier {
+            http: reqwest::Client::new(),
+            base_url: env.required("INSURANCE_VERIFIER_BASE_URL")?,
+            api_token: aws
+                .secret_json(&env.required("INSURANCE_VERIFIER_SECRET_ARN")?)
+                .await?["api_token"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+        },
+        breakers: DynamoBreakers::new(store::Table::from_env(env, &aws)?),
+        breaker: BreakerSettings {
+            failure_threshold: env.parse_or("BREAKER_FAILURE_THRESHOLD", 5)?,
+            cool_down: chrono::Duration::seconds(env.parse_or("BREAKER_COOL_DOWN_SECONDS", 300)?),
+            probe_timeout: chrono::Duration::seconds(60),
+        },
     })
 }
 
@@ -43,6 +70,140 @@ pub enum VerifyError {
     NotAnEvent(String),
     #[error(transparent)]
     Repo(#[from] RepoError),
+    #[error(transparent)]
+    Provider(#[from] ProviderError),
+    #[error(transparent)]
+    Engine(#[from] domain::pipeline::EngineError),
+}
+
+/// What the verifier needs to know about the certificate.
+struct Certificate<'a> {
+    contractor: &'a ContractorId,
+    document_id: &'a str,
+    evidence_version: u32,
+    object_key: &'a str,
+    party_name: &'a str,
+}
+
+impl VerifyInsurance {
+    /// Sends a certificate that passed our rules to the insurance verifier, through the
+    /// provider's circuit breaker. When the breaker is open (or the provider refuses the
+    /// document) the requirement goes to manual review with the reason; while it is closed a
+    /// failure is retried with backoff.
+    async fn submit(
+        &self,
+        cert: &Certificate<'_>,
+        correlation_id: &str,
+    ) -> Result<(), VerifyError> {
+        if let Some((requirement, _)) = self.requirements.get(cert.contractor, INSURANCE).await?
+            && requirement.evidence_version == cert.evidence_version
+            && requirement.results.contains_key(TRUSTLAYER)
+        {
+            return Ok(()); // the provider has already answered for this certificate
+        }
+        let now = chrono::Utc::now();
+        let mut breaker = self.breakers.get(PROVIDER).await?;
+        let read = breaker.version;
+        if let Permit::Refuse { reason, .. } = breaker.permit(now, &self.breaker) {
+            return self
+                .manual_review(cert, &format!("The insurance provider is unavailable ({reason}); a reviewer will check the certificate."), correlation_id)
+                .await;
+        }
+        match self.breakers.save(&breaker, read).await {
+            Ok(()) => {}
+            // Another instance took the probe: try again later.
+            Err(RepoError::VersionConflict) => return Err(RepoError::VersionConflict.into()),
+            Err(e) => return Err(e.into()),
+        }
+        let url = self
+            .objects
+            .presigned_get(cert.object_key, std::time::Duration::from_secs(3600))
+            .await?;
+        match self.verifier.submit(cert.document_id, &url, cert.party_name).await {
+            Ok(provider_id) => {
+                self.update_breaker(|b| b.succeeded()).await?;
+                tracing::info!(document_id = cert.document_id, provider_id, "submitted to the insurance verifier");
+                Ok(())
+            }
+            Err(ProviderError::Refused(why)) => {
+                self.manual_review(cert, &format!("The insurance provider refused the certificate ({why}); a reviewer will check it."), correlation_id)
+                    .await
+            }
+            Err(e) => {
+                let reason = e.to_string();
+                let breaker = self
+                    .update_breaker(|b| b.failed(now, &reason, &self.breaker))
+                    .await?;
+                if matches!(breaker.state, BreakerState::Open { .. }) {
+                    self.manual_review(cert, &format!("The insurance provider is unavailable ({e}); a reviewer will check the certificate."), correlation_id)
+                        .await
+                } else {
+                    Err(e.into())
+                }
+            }
+        }
+    }
+
+    /// Applies `change` to the provider's breaker as stored now (re-reading on a concurrent
+    /// write, so every failure counts).
+    async fn update_breaker(
+        &self,
+        change: impl Fn(&mut domain::breaker::Breaker),
+    ) -> Result<domain::breaker::Breaker, RepoError> {
+        for _ in 0..5 {
+            let mut breaker = self.breakers.get(PROVIDER).await?;
+            let read = breaker.version;
+            change(&mut breaker);
+            match self.breakers.save(&breaker, read).await {
+                Ok(()) => return Ok(breaker),
+                Err(RepoError::VersionConflict) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(RepoError::VersionConflict)
+    }
+
+    async fn manual_review(
+        &self,
+        cert: &Certificate<'_>,
+        reason: &str,
+        correlation_id: &str,
+    ) -> Result<(), VerifyError> {
+        let result = VerificationResult {
+            id: format!(
+                "trustlayer-unavailable:{}:{}",
+                cert.document_id, cert.evidence_version
+            ),
+            source: TRUSTLAYER.into(),
+            evidence_version: cert.evidence_version,
+            outcome: Outcome::ManualReview {
+                reason: reason.to_owned(),
+            },
+            at: chrono::Utc::now(),
+            evidence: serde_json::json!({"provider": PROVIDER}),
+        };
+        self.requirements
+            .record(
+                cert.contractor,
+                INSURANCE,
+                &INSURANCE_SOURCES,
+                &result,
+                correlation_id,
+            )
+            .await?;
+        tracing::warn!(
+            document_id = cert.document_id,
+            reason,
+            "insurance verification sent to manual review"
+        );
+        platform::metrics::emit_count(
+            &self.metrics_namespace,
+            Self::NAME,
+            "InsuranceManualReview",
+            1,
+        );
+        Ok(())
+    }
 }
 
 impl SqsConsumer for VerifyInsurance {
@@ -127,6 +288,23 @@ impl SqsConsumer for VerifyInsurance {
                 );
             }
             None => tracing::info!(document_id, "result already recorded or for older evidence"),
+        }
+        if result.outcome == Outcome::Verified {
+            let object_key = event.data["object_key"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            self.submit(
+                &Certificate {
+                    contractor: &contractor.id,
+                    document_id: &document_id,
+                    evidence_version,
+                    object_key: &object_key,
+                    party_name: &legal_name,
+                },
+                ctx.correlation_id.as_str(),
+            )
+            .await?;
         }
         Ok(())
     }

@@ -20,21 +20,12 @@ pub struct ReceiveWebhooks {
     plaid: KeyCache<PlaidKeys>,
 }
 
-async fn secret_json(aws: &platform::aws::Aws, id: &str) -> Result<serde_json::Value, BoxError> {
-    let out = aws
-        .secrets()
-        .get_secret_value()
-        .secret_id(id)
-        .send()
-        .await
-        .map_err(|e| aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string())?;
-    Ok(serde_json::from_str(out.secret_string().unwrap_or("{}"))?)
-}
-
 pub async fn build(env: &Env) -> Result<ReceiveWebhooks, BoxError> {
     let aws = platform::aws::Aws::load(env).await;
-    let insurance = secret_json(&aws, &env.required("INSURANCE_VERIFIER_SECRET_ARN")?).await?;
-    let plaid = secret_json(&aws, &env.required("PLAID_SECRET_ARN")?).await?;
+    let insurance = aws
+        .secret_json(&env.required("INSURANCE_VERIFIER_SECRET_ARN")?)
+        .await?;
+    let plaid = aws.secret_json(&env.required("PLAID_SECRET_ARN")?).await?;
     let field = |v: &serde_json::Value, k: &str| v[k].as_str().unwrap_or_default().to_owned();
     Ok(ReceiveWebhooks {
         inbox: WebhookInbox::new(store::Table::from_env(env, &aws)?),

@@ -76,3 +76,10 @@ pub const WEBHOOK_SK: &str = "RECEIVED";
 pub fn requirement_sk(name: &str) -> String {
     format!("REQUIREMENT#{name}")
 }
+
+/// A provider's circuit breaker.
+pub fn breaker_pk(provider: &str) -> String {
+    format!("BREAKER#{provider}")
+}
+
+pub const BREAKER_SK: &str = "STATE";

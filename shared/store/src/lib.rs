@@ -2,6 +2,7 @@
 //! `docs/data-model.md`; this crate is the only place that knows the keys) and S3 upload
 //! signing.
 
+pub mod breakers;
 pub mod contractors;
 pub mod documents;
 pub mod idempotency;
@@ -11,6 +12,7 @@ pub mod outbox;
 pub mod requirements;
 pub mod webhooks;
 
+pub use breakers::DynamoBreakers;
 pub use contractors::DynamoContractors;
 pub use documents::{DynamoDocuments, S3UploadSigner};
 pub use idempotency::DynamoIdempotency;

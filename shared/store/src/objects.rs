@@ -39,6 +39,25 @@ impl S3Objects {
         &self.bucket
     }
 
+    /// A GET URL for `key` that works for `expires` (a provider fetches the document with it).
+    pub async fn presigned_get(
+        &self,
+        key: &str,
+        expires: std::time::Duration,
+    ) -> Result<String, EngineError> {
+        let config = aws_sdk_s3::presigning::PresigningConfig::expires_in(expires)
+            .map_err(|e| EngineError(e.to_string()))?;
+        let request = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .presigned(config)
+            .await
+            .map_err(engine)?;
+        Ok(request.uri().to_owned())
+    }
+
     fn tagging(tags: &[(&str, &str)]) -> Result<Tagging, EngineError> {
         let tags = tags
             .iter()

@@ -1,0 +1,77 @@
+//! Clients for the verification providers. Each maps the provider's answers to what the
+//! orchestration needs to decide: done, retry later (unavailable, rate limited), or give the
+//! case to a person (the provider refused it).
+
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ProviderError {
+    /// 5xx, timeouts, connection failures: retry, and count towards the circuit breaker.
+    #[error("provider unavailable: {0}")]
+    Unavailable(String),
+    #[error("rate limited; retry after {retry_after_seconds} s")]
+    RateLimited { retry_after_seconds: u64 },
+    /// 4xx other than 429: retrying will not help.
+    #[error("provider refused the request: {0}")]
+    Refused(String),
+}
+
+/// The insurance verifier (TrustLayer-style API): documents are submitted by URL with our
+/// id as `externalId`; the verdict comes back by signed webhook (`document.processed`).
+#[derive(Clone, Debug)]
+pub struct InsuranceVerifier {
+    pub http: reqwest::Client,
+    pub base_url: String,
+    pub api_token: String,
+}
+
+impl InsuranceVerifier {
+    /// Submits a certificate for verification; the provider deduplicates by `externalId`,
+    /// so a retried submission is harmless. Returns the provider's document id.
+    pub async fn submit(
+        &self,
+        external_id: &str,
+        document_url: &str,
+        party_name: &str,
+    ) -> Result<String, ProviderError> {
+        let resp = self
+            .http
+            .post(format!(
+                "{}/v2/documents",
+                self.base_url.trim_end_matches('/')
+            ))
+            .bearer_auth(&self.api_token)
+            .timeout(Duration::from_secs(10))
+            .json(&serde_json::json!({
+                "externalId": external_id,
+                "documentUrl": document_url,
+                "documentType": "certificate_of_insurance",
+                "party": {"name": party_name},
+            }))
+            .send()
+            .await
+            .map_err(|e| ProviderError::Unavailable(e.to_string()))?;
+        let status = resp.status().as_u16();
+        let retry_after = resp
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(60);
+        let body: serde_json::Value = resp.json().await.unwrap_or_default();
+        match status {
+            200..=299 => body["id"]
+                .as_str()
+                .map(str::to_owned)
+                .ok_or_else(|| ProviderError::Unavailable("answer without an id".into())),
+            429 => Err(ProviderError::RateLimited {
+                retry_after_seconds: retry_after,
+            }),
+            500..=599 => Err(ProviderError::Unavailable(format!("HTTP {status}"))),
+            _ => Err(ProviderError::Refused(format!(
+                "HTTP {status}: {}",
+                body["message"].as_str().unwrap_or("no message")
+            ))),
+        }
+    }
+}

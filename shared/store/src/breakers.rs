@@ -1,0 +1,66 @@
+//! Circuit breaker state per provider (`BREAKER#<provider> / STATE`), written conditionally
+//! on its version so every function instance sees one state.
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use domain::breaker::Breaker;
+use domain::ports::RepoError;
+
+use crate::{Table, keys};
+
+#[derive(Clone, Debug)]
+pub struct DynamoBreakers {
+    table: Table,
+}
+
+impl DynamoBreakers {
+    pub fn new(table: Table) -> Self {
+        DynamoBreakers { table }
+    }
+
+    pub async fn get(&self, provider: &str) -> Result<Breaker, RepoError> {
+        Ok(self
+            .table
+            .get_item(keys::breaker_pk(provider), keys::BREAKER_SK)
+            .await?
+            .and_then(|item| item.get("breaker").and_then(|v| v.as_s().ok()).cloned())
+            .and_then(|json| serde_json::from_str(&json).ok())
+            .unwrap_or_else(|| Breaker::new(provider)))
+    }
+
+    /// Writes `breaker` if it changed since it was read at `read_version`.
+    pub async fn save(&self, breaker: &Breaker, read_version: u64) -> Result<(), RepoError> {
+        if breaker.version == read_version {
+            return Ok(());
+        }
+        let json = serde_json::to_string(breaker).map_err(|e| RepoError::Store(Box::new(e)))?;
+        let mut put = self
+            .table
+            .client
+            .put_item()
+            .table_name(&self.table.name)
+            .item(
+                keys::PK,
+                AttributeValue::S(keys::breaker_pk(&breaker.provider)),
+            )
+            .item(keys::SK, AttributeValue::S(keys::BREAKER_SK.to_owned()))
+            .item("entity", AttributeValue::S("breaker".into()))
+            .item("version", AttributeValue::N(breaker.version.to_string()))
+            .item("breaker", AttributeValue::S(json));
+        put = if read_version == 0 {
+            put.condition_expression("attribute_not_exists(pk)")
+        } else {
+            put.condition_expression("version = :v")
+                .expression_attribute_values(":v", AttributeValue::N(read_version.to_string()))
+        };
+        match put.send().await {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                Err(RepoError::VersionConflict)
+            }
+            Err(e) => Err(RepoError::Store(crate::failure(&e))),
+        }
+    }
+}
