@@ -69,3 +69,9 @@ build-VerificationInsuranceFunction:
 
 build-WebhooksProcessFunction:
 	scripts/lambda-artifact.sh webhooks-process "$(ARTIFACTS_DIR)"
+
+build-ReviewsListFunction:
+	scripts/lambda-artifact.sh reviews-list "$(ARTIFACTS_DIR)"
+
+build-ReviewsDecideFunction:
+	scripts/lambda-artifact.sh reviews-decide "$(ARTIFACTS_DIR)"

@@ -45,6 +45,8 @@ pub fn product_registry() -> Registry {
     http!("documents-list", documents_list);
     http!("documents-get", documents_get);
     http!("webhooks-receive", webhooks_receive);
+    http!("reviews-list", reviews_list);
+    http!("reviews-decide", reviews_decide);
     macro_rules! scheduled {
         ($name:literal, $krate:ident) => {
             r.insert(

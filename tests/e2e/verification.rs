@@ -326,4 +326,70 @@ async fn provider_down_opens_the_circuit_and_sends_to_manual_review() {
         breaker["breaker"].as_s().unwrap().contains("\"open\""),
         "{breaker:?}"
     );
+
+    // A reviewer works the queue: sees them, approves one, rejects another with a reason.
+    let stack = product();
+    let reviewer = stack
+        .token("auth0|reviewer-ana", json!({"roles": ["reviewer"]}))
+        .await;
+    let (status, _, queue) = stack.get_as(&reviewer, "/v1/reviews?limit=100").await;
+    assert_eq!(status, 200, "{queue}");
+    let waiting: Vec<String> = queue["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["contractor_id"].as_str().map(str::to_owned))
+        .collect();
+    for (_, id) in &contractors {
+        assert!(waiting.contains(id), "{id} is in the review queue");
+    }
+    let (contractor_token, first) = &contractors[0];
+    let (status, _, _) = stack.get_as(contractor_token, "/v1/reviews").await;
+    assert_eq!(status, 403, "contractors do not see the queue");
+    let decide = |id: String, body: Value| {
+        let reviewer = reviewer.clone();
+        async move {
+            read(
+                client()
+                    .post(stack.url(&format!(
+                        "/v1/contractors/{id}/requirements/insurance/decision"
+                    )))
+                    .bearer_auth(&reviewer)
+                    .json(&body)
+                    .send()
+                    .await
+                    .unwrap(),
+            )
+            .await
+        }
+    };
+    let (status, _, problem) = decide(first.clone(), json!({"decision": "waive"})).await;
+    assert_eq!(status, 422, "{problem}");
+    let (status, _, approved) = decide(
+        first.clone(),
+        json!({"decision": "approve", "reason": "Checked with the insurer by phone."}),
+    )
+    .await;
+    assert_eq!(status, 200, "{approved}");
+    assert_eq!(approved["state"], "verified");
+    let second = contractors[1].1.clone();
+    let (_, _, rejected) = decide(
+        second.clone(),
+        json!({"decision": "reject", "reason": "The policy number does not exist."}),
+    )
+    .await;
+    assert_eq!(rejected["state"], "errors");
+    assert_eq!(rejected["findings"][0]["code"], "rejected_by_reviewer");
+    let (_, _, queue) = stack.get_as(&reviewer, "/v1/reviews?limit=100").await;
+    let still: Vec<String> = queue["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["contractor_id"].as_str().map(str::to_owned))
+        .collect();
+    assert!(
+        !still.contains(first) && !still.contains(&second),
+        "decided ones leave the queue"
+    );
+    assert!(still.contains(&contractors[2].1));
 }

@@ -156,6 +156,191 @@ impl Requirement {
     }
 }
 
+impl Requirement {
+    /// The requirement as the API shows it (evidence summaries, not the raw provider bodies).
+    pub fn view(&self) -> serde_json::Value {
+        serde_json::json!({
+            "object": "requirement",
+            "name": self.name,
+            "state": self.state(),
+            "evidence_version": self.evidence_version,
+            "findings": self.findings(),
+            "results": self.results.values().map(|r| serde_json::json!({
+                "source": r.source, "outcome": r.outcome, "at": r.at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            })).collect::<Vec<_>>(),
+        })
+    }
+}
+
+/// A reviewer's decision on a requirement's current evidence.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Decision {
+    Approve {
+        reason: Option<String>,
+    },
+    Reject {
+        reason: String,
+    },
+    RequestReupload {
+        reason: String,
+    },
+    /// Accepted without the usual evidence until a date.
+    Waive {
+        reason: String,
+        expires_on: chrono::NaiveDate,
+    },
+}
+
+/// `POST …/requirements/{name}/decision` as sent.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionInput {
+    pub decision: Option<String>,
+    pub reason: Option<String>,
+    pub expires_on: Option<String>,
+}
+
+impl DecisionInput {
+    pub fn parse(self, today: chrono::NaiveDate) -> Result<Decision, crate::validation::Invalid> {
+        let mut c = crate::validation::Collector::new();
+        let reason = self
+            .reason
+            .map(|r| r.trim().to_owned())
+            .filter(|r| !r.is_empty());
+        let needs_reason = |c: &mut crate::validation::Collector, reason: &Option<String>| {
+            if reason.is_none() {
+                c.push(
+                    "reason",
+                    "required",
+                    "Say why, for the contractor and the audit trail.",
+                );
+            }
+        };
+        let decision = match self.decision.as_deref() {
+            Some("approve") => Some("approve"),
+            Some(d @ ("reject" | "request_reupload")) => {
+                needs_reason(&mut c, &reason);
+                Some(d)
+            }
+            Some("waive") => {
+                needs_reason(&mut c, &reason);
+                Some("waive")
+            }
+            Some(_) => {
+                c.push(
+                    "decision",
+                    "invalid_choice",
+                    "Use approve, reject, request_reupload or waive.",
+                );
+                None
+            }
+            None => {
+                c.push(
+                    "decision",
+                    "required",
+                    "Say what you decide: approve, reject, request_reupload or waive.",
+                );
+                None
+            }
+        };
+        let expires_on = match (decision, self.expires_on.as_deref()) {
+            (Some("waive"), None) => {
+                c.push(
+                    "expires_on",
+                    "required",
+                    "A waiver needs an end date (YYYY-MM-DD).",
+                );
+                None
+            }
+            (Some("waive"), Some(raw)) => {
+                match chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
+                    Ok(d) if d > today => Some(d),
+                    Ok(_) => {
+                        c.push(
+                            "expires_on",
+                            "out_of_range",
+                            "The waiver must end after today.",
+                        );
+                        None
+                    }
+                    Err(_) => {
+                        c.push("expires_on", "invalid_date", "Give the date as YYYY-MM-DD.");
+                        None
+                    }
+                }
+            }
+            (_, Some(_)) => {
+                c.push(
+                    "expires_on",
+                    "not_allowed",
+                    "Only a waiver has an end date.",
+                );
+                None
+            }
+            _ => None,
+        };
+        c.finish(|| ())?;
+        Ok(match decision.expect("checked") {
+            "approve" => Decision::Approve { reason },
+            "reject" => Decision::Reject {
+                reason: reason.expect("checked"),
+            },
+            "request_reupload" => Decision::RequestReupload {
+                reason: reason.expect("checked"),
+            },
+            _ => Decision::Waive {
+                reason: reason.expect("checked"),
+                expires_on: expires_on.expect("checked"),
+            },
+        })
+    }
+}
+
+/// The decision as the reviewer's result on the current evidence.
+pub fn reviewer_result(
+    decision: &Decision,
+    reviewer: &str,
+    evidence_version: u32,
+    at: DateTime<Utc>,
+) -> VerificationResult {
+    let (outcome, kind, reason) = match decision {
+        Decision::Approve { reason } => (Outcome::Verified, "approve", reason.clone()),
+        Decision::Waive { reason, .. } => (Outcome::Verified, "waive", Some(reason.clone())),
+        Decision::Reject { reason } => (
+            Outcome::Errors {
+                findings: vec![Finding {
+                    code: "rejected_by_reviewer".into(),
+                    message: reason.clone(),
+                }],
+            },
+            "reject",
+            Some(reason.clone()),
+        ),
+        Decision::RequestReupload { reason } => (
+            Outcome::Errors {
+                findings: vec![Finding {
+                    code: "reupload_requested".into(),
+                    message: reason.clone(),
+                }],
+            },
+            "request_reupload",
+            Some(reason.clone()),
+        ),
+    };
+    let expires_on = match decision {
+        Decision::Waive { expires_on, .. } => Some(expires_on.to_string()),
+        _ => None,
+    };
+    VerificationResult {
+        id: format!("review:{}", ulid::Ulid::new().to_string().to_lowercase()),
+        source: REVIEWER.into(),
+        evidence_version,
+        outcome,
+        at,
+        evidence: serde_json::json!({"reviewer": reviewer, "decision": kind, "reason": reason, "expires_on": expires_on}),
+    }
+}
+
 fn state_of(outcome: &Outcome) -> RequirementState {
     match outcome {
         Outcome::Verified => RequirementState::Verified,
@@ -280,6 +465,60 @@ mod tests {
             5,
         ));
         assert_eq!(r.state(), RequirementState::Verified);
+    }
+
+    #[test]
+    fn decisions_are_validated_and_become_reviewer_results() {
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
+        let parse = |v: serde_json::Value| {
+            serde_json::from_value::<DecisionInput>(v)
+                .unwrap()
+                .parse(today)
+        };
+        let crate::validation::Invalid(errors) =
+            parse(serde_json::json!({"decision": "waive"})).unwrap_err();
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["reason", "expires_on"]);
+        assert!(
+            parse(
+                serde_json::json!({"decision": "waive", "reason": "r", "expires_on": "2026-11-01"})
+            )
+            .is_err()
+        );
+        assert!(parse(serde_json::json!({"decision": "maybe"})).is_err());
+        let reject =
+            parse(serde_json::json!({"decision": "reject", "reason": "Certificate is forged."}))
+                .unwrap();
+        let mut r = insurance();
+        r.record(result(
+            "p1",
+            TRUSTLAYER,
+            1,
+            Outcome::ManualReview {
+                reason: "down".into(),
+            },
+            1,
+        ));
+        r.record(reviewer_result(
+            &reject,
+            "reviewer|ana",
+            1,
+            chrono::Utc::now(),
+        ));
+        assert_eq!(r.state(), RequirementState::Errors);
+        assert_eq!(r.findings()[0].code, "rejected_by_reviewer");
+        let approve = parse(serde_json::json!({"decision": "approve"})).unwrap();
+        r.record(reviewer_result(
+            &approve,
+            "reviewer|ana",
+            1,
+            chrono::Utc::now() + chrono::Duration::seconds(1),
+        ));
+        assert_eq!(
+            r.state(),
+            RequirementState::Verified,
+            "the latest decision stands"
+        );
     }
 
     #[test]

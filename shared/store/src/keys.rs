@@ -83,3 +83,6 @@ pub fn breaker_pk(provider: &str) -> String {
 }
 
 pub const BREAKER_SK: &str = "STATE";
+
+/// GSI2 partition of requirements waiting for a reviewer.
+pub const OPEN_REVIEWS_GSI2PK: &str = "REVIEW#open";

@@ -23,6 +23,13 @@ struct RequirementItem {
     sk: String,
     entity: String,
     version: u64,
+    #[serde(default)]
+    contractor_id: Option<ContractorId>,
+    /// GSI2 `REVIEW#open` while the requirement waits for a reviewer (sparse).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    gsi2pk: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    gsi2sk: Option<String>,
     requirement: Requirement,
 }
 
@@ -98,6 +105,38 @@ impl DynamoRequirements {
         Err(RepoError::VersionConflict)
     }
 
+    /// Requirements waiting for a reviewer, oldest first.
+    pub async fn open_reviews(
+        &self,
+        limit: usize,
+    ) -> Result<Vec<(ContractorId, Requirement)>, RepoError> {
+        let out = self
+            .table
+            .client
+            .query()
+            .table_name(&self.table.name)
+            .index_name(keys::GSI2)
+            .key_condition_expression("gsi2pk = :pk")
+            .expression_attribute_values(
+                ":pk",
+                AttributeValue::S(keys::OPEN_REVIEWS_GSI2PK.to_owned()),
+            )
+            .limit(limit.clamp(1, 100) as i32)
+            .send()
+            .await
+            .map_err(|e| RepoError::Store(crate::failure(&e)))?;
+        out.items
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|item| {
+                serde_dynamo::from_item::<_, RequirementItem>(item)
+                    .map_err(store_err)
+                    .map(|i| i.contractor_id.map(|c| (c, i.requirement)))
+                    .transpose()
+            })
+            .collect()
+    }
+
     /// Writes the requirement if it is still at `read_version`, with `events`.
     pub async fn save(
         &self,
@@ -111,6 +150,17 @@ impl DynamoRequirements {
             sk: keys::requirement_sk(&requirement.name),
             entity: "requirement".into(),
             version: read_version + 1,
+            contractor_id: Some(contractor.clone()),
+            gsi2pk: (requirement.state() == domain::verification::RequirementState::ManualReview)
+                .then(|| keys::OPEN_REVIEWS_GSI2PK.to_owned()),
+            gsi2sk: (requirement.state() == domain::verification::RequirementState::ManualReview)
+                .then(|| {
+                    format!(
+                        "{}#{contractor}#{}",
+                        chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+                        requirement.name
+                    )
+                }),
             requirement: requirement.clone(),
         })
         .map_err(store_err)?;

@@ -1,0 +1,80 @@
+//! `POST /v1/contractors/{id}/requirements/{name}/decision`: a reviewer approves, rejects
+//! (with a reason), requests a re-upload, or waives until a date. The decision is recorded
+//! as the reviewer's result on the requirement's current evidence (it outranks automation
+//! until new evidence arrives) and published as `requirement.updated`. Staff only.
+
+use domain::ids::ContractorId;
+use domain::verification::{DecisionInput, reviewer_result};
+use lambda_http::{Body, Request, Response};
+use platform::http::{self, ApiSettings, HttpApp, RequestMeta};
+use platform::{ApiError, BoxError, Env};
+use store::DynamoRequirements;
+
+pub struct DecideReview {
+    requirements: DynamoRequirements,
+    settings: ApiSettings,
+}
+
+pub async fn build(env: &Env) -> Result<DecideReview, BoxError> {
+    let aws = platform::aws::Aws::load(env).await;
+    Ok(DecideReview {
+        requirements: DynamoRequirements::from_env(env, &aws)?,
+        settings: ApiSettings::from_env(env),
+    })
+}
+
+impl HttpApp for DecideReview {
+    const NAME: &'static str = "reviews-decide";
+
+    async fn handle(&self, req: Request, meta: RequestMeta) -> Result<Response<Body>, ApiError> {
+        let viewer = self.settings.viewer(&req)?;
+        if !viewer.staff {
+            return Err(ApiError::Forbidden(
+                "only reviewers decide requirements".into(),
+            ));
+        }
+        let input: DecisionInput = http::parse_json(&req, 4 * 1024)?;
+        let now = chrono::Utc::now();
+        let decision = input.parse(now.date_naive())?;
+        let contractor = ContractorId::parse(http::path_param(&req, "id")?)
+            .ok_or(ApiError::NotFound("requirement"))?;
+        let name = http::path_param(&req, "name")?.to_owned();
+        let internal = |e: domain::ports::RepoError| ApiError::Internal(Box::new(e));
+        let (requirement, _) = self
+            .requirements
+            .get(&contractor, &name)
+            .await
+            .map_err(internal)?
+            .ok_or(ApiError::NotFound("requirement"))?;
+        if requirement.evidence_version == 0 {
+            return Err(ApiError::Conflict {
+                code: "nothing_to_decide",
+                detail: "The contractor has not provided evidence for this requirement yet.".into(),
+            });
+        }
+        let result = reviewer_result(
+            &decision,
+            &viewer.subject,
+            requirement.evidence_version,
+            now,
+        );
+        self.requirements
+            .record(
+                &contractor,
+                &name,
+                &[],
+                &result,
+                meta.correlation_id.as_str(),
+            )
+            .await
+            .map_err(internal)?;
+        let (after, _) = self
+            .requirements
+            .get(&contractor, &name)
+            .await
+            .map_err(internal)?
+            .ok_or(ApiError::NotFound("requirement"))?;
+        tracing::info!(contractor_id = %contractor, requirement = %name, reviewer = %viewer.subject, "review decided");
+        Ok(http::json(200, &after.view()))
+    }
+}
