@@ -38,7 +38,7 @@ fn seen() -> &'static Mutex<Seen> {
 #[error("{0}")]
 struct Failure(String);
 
-/// Retries failed records after 3 s (the queue's visibility timeout is 1 s).
+/// Retries failed records after 6 s (the queue's visibility timeout is 3 s).
 struct Jobs {
     backoff: platform::sqs::Backoff,
 }
@@ -56,7 +56,7 @@ impl Jobs {
         Jobs {
             backoff: platform::sqs::Backoff::new(
                 aws_sdk_sqs::Client::from_conf(conf),
-                &[Duration::from_secs(3)],
+                &[Duration::from_secs(6)],
             ),
         }
     }
@@ -339,7 +339,7 @@ async fn one_poison_message_is_retried_alone_then_dead_lettered() {
     batch.send().await.unwrap();
 
     let dlq = stack.refs["JobsDLQ"].clone();
-    let dead = eventually(Duration::from_secs(30), || {
+    let dead = eventually(Duration::from_secs(45), || {
         let sqs = sqs.clone();
         let dlq = dlq.clone();
         let tag = tag.clone();
@@ -400,8 +400,8 @@ async fn one_poison_message_is_retried_alone_then_dead_lettered() {
         .collect();
     let waited = times[1] - times[0];
     assert!(
-        waited >= Duration::from_millis(2400),
-        "the retry waited the backoff (3 s ± 20%), not the 1 s visibility timeout: {waited:?}"
+        waited >= Duration::from_millis(4800),
+        "the retry waited the backoff (6 s ± 20%), not the 3 s visibility timeout: {waited:?}"
     );
     let correlated = self::seen()
         .lock()

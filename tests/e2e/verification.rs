@@ -133,6 +133,25 @@ async fn a_certificate_naming_someone_else_fails_the_rules_with_precise_codes() 
         "{}",
         name.message
     );
+
+    // The contractor sees what to fix in its own requirements.
+    let (status, _, me) = product()
+        .get_as(&token, &format!("/v1/contractors/{id}"))
+        .await;
+    assert_eq!(status, 200);
+    let errors = me["requirements"]["errors"].as_array().unwrap();
+    assert!(
+        errors
+            .iter()
+            .any(|e| e["requirement"] == "insurance" && e["code"] == "name_mismatch"),
+        "{errors:?}"
+    );
+    assert!(
+        me["requirements"]["currently_due"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("insurance"))
+    );
 }
 
 async fn scenario(party: &str, mode: &str) {

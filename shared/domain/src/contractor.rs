@@ -111,6 +111,10 @@ pub struct Contractor {
     /// Hash of the newest audit entry (the chain's head).
     #[serde(default)]
     pub audit_head: Option<String>,
+    /// Verification requirements (documents, providers, reviewers), read beside the
+    /// contractor and stored as their own items; never part of the stored profile.
+    #[serde(skip)]
+    pub verifications: Vec<crate::verification::Requirement>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -259,6 +263,7 @@ impl RegisterContractor {
             consents: Vec::new(),
             secrets: Secrets::default(),
             audit_head: None,
+            verifications: Vec::new(),
         })
     }
 }
@@ -453,6 +458,50 @@ mod tests {
             OwnerId::parse("auth0|dana").unwrap(),
             Utc::now(),
         )
+    }
+
+    #[test]
+    fn verification_results_show_in_the_contractors_requirements() {
+        use crate::verification::{Finding, Outcome, Requirement, VerificationResult};
+        let mut c = register(valid()).unwrap();
+        let mut insurance = Requirement::new("insurance", &["rules"]);
+        insurance.record(VerificationResult {
+            id: "r1".into(),
+            source: "rules".into(),
+            evidence_version: 1,
+            outcome: Outcome::Errors {
+                findings: vec![Finding {
+                    code: "limit_too_low".into(),
+                    message: "Raise the limit.".into(),
+                }],
+            },
+            at: Utc::now(),
+            evidence: serde_json::Value::Null,
+        });
+        c.verifications.push(insurance.clone());
+        let r = crate::requirements::of(&c);
+        assert_eq!(r.errors.len(), 1);
+        assert_eq!(r.errors[0].requirement, "insurance");
+        assert_eq!(r.errors[0].code, "limit_too_low");
+        assert!(r.currently_due.contains(&"insurance".to_owned()));
+
+        insurance.record(VerificationResult {
+            id: "r2".into(),
+            source: "rules".into(),
+            evidence_version: 2,
+            outcome: Outcome::Verified,
+            at: Utc::now(),
+            evidence: serde_json::Value::Null,
+        });
+        c.verifications = vec![insurance];
+        let r = crate::requirements::of(&c);
+        assert!(r.errors.is_empty());
+        assert!(!r.currently_due.contains(&"insurance".to_owned()));
+        assert!(!r.pending_verification.contains(&"insurance".to_owned()));
+        assert!(
+            !serde_json::to_string(&c).unwrap().contains("verifications"),
+            "never stored with the profile"
+        );
     }
 
     #[test]

@@ -32,15 +32,38 @@ fn verified_on_completion(step: StepName) -> bool {
 }
 
 pub fn of(c: &Contractor) -> Requirements {
+    use crate::verification::RequirementState;
     let mut currently_due = Vec::new();
     let mut pending = Vec::new();
+    let mut errors = Vec::new();
     for step in ALL_STEPS {
         let name = step.as_str().to_owned();
-        match c.step_status(step) {
-            StepStatus::Complete if c.status == Status::Approved => {}
-            StepStatus::Complete if verified_on_completion(step) => {}
-            StepStatus::Complete => pending.push(name),
-            _ => currently_due.push(name),
+        // A verification with evidence speaks for its step: verified, failed (what to fix),
+        // or still being checked (by a provider or a reviewer).
+        let verification = c
+            .verifications
+            .iter()
+            .find(|v| v.name == name && v.evidence_version > 0);
+        match (verification.map(|v| v.state()), c.step_status(step)) {
+            _ if c.status == Status::Approved => {}
+            (Some(RequirementState::Verified), _) => {}
+            (Some(RequirementState::Errors), _) => {
+                errors.extend(
+                    verification
+                        .into_iter()
+                        .flat_map(|v| v.findings())
+                        .map(|f| RequirementError {
+                            requirement: name.clone(),
+                            code: f.code.clone(),
+                            reason: f.message.clone(),
+                        }),
+                );
+                currently_due.push(name);
+            }
+            (Some(_), _) => pending.push(name),
+            (None, StepStatus::Complete) if verified_on_completion(step) => {}
+            (None, StepStatus::Complete) => pending.push(name),
+            (None, _) => currently_due.push(name),
         }
     }
     let eventually_due: Vec<String> = currently_due
@@ -60,7 +83,7 @@ pub fn of(c: &Contractor) -> Requirements {
         currently_due,
         eventually_due,
         pending_verification: pending,
-        errors: Vec::new(),
+        errors,
         disabled_reason,
     }
 }

@@ -288,7 +288,9 @@ impl ContractorRepository for DynamoContractors {
             None => Ok(None),
             Some(item) => {
                 let stored: ContractorItem = serde_dynamo::from_item(item).map_err(store_err)?;
-                Ok(Some(stored.contractor))
+                let mut contractor = stored.contractor;
+                contractor.verifications = crate::requirements::all_of(&self.table, id).await?;
+                Ok(Some(contractor))
             }
         }
     }

@@ -37,6 +37,33 @@ fn store_err(e: impl std::error::Error + Send + Sync + 'static) -> RepoError {
     RepoError::Store(Box::new(e))
 }
 
+/// The contractor's requirement items (one query on the contractor's partition).
+pub(crate) async fn all_of(
+    table: &Table,
+    contractor: &ContractorId,
+) -> Result<Vec<Requirement>, RepoError> {
+    let out = table
+        .client
+        .query()
+        .table_name(&table.name)
+        .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+        .expression_attribute_values(":pk", AttributeValue::S(keys::contractor_pk(contractor)))
+        .expression_attribute_values(":prefix", AttributeValue::S(keys::requirement_sk("")))
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(|e| RepoError::Store(crate::failure(&e)))?;
+    out.items
+        .unwrap_or_default()
+        .into_iter()
+        .map(|item| {
+            serde_dynamo::from_item::<_, RequirementItem>(item)
+                .map(|i| i.requirement)
+                .map_err(store_err)
+        })
+        .collect()
+}
+
 impl DynamoRequirements {
     pub fn from_env(
         env: &platform::Env,
@@ -103,6 +130,11 @@ impl DynamoRequirements {
             }
         }
         Err(RepoError::VersionConflict)
+    }
+
+    /// Every verification requirement of a contractor.
+    pub async fn all_of(&self, contractor: &ContractorId) -> Result<Vec<Requirement>, RepoError> {
+        all_of(&self.table, contractor).await
     }
 
     /// Requirements waiting for a reviewer, oldest first.
