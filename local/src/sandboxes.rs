@@ -21,10 +21,37 @@ use webhooks::PlaidSigner;
 
 use crate::RunnerError;
 
-pub struct PlaidSandbox {
+/// A sandbox server on a free loopback port, stopped with the stack.
+pub struct Sandbox {
     pub base_url: String,
     task: tokio::task::JoinHandle<()>,
 }
+
+impl Sandbox {
+    async fn serve(name: &str, app: Router) -> Result<Sandbox, RunnerError> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .map_err(|e| RunnerError::Io(format!("{name} sandbox: {e}")))?;
+        let port = listener
+            .local_addr()
+            .map_err(|e| RunnerError::Io(e.to_string()))?
+            .port();
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        tracing::info!(port, sandbox = name, "sandbox ready");
+        Ok(Sandbox {
+            base_url: format!("http://127.0.0.1:{port}"),
+            task,
+        })
+    }
+
+    pub fn stop(&self) {
+        self.task.abort();
+    }
+}
+
+pub struct PlaidSandbox;
 
 struct PlaidState {
     signer: PlaidSigner,
@@ -35,7 +62,7 @@ struct PlaidState {
 
 impl PlaidSandbox {
     /// Starts on a free loopback port, accepting `client_id`/`secret` (the local secret).
-    pub async fn start(client_id: &str, secret: &str) -> Result<PlaidSandbox, RunnerError> {
+    pub async fn start(client_id: &str, secret: &str) -> Result<Sandbox, RunnerError> {
         let state = Arc::new(PlaidState {
             signer: PlaidSigner::generate(format!(
                 "sandbox-{}",
@@ -49,25 +76,7 @@ impl PlaidSandbox {
             .route("/webhook_verification_key/get", post(verification_key))
             .route("/sandbox/webhooks/send", post(send_webhook))
             .with_state(state);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .map_err(|e| RunnerError::Io(format!("Plaid sandbox: {e}")))?;
-        let port = listener
-            .local_addr()
-            .map_err(|e| RunnerError::Io(e.to_string()))?
-            .port();
-        let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
-        tracing::info!(port, "Plaid sandbox ready");
-        Ok(PlaidSandbox {
-            base_url: format!("http://127.0.0.1:{port}"),
-            task,
-        })
-    }
-
-    pub fn stop(&self) {
-        self.task.abort();
+        Sandbox::serve("Plaid", app).await
     }
 }
 
@@ -128,10 +137,7 @@ async fn send_webhook(State(s): State<Arc<PlaidState>>, Json(req): Json<Value>) 
     Json(json!({"statuses": statuses})).into_response()
 }
 
-pub struct InsuranceSandbox {
-    pub base_url: String,
-    task: tokio::task::JoinHandle<()>,
-}
+pub struct InsuranceSandbox;
 
 struct InsuranceState {
     api_token: String,
@@ -148,7 +154,7 @@ impl InsuranceSandbox {
         api_token: &str,
         webhook_secret: &str,
         webhook_url: &str,
-    ) -> Result<InsuranceSandbox, RunnerError> {
+    ) -> Result<Sandbox, RunnerError> {
         let state = Arc::new(InsuranceState {
             api_token: api_token.to_owned(),
             webhook_secret: webhook_secret.to_owned(),
@@ -165,25 +171,7 @@ impl InsuranceSandbox {
             .route("/sandbox/scenario", post(set_scenario))
             .route("/sandbox/submissions", axum::routing::get(list_submissions))
             .with_state(state);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .map_err(|e| RunnerError::Io(format!("insurance sandbox: {e}")))?;
-        let port = listener
-            .local_addr()
-            .map_err(|e| RunnerError::Io(e.to_string()))?
-            .port();
-        let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
-        tracing::info!(port, "insurance verifier sandbox ready");
-        Ok(InsuranceSandbox {
-            base_url: format!("http://127.0.0.1:{port}"),
-            task,
-        })
-    }
-
-    pub fn stop(&self) {
-        self.task.abort();
+        Sandbox::serve("insurance", app).await
     }
 }
 

@@ -69,8 +69,8 @@ pub struct LocalStack {
     pub schedules: Arc<Schedules>,
     moto: Moto,
     clamd: Option<crate::clamd::Clamd>,
-    plaid: Option<crate::sandboxes::PlaidSandbox>,
-    insurance: Option<crate::sandboxes::InsuranceSandbox>,
+    plaid: Option<crate::sandboxes::Sandbox>,
+    insurance: Option<crate::sandboxes::Sandbox>,
     tasks: Vec<JoinHandle<()>>,
     server: Option<(tokio::sync::oneshot::Sender<()>, JoinHandle<()>)>,
 }

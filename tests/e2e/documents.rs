@@ -3,18 +3,10 @@
 
 use e2e_tests::{client, product, read};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
 async fn contractor(tag: &str) -> (String, String) {
     let (token, id, _) = e2e_tests::registered_contractor(tag).await;
     (token, id)
-}
-
-fn hex_sha(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 async fn intent(token: &str, id: &str, body: Value) -> (u16, Value) {
@@ -41,7 +33,7 @@ async fn an_intent_gives_a_presigned_put_that_uploads_the_declared_file() {
     let (status, doc) = intent(
         &token,
         &id,
-        json!({"kind": "insurance_certificate", "file_name": "../COI (2026).pdf", "content_type": "application/pdf", "size": file.len(), "sha256": hex_sha(&file)}),
+        json!({"kind": "insurance_certificate", "file_name": "../COI (2026).pdf", "content_type": "application/pdf", "size": file.len(), "sha256": e2e_tests::hex_sha256(&file)}),
     )
     .await;
     assert_eq!(status, 201, "{doc}");
@@ -116,7 +108,7 @@ async fn an_intent_gives_a_presigned_put_that_uploads_the_declared_file() {
     let (status, second) = intent(
         &token,
         &id,
-        json!({"kind": "w9", "file_name": "w9.pdf", "content_type": "application/pdf", "size": file.len(), "sha256": hex_sha(b"something else")}),
+        json!({"kind": "w9", "file_name": "w9.pdf", "content_type": "application/pdf", "size": file.len(), "sha256": e2e_tests::hex_sha256(b"something else")}),
     )
     .await;
     assert_eq!(status, 201);
@@ -151,7 +143,7 @@ async fn an_intent_gives_a_presigned_put_that_uploads_the_declared_file() {
 async fn intents_are_refused_clearly_and_documents_stay_private() {
     let stack = product();
     let (token, id) = contractor("refuse").await;
-    let sha = hex_sha(b"x");
+    let sha = e2e_tests::hex_sha256(b"x");
     let (status, body) = intent(&token, &id, json!({"kind": "license", "file_name": "card.jpg", "content_type": "image/jpeg", "size": 50 * 1024 * 1024, "sha256": sha})).await;
     assert_eq!(
         (status, body["code"].as_str()),

@@ -7,17 +7,9 @@ use std::time::Duration;
 
 use e2e_tests::{client, corpus, corpus_entry, eventually, product, read};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
-fn hex_sha(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-/// Registers a contractor, creates the intent for `declared` and PUTs `body` with the
-/// presigned request. Returns (token, document).
+/// Registers a contractor and uploads `body` for an intent announcing `declared`.
+/// Returns (token, document).
 async fn upload(
     kind: &str,
     file: &str,
@@ -25,34 +17,9 @@ async fn upload(
     declared: &[u8],
     body: &[u8],
 ) -> (String, Value) {
-    let stack = product();
     let (token, id, _) = e2e_tests::registered_contractor(&format!("pipe-{kind}")).await;
-    let (status, _, doc) = read(
-        client()
-            .post(stack.url(&format!("/v1/contractors/{id}/documents")))
-            .bearer_auth(&token)
-            .json(&json!({"kind": kind, "file_name": file, "content_type": content_type, "size": declared.len(), "sha256": hex_sha(declared)}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(status, 201, "{doc}");
-    let upload = &doc["upload"];
-    let mut put = client()
-        .put(upload["url"].as_str().unwrap())
-        .body(body.to_vec());
-    for (k, v) in upload["headers"].as_object().unwrap() {
-        if k != "content-length" {
-            put = put.header(k, v.as_str().unwrap());
-        }
-    }
-    let resp = put.send().await.unwrap();
-    assert!(
-        resp.status().is_success(),
-        "PUT: {}",
-        resp.text().await.unwrap()
-    );
+    let doc =
+        e2e_tests::upload_document(&token, &id, kind, file, content_type, declared, body).await;
     (token, doc)
 }
 
@@ -325,7 +292,7 @@ async fn the_sweeper_expires_an_upload_that_never_came() {
         client()
             .post(stack.url(&format!("/v1/contractors/{id}/documents")))
             .bearer_auth(&token)
-            .json(&json!({"kind": "w9", "file_name": "w9.pdf", "content_type": "application/pdf", "size": bytes.len(), "sha256": hex_sha(bytes)}))
+            .json(&json!({"kind": "w9", "file_name": "w9.pdf", "content_type": "application/pdf", "size": bytes.len(), "sha256": e2e_tests::hex_sha256(bytes)}))
             .send()
             .await
             .unwrap(),

@@ -9,7 +9,6 @@ use std::time::Duration;
 use domain::verification::{Requirement, RequirementState};
 use e2e_tests::{client, corpus, corpus_entry, eventually, product, read};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
 const COI: &str = "insurance_certificate-000-text_pdf.pdf";
 
@@ -66,32 +65,17 @@ async fn register(business_name: &str) -> (String, String) {
 }
 
 async fn upload_coi(token: &str, contractor: &str) -> String {
-    let stack = product();
     let bytes = std::fs::read(corpus().join(COI)).unwrap();
-    let sha: String = Sha256::digest(&bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    let (status, _, doc) = read(
-        client()
-            .post(stack.url(&format!("/v1/contractors/{contractor}/documents")))
-            .bearer_auth(token)
-            .json(&json!({"kind": "insurance_certificate", "file_name": "coi.pdf", "content_type": "application/pdf", "size": bytes.len(), "sha256": sha}))
-            .send()
-            .await
-            .unwrap(),
+    let doc = e2e_tests::upload_document(
+        token,
+        contractor,
+        "insurance_certificate",
+        "coi.pdf",
+        "application/pdf",
+        &bytes,
+        &bytes,
     )
     .await;
-    assert_eq!(status, 201, "{doc}");
-    let mut put = client()
-        .put(doc["upload"]["url"].as_str().unwrap())
-        .body(bytes);
-    for (k, v) in doc["upload"]["headers"].as_object().unwrap() {
-        if k != "content-length" {
-            put = put.header(k, v.as_str().unwrap());
-        }
-    }
-    assert!(put.send().await.unwrap().status().is_success());
     doc["id"].as_str().unwrap().to_owned()
 }
 

@@ -102,10 +102,7 @@ async fn signed_webhooks_are_recorded_and_queued_once_and_bad_ones_refused() {
             .table_item(&format!("WEBHOOK#{provider}#{id}"), "RECEIVED")
             .await
     };
-    let sha = |v: &Value| -> String {
-        use sha2::Digest;
-        hex_string(&sha2::Sha256::digest(v.to_string().as_bytes()))
-    };
+    let sha = |v: &Value| e2e_tests::hex_sha256(v.to_string().as_bytes());
     let plaid = inbox("plaid", sha(&verified))
         .await
         .expect("the Plaid webhook is recorded");
@@ -124,8 +121,4 @@ async fn signed_webhooks_are_recorded_and_queued_once_and_bad_ones_refused() {
             .is_none(),
         "a forgery leaves nothing"
     );
-}
-
-fn hex_string(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -298,3 +298,53 @@ pub fn corpus_entry(file: &str) -> Value {
         .cloned()
         .unwrap_or_else(|| panic!("{file} is not in the corpus"))
 }
+
+/// Hex SHA-256, as a client computes it for an upload intent.
+pub fn hex_sha256(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Creates the upload intent announcing `declared` and PUTs `body` with the presigned
+/// request, exactly as a client would. Returns the document from the intent.
+pub async fn upload_document(
+    token: &str,
+    contractor: &str,
+    kind: &str,
+    file_name: &str,
+    content_type: &str,
+    declared: &[u8],
+    body: &[u8],
+) -> Value {
+    let stack = product();
+    let (status, _, doc) = read(
+        client()
+            .post(stack.url(&format!("/v1/contractors/{contractor}/documents")))
+            .bearer_auth(token)
+            .json(&json!({"kind": kind, "file_name": file_name, "content_type": content_type, "size": declared.len(), "sha256": hex_sha256(declared)}))
+            .send()
+            .await
+            .expect("upload intent"),
+    )
+    .await;
+    assert_eq!(status, 201, "{doc}");
+    let upload = &doc["upload"];
+    let mut put = client()
+        .put(upload["url"].as_str().expect("url"))
+        .body(body.to_vec());
+    for (k, v) in upload["headers"].as_object().expect("headers") {
+        if k != "content-length" {
+            put = put.header(k, v.as_str().expect("header"));
+        }
+    }
+    let resp = put.send().await.expect("PUT");
+    assert!(
+        resp.status().is_success(),
+        "PUT: {}",
+        resp.text().await.unwrap_or_default()
+    );
+    doc
+}

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::Put;
 use aws_sdk_s3::presigning::PresigningConfig;
 use domain::documents::{
     Document, DocumentRepository, DocumentStatus, PresignedUpload, UploadSigner,
@@ -181,34 +181,8 @@ impl DocumentWrites for DynamoDocuments {
             )
             .build()
             .map_err(store_err)?;
-        let mut items = vec![TransactWriteItem::builder().put(document).build()];
-        for event in events {
-            let outbox =
-                serde_dynamo::to_item(crate::outbox::OutboxItem::new(event)).map_err(store_err)?;
-            items.push(crate::contractors::put(&self.table.name, outbox, None)?);
-        }
-        match self
-            .table
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
+        crate::outbox::commit_with_events(&self.table, self.publisher.as_ref(), document, events)
             .await
-        {
-            Ok(_) => {
-                crate::outbox::publish_committed(self.publisher.as_ref(), &self.table, events)
-                    .await;
-                Ok(())
-            }
-            Err(err) => {
-                let codes = crate::contractors::cancellation_codes(&err);
-                if codes.first().and_then(|c| c.as_deref()) == Some("ConditionalCheckFailed") {
-                    Err(RepoError::VersionConflict)
-                } else {
-                    Err(RepoError::Store(crate::failure(&err)))
-                }
-            }
-        }
     }
 
     async fn overdue(

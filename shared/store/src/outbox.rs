@@ -64,6 +64,44 @@ pub(crate) async fn publish_committed(
     }
 }
 
+/// Writes `primary` (a conditional put) and `events`' outbox items in one transaction, then
+/// publishes the events. A failed condition on `primary` is a [`RepoError::VersionConflict`].
+pub(crate) async fn commit_with_events(
+    table: &Table,
+    publisher: Option<&platform::events::SnsPublisher>,
+    primary: aws_sdk_dynamodb::types::Put,
+    events: &[DomainEvent],
+) -> Result<(), domain::ports::RepoError> {
+    use aws_sdk_dynamodb::types::TransactWriteItem;
+    use domain::ports::RepoError;
+    let mut items = vec![TransactWriteItem::builder().put(primary).build()];
+    for event in events {
+        let outbox = serde_dynamo::to_item(OutboxItem::new(event))
+            .map_err(|e| RepoError::Store(Box::new(e)))?;
+        items.push(crate::contractors::put(&table.name, outbox, None)?);
+    }
+    match table
+        .client
+        .transact_write_items()
+        .set_transact_items(Some(items))
+        .send()
+        .await
+    {
+        Ok(_) => {
+            publish_committed(publisher, table, events).await;
+            Ok(())
+        }
+        Err(err) => {
+            let codes = crate::contractors::cancellation_codes(&err);
+            if codes.first().and_then(|c| c.as_deref()) == Some("ConditionalCheckFailed") {
+                Err(RepoError::VersionConflict)
+            } else {
+                Err(RepoError::Store(crate::failure(&err)))
+            }
+        }
+    }
+}
+
 pub(crate) async fn remove_outbox_item(
     client: &Client,
     table: &str,

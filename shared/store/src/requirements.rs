@@ -1,7 +1,7 @@
 //! A contractor's verification requirements (`CONTRACTOR#id / REQUIREMENT#name`), each
 //! written conditionally on its version together with its outbox events.
 
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, Put};
 use domain::events::DomainEvent;
 use domain::ids::ContractorId;
 use domain::ports::RepoError;
@@ -205,37 +205,7 @@ impl DynamoRequirements {
             put.condition_expression("version = :v")
                 .expression_attribute_values(":v", AttributeValue::N(read_version.to_string()))
         };
-        let mut items = vec![
-            TransactWriteItem::builder()
-                .put(put.build().map_err(store_err)?)
-                .build(),
-        ];
-        for event in events {
-            let outbox =
-                serde_dynamo::to_item(crate::outbox::OutboxItem::new(event)).map_err(store_err)?;
-            items.push(crate::contractors::put(&self.table.name, outbox, None)?);
-        }
-        match self
-            .table
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await
-        {
-            Ok(_) => {
-                crate::outbox::publish_committed(self.publisher.as_ref(), &self.table, events)
-                    .await;
-                Ok(())
-            }
-            Err(err) => {
-                let codes = crate::contractors::cancellation_codes(&err);
-                if codes.first().and_then(|c| c.as_deref()) == Some("ConditionalCheckFailed") {
-                    Err(RepoError::VersionConflict)
-                } else {
-                    Err(RepoError::Store(crate::failure(&err)))
-                }
-            }
-        }
+        let put = put.build().map_err(store_err)?;
+        crate::outbox::commit_with_events(&self.table, self.publisher.as_ref(), put, events).await
     }
 }
