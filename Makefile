@@ -75,3 +75,21 @@ build-ReviewsListFunction:
 
 build-ReviewsDecideFunction:
 	scripts/lambda-artifact.sh reviews-decide "$(ARTIFACTS_DIR)"
+
+build-ReviewsClaimFunction:
+	scripts/lambda-artifact.sh reviews-claim "$(ARTIFACTS_DIR)"
+
+build-VerificationLicenseFunction:
+	scripts/lambda-artifact.sh verification-license "$(ARTIFACTS_DIR)"
+
+build-VerificationStandingFunction:
+	scripts/lambda-artifact.sh verification-standing "$(ARTIFACTS_DIR)"
+
+build-VerificationRecheckFunction:
+	scripts/lambda-artifact.sh verification-recheck "$(ARTIFACTS_DIR)"
+
+build-BankLinkTokenFunction:
+	scripts/lambda-artifact.sh bank-link-token "$(ARTIFACTS_DIR)"
+
+build-BankExchangeFunction:
+	scripts/lambda-artifact.sh bank-exchange "$(ARTIFACTS_DIR)"

@@ -44,6 +44,7 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/_local/schedules", get(list_schedules))
         .route("/_local/schedules/{function}/{event}", post(fire_schedule))
         .route("/_local/functions/{function}/invoke", post(invoke_function))
+        .route("/_local/faults", post(inject_fault))
         .fallback(dispatch)
         .with_state(state)
 }
@@ -142,6 +143,29 @@ async fn invoke_function(
         )
             .into_response(),
     }
+}
+
+/// `{function, crash_batches, redeliver_after_seconds?}`: the function's next
+/// `crash_batches` SQS batches crash mid-batch (see `CrashFault`).
+async fn inject_fault(
+    State(s): State<Arc<ApiState>>,
+    axum::Json(req): axum::Json<Value>,
+) -> Response {
+    let Some(f) = req["function"]
+        .as_str()
+        .and_then(|name| s.functions.get(name))
+    else {
+        return message(StatusCode::NOT_FOUND, "no such function");
+    };
+    let fault = crate::functions::CrashFault {
+        batches: req["crash_batches"].as_u64().unwrap_or(1) as u32,
+        redeliver_after: std::time::Duration::from_secs(
+            req["redeliver_after_seconds"].as_u64().unwrap_or(2),
+        ),
+    };
+    f.inject_crash(fault);
+    axum::Json(json!({"function": f.def.logical_id, "crash_batches": fault.batches}))
+        .into_response()
 }
 
 /// A route that matched, with its path parameters.

@@ -47,6 +47,9 @@ pub fn product_registry() -> Registry {
     http!("webhooks-receive", webhooks_receive);
     http!("reviews-list", reviews_list);
     http!("reviews-decide", reviews_decide);
+    http!("reviews-claim", reviews_claim);
+    http!("bank-link-token", bank_link_token);
+    http!("bank-exchange", bank_exchange);
     macro_rules! scheduled {
         ($name:literal, $krate:ident) => {
             r.insert(
@@ -71,10 +74,13 @@ pub fn product_registry() -> Registry {
     }
     scheduled!("events-relay", events_relay);
     scheduled!("documents-sweeper", documents_sweeper);
+    scheduled!("verification-recheck", verification_recheck);
     sqs!("documents-scan", documents_scan);
     sqs!("documents-extract", documents_extract);
     sqs!("verification-insurance", verification_insurance);
     sqs!("webhooks-process", webhooks_process);
+    sqs!("verification-standing", verification_standing);
+    sqs!("verification-license", verification_license);
     r
 }
 
@@ -84,11 +90,44 @@ pub struct LoadedFunction {
     /// The whole environment the function was built with.
     pub env: HashMap<String, String>,
     handler: JsonFunction,
+    /// An injected fault: the next batches its SQS sources deliver crash mid-batch.
+    crash: std::sync::Mutex<Option<CrashFault>>,
+}
+
+/// A consumer dying mid-batch (`POST /_local/faults`): it handles the first half of the
+/// batch, then "crashes" (nothing is deleted, so the whole batch comes back); the messages
+/// become visible again after `redeliver_after` instead of the queue's visibility timeout,
+/// so a test need not wait minutes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CrashFault {
+    pub batches: u32,
+    pub redeliver_after: std::time::Duration,
 }
 
 impl LoadedFunction {
     pub fn new(def: FunctionDef, env: HashMap<String, String>, handler: JsonFunction) -> Self {
-        LoadedFunction { def, env, handler }
+        LoadedFunction {
+            def,
+            env,
+            handler,
+            crash: std::sync::Mutex::new(None),
+        }
+    }
+
+    pub fn inject_crash(&self, fault: CrashFault) {
+        *self.crash.lock().expect("crash fault") = Some(fault).filter(|f| f.batches > 0);
+    }
+
+    /// Takes one crash from the injected fault, if any is left.
+    pub fn take_crash(&self) -> Option<std::time::Duration> {
+        let mut slot = self.crash.lock().expect("crash fault");
+        let fault = slot.as_mut()?;
+        fault.batches -= 1;
+        let after = fault.redeliver_after;
+        if fault.batches == 0 {
+            *slot = None;
+        }
+        Some(after)
     }
 
     /// One invocation with the function's timeout, as Lambda would run it.

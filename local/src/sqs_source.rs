@@ -70,6 +70,9 @@ impl Poller {
     }
 
     async fn deliver(&self, batch: Vec<Message>) {
+        if let Some(redeliver_after) = self.function.take_crash() {
+            return self.crash(batch, redeliver_after).await;
+        }
         let event = json!({"Records": batch.iter().map(|m| record(m, &self.source.queue_arn)).collect::<Vec<_>>()});
         let ids: Vec<String> = batch.iter().filter_map(|m| m.message_id.clone()).collect();
         let outcome = self.function.invoke(event).await;
@@ -117,6 +120,27 @@ impl Poller {
             }
         }
         tracing::debug!(function = %self.source.function, delivered = ids.len(), retried = keep.len(), "batch done");
+    }
+}
+
+impl Poller {
+    /// An injected crash: the function handles the first half of the batch and dies before
+    /// answering, so nothing is deleted; the batch comes back after `redeliver_after`.
+    async fn crash(&self, batch: Vec<Message>, redeliver_after: Duration) {
+        let half = batch.len().div_ceil(2);
+        let event = json!({"Records": batch[..half].iter().map(|m| record(m, &self.source.queue_arn)).collect::<Vec<_>>()});
+        let _ = self.function.invoke(event).await;
+        tracing::warn!(function = %self.source.function, handled = half, messages = batch.len(), "injected crash mid-batch: nothing acknowledged");
+        for m in &batch {
+            let _ = self
+                .sqs
+                .change_message_visibility()
+                .queue_url(&self.queue_url)
+                .receipt_handle(m.receipt_handle.clone().unwrap_or_default())
+                .visibility_timeout(redeliver_after.as_secs() as i32)
+                .send()
+                .await;
+        }
     }
 }
 

@@ -71,6 +71,7 @@ pub struct LocalStack {
     clamd: Option<crate::clamd::Clamd>,
     plaid: Option<crate::sandboxes::Sandbox>,
     insurance: Option<crate::sandboxes::Sandbox>,
+    licenses: Option<crate::sandboxes::Sandbox>,
     tasks: Vec<JoinHandle<()>>,
     server: Option<(tokio::sync::oneshot::Sender<()>, JoinHandle<()>)>,
 }
@@ -209,6 +210,14 @@ impl LocalStack {
         } else {
             None
         };
+        let licenses = if defs
+            .iter()
+            .any(|d| d.env.contains_key("LICENSE_REGISTRY_CSLB_URL"))
+        {
+            Some(crate::sandboxes::LicenseSandbox::start().await?)
+        } else {
+            None
+        };
         for def in &defs {
             let factory = opts.registry.get(&def.binary).ok_or_else(|| {
                 RunnerError::Function(format!(
@@ -236,6 +245,23 @@ impl LocalStack {
                 && env.contains_key("PLAID_BASE_URL")
             {
                 env.insert("PLAID_BASE_URL".into(), plaid.base_url.clone());
+            }
+            if env.contains_key("PLAID_WEBHOOK_URL") {
+                env.insert(
+                    "PLAID_WEBHOOK_URL".into(),
+                    format!("{base_url}/v1/webhooks/plaid"),
+                );
+            }
+            if let Some(licenses) = &licenses {
+                for (var, path) in [
+                    ("LICENSE_REGISTRY_CSLB_URL", "cslb"),
+                    ("LICENSE_REGISTRY_TDLR_URL", "tdlr"),
+                    ("LICENSE_REGISTRY_DBPR_URL", "dbpr"),
+                ] {
+                    if env.contains_key(var) {
+                        env.insert(var.into(), format!("{}/{path}", licenses.base_url));
+                    }
+                }
             }
             if let Some(insurance) = &insurance
                 && env.contains_key("INSURANCE_VERIFIER_BASE_URL")
@@ -331,6 +357,7 @@ impl LocalStack {
             clamd,
             plaid,
             insurance,
+            licenses,
             tasks,
             server: Some((stop_tx, server)),
         })
@@ -368,6 +395,9 @@ impl LocalStack {
         }
         if let Some(plaid) = &self.plaid {
             plaid.stop();
+        }
+        if let Some(licenses) = &self.licenses {
+            licenses.stop();
         }
         if let Some(insurance) = &self.insurance {
             insurance.stop();

@@ -66,8 +66,15 @@ def person(r):
     return f"{r.choice(FIRST)} {r.choice(LAST)}"
 
 
+# --business / --license-state: one business's kit (certificate, license card, W-9 all
+# naming it; a license in that state with its electrical classification), for end-to-end runs.
+BUSINESS = None
+LICENSE_STATE = None
+
+
 def business(r):
-    return f"{r.choice(BIZ_A)} {r.choice(BIZ_B)} {r.choice(BIZ_C)}"
+    name = f"{r.choice(BIZ_A)} {r.choice(BIZ_B)} {r.choice(BIZ_C)}"
+    return BUSINESS or name
 
 
 def address(r):
@@ -196,6 +203,9 @@ def license_truth(r):
     st = r.choice(["CA", "TX", "FL"])
     n = r.randint(1, 2)
     classes = r.sample(CLASSES[st], n)
+    if LICENSE_STATE:
+        st = LICENSE_STATE
+        classes = CLASSES[st][:1]
     number = {"CA": str(r.randint(400000, 1099999)), "TX": f"TECL{r.randint(10000, 39999)}",
               "FL": f"EC{r.randint(13000000, 13009999)}"}[st]
     exp = date(2027, 1, 1) + timedelta(days=r.randint(0, 700))
@@ -361,9 +371,13 @@ def main():
     ap.add_argument("--tiers", default="text_pdf,clean_scan,noisy_photo")
     ap.add_argument("--kinds", default="insurance_certificate,license,w9")
     ap.add_argument("--compliant-cois", action="store_true")
+    ap.add_argument("--business")
+    ap.add_argument("--license-state", choices=["CA", "TX", "FL"])
     args = ap.parse_args()
-    global COMPLIANT
+    global COMPLIANT, BUSINESS, LICENSE_STATE
     COMPLIANT = args.compliant_cois
+    BUSINESS = args.business
+    LICENSE_STATE = args.license_state
     r = random.Random(args.seed)
     os.makedirs(args.out, exist_ok=True)
     tiers = args.tiers.split(",")

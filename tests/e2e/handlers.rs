@@ -130,6 +130,26 @@ async fn every_function_answers_its_sample_event() {
             401,
             None,
         ),
+        // A contractor is not a reviewer.
+        (
+            "reviews-claim",
+            sample("http-api-reviews-claim.json", id, &sub),
+            403,
+            None,
+        ),
+        (
+            "bank-link-token",
+            sample("http-api-bank-link-token.json", id, &sub),
+            201,
+            None,
+        ),
+        // The sample's public token was never issued by the (sandbox) Plaid.
+        (
+            "bank-exchange",
+            sample("http-api-bank-exchange.json", id, &sub),
+            422,
+            Some("provider_refused"),
+        ),
     ];
     for (binary, event, status, code) in cases {
         let answer = invoke(binary, event)
@@ -160,6 +180,8 @@ async fn every_function_answers_its_sample_event() {
         ("documents-scan", "sqs-documents-scan.json"),
         ("documents-extract", "sqs-documents-extract.json"),
         ("verification-insurance", "sqs-verification-insurance.json"),
+        ("verification-license", "sqs-verification-license.json"),
+        ("verification-standing", "sqs-verification-standing.json"),
     ] {
         let answer = invoke(binary, sample(file, id, &sub))
             .await
@@ -173,4 +195,11 @@ async fn every_function_answers_its_sample_event() {
     .await
     .expect("the sweeper runs");
     assert!(swept["expired"].is_u64(), "{swept}");
+    let rechecked = invoke(
+        "verification-recheck",
+        sample("schedule-verification-recheck.json", id, &sub),
+    )
+    .await
+    .expect("the re-check runs");
+    assert!(rechecked["lapsed"].is_u64(), "{rechecked}");
 }

@@ -1,6 +1,7 @@
 //! End-to-end tests against the local stack (moto + the local runner). One binary, so the
 //! stack starts once and the link happens once.
 
+mod approval;
 mod contractors;
 mod documents;
 mod handlers;

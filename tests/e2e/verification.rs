@@ -166,11 +166,13 @@ async fn submissions() -> Vec<Value> {
 
 /// The provider's flows share one circuit breaker, so they run in order: a compliant
 /// certificate verified automatically; verdicts delivered by hand, duplicated and out of
-/// order; then the provider down until its breaker opens and certificates go to review.
+/// order; a contractor from registration to approved (and suspended); then the provider
+/// down until its breaker opens and certificates go to review.
 #[tokio::test]
 async fn certificates_are_verified_by_rules_and_provider_and_reviewed_when_it_is_down() {
     automatically_verified().await;
     verdicts_by_webhook_whatever_the_order().await;
+    crate::approval::registration_to_approved_then_suspended().await;
     provider_down_opens_the_circuit_and_sends_to_manual_review().await;
 }
 
@@ -307,9 +309,9 @@ async fn provider_down_opens_the_circuit_and_sends_to_manual_review() {
     }
     futures::future::join_all(contractors.iter().map(|(token, id)| upload_coi(token, id))).await;
     // Five failures open the breaker: the fifth goes to review at once, the others when their
-    // retry finds the breaker open (SQS backoff: about 30 s).
+    // retry finds the breaker open (provider backoff: 1 minute ±20%).
     for (_, id) in &contractors {
-        let r = eventually(Duration::from_secs(90), || async {
+        let r = eventually(Duration::from_secs(150), || async {
             let r = insurance_requirement(id).await;
             (r.state() == RequirementState::ManualReview).then_some(r)
         })

@@ -284,6 +284,40 @@ pub fn corpus() -> &'static Path {
     })
 }
 
+/// One business's documents (tests/corpus/generate.py `--business`): a compliant
+/// certificate, a license card from `license_state` and a W-9, all naming `business`, as text
+/// PDFs. Returns the folder and its manifest entries by kind.
+pub fn kit(business: &str, license_state: &str, seed: u64) -> (PathBuf, Value) {
+    let dir = std::env::temp_dir().join(format!(
+        "onboarding-kit-{}-{seed}-{license_state}",
+        std::process::id()
+    ));
+    let python = std::env::var("MOTO_PYTHON").unwrap_or_else(|_| "python3".into());
+    let out = std::process::Command::new(python)
+        .arg(repo_root().join("tests/corpus/generate.py"))
+        .arg(&dir)
+        .args(["--per-kind", "1", "--tiers", "text_pdf", "--compliant-cois"])
+        .args(["--seed", &seed.to_string(), "--business", business])
+        .args(["--license-state", license_state])
+        .output()
+        .expect("run the corpus generator");
+    assert!(
+        out.status.success(),
+        "kit generator failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).expect("manifest"))
+            .expect("manifest JSON");
+    let mut by_kind = serde_json::Map::new();
+    for d in manifest["documents"].as_array().expect("documents") {
+        if d["tier"] == "text_pdf" {
+            by_kind.insert(d["kind"].as_str().unwrap_or_default().to_owned(), d.clone());
+        }
+    }
+    (dir, Value::Object(by_kind))
+}
+
 /// One corpus entry from its manifest, by file name.
 pub fn corpus_entry(file: &str) -> Value {
     let manifest: Value = serde_json::from_slice(

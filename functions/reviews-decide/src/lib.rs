@@ -1,25 +1,27 @@
 //! `POST /v1/contractors/{id}/requirements/{name}/decision`: a reviewer approves, rejects
 //! (with a reason), requests a re-upload, or waives until a date. The decision is recorded
 //! as the reviewer's result on the requirement's current evidence (it outranks automation
-//! until new evidence arrives) and published as `requirement.updated`. Staff only.
+//! until new evidence arrives), published as `requirement.updated`, and added to the
+//! contractor's audit trail (`requirement.decided`, the reviewer as the actor). Refused while
+//! another reviewer holds a claim on the item. Staff only.
 
 use domain::ids::ContractorId;
 use domain::verification::{DecisionInput, reviewer_result};
 use lambda_http::{Body, Request, Response};
-use platform::http::{self, ApiSettings, HttpApp, RequestMeta};
+use platform::http::{self, HttpApp, RequestMeta};
 use platform::{ApiError, BoxError, Env};
 use store::DynamoRequirements;
 
 pub struct DecideReview {
     requirements: DynamoRequirements,
-    settings: ApiSettings,
+    api: wiring::Api,
 }
 
 pub async fn build(env: &Env) -> Result<DecideReview, BoxError> {
-    let aws = platform::aws::Aws::load(env).await;
+    let (api, aws) = wiring::Api::from_env(env).await?;
     Ok(DecideReview {
         requirements: DynamoRequirements::from_env(env, &aws)?,
-        settings: ApiSettings::from_env(env),
+        api,
     })
 }
 
@@ -27,7 +29,7 @@ impl HttpApp for DecideReview {
     const NAME: &'static str = "reviews-decide";
 
     async fn handle(&self, req: Request, meta: RequestMeta) -> Result<Response<Body>, ApiError> {
-        let viewer = self.settings.viewer(&req)?;
+        let viewer = self.api.settings.viewer(&req)?;
         if !viewer.staff {
             return Err(ApiError::Forbidden(
                 "only reviewers decide requirements".into(),
@@ -52,6 +54,9 @@ impl HttpApp for DecideReview {
                 detail: "The contractor has not provided evidence for this requirement yet.".into(),
             });
         }
+        requirement
+            .check_claim(&viewer.subject, now)
+            .map_err(wiring::claim_conflict)?;
         let result = reviewer_result(
             &decision,
             &viewer.subject,
@@ -74,6 +79,17 @@ impl HttpApp for DecideReview {
             .await
             .map_err(internal)?
             .ok_or(ApiError::NotFound("requirement"))?;
+        // The audit trail keeps the decision and its reason (what the reviewer wrote for the
+        // contractor; no personal data is asked for there).
+        self.api
+            .service
+            .note_decision(
+                &viewer,
+                &contractor,
+                serde_json::json!({"requirement": name, "decision": result.evidence["decision"], "reason": result.evidence["reason"], "expires_on": result.evidence["expires_on"], "evidence_version": requirement.evidence_version, "state_after": after.state()}),
+                &wiring::facts(&req, &meta),
+            )
+            .await?;
         tracing::info!(contractor_id = %contractor, requirement = %name, reviewer = %viewer.subject, "review decided");
         Ok(http::json(200, &after.view()))
     }

@@ -8,18 +8,18 @@
 use std::collections::BTreeMap;
 
 use aws_lambda_events::event::sqs::SqsMessage;
-use domain::breaker::{BreakerSettings, BreakerState, Permit};
 use domain::compliance::{Facts, RuleSet, certificate_result};
 use domain::events::DomainEvent;
 use domain::extraction::ExtractedField;
 use domain::ids::ContractorId;
 use domain::ports::{ContractorRepository, RepoError};
 use domain::steps::StepName;
-use domain::verification::{INSURANCE, INSURANCE_SOURCES, Outcome, TRUSTLAYER, VerificationResult};
-use platform::sqs::{Backoff, MessageContext, PIPELINE_RETRIES, SqsConsumer};
+use domain::verification::{INSURANCE, INSURANCE_SOURCES, Outcome, TRUSTLAYER};
+use platform::sqs::{Backoff, MessageContext, PROVIDER_RETRIES, SqsConsumer};
 use platform::{BoxError, Env};
 use providers::{InsuranceVerifier, ProviderError};
-use store::{DynamoBreakers, DynamoContractors, DynamoRequirements, S3Objects};
+use store::breakers::{Gate, ProviderGuard};
+use store::{DynamoContractors, DynamoRequirements, S3Objects};
 
 pub struct VerifyInsurance {
     pub metrics_namespace: String,
@@ -29,8 +29,7 @@ pub struct VerifyInsurance {
     pub rules: RuleSet,
     pub objects: S3Objects,
     pub verifier: InsuranceVerifier,
-    pub breakers: DynamoBreakers,
-    pub breaker: BreakerSettings,
+    pub guard: ProviderGuard,
 }
 
 /// The breaker's name for the insurance verifier.
@@ -40,7 +39,7 @@ pub async fn build(env: &Env) -> Result<VerifyInsurance, BoxError> {
     let aws = platform::aws::Aws::load(env).await;
     Ok(VerifyInsurance {
         metrics_namespace: platform::metrics::namespace(env),
-        backoff: Backoff::new(aws.sqs(), &PIPELINE_RETRIES),
+        backoff: Backoff::new(aws.sqs(), &PROVIDER_RETRIES),
         contractors: DynamoContractors::from_env(env, &aws)?,
         requirements: DynamoRequirements::from_env(env, &aws)?,
         rules: RuleSet::shipped(),
@@ -55,12 +54,7 @@ pub async fn build(env: &Env) -> Result<VerifyInsurance, BoxError> {
                 .unwrap_or_default()
                 .to_owned(),
         },
-        breakers: DynamoBreakers::new(store::Table::from_env(env, &aws)?),
-        breaker: BreakerSettings {
-            failure_threshold: env.parse_or("BREAKER_FAILURE_THRESHOLD", 5)?,
-            cool_down: chrono::Duration::seconds(env.parse_or("BREAKER_COOL_DOWN_SECONDS", 300)?),
-            probe_timeout: chrono::Duration::seconds(60),
-        },
+        guard: ProviderGuard::new(store::Table::from_env(env, &aws)?, PROVIDER, env)?,
     })
 }
 
@@ -102,18 +96,15 @@ impl VerifyInsurance {
             return Ok(()); // the provider has already answered for this certificate
         }
         let now = chrono::Utc::now();
-        let mut breaker = self.breakers.get(PROVIDER).await?;
-        let read = breaker.version;
-        if let Permit::Refuse { reason, .. } = breaker.permit(now, &self.breaker) {
-            return self
-                .manual_review(cert, &format!("The insurance provider is unavailable ({reason}); a reviewer will check the certificate."), correlation_id)
-                .await;
-        }
-        match self.breakers.save(&breaker, read).await {
-            Ok(()) => {}
-            // Another instance took the probe: try again later.
-            Err(RepoError::VersionConflict) => return Err(RepoError::VersionConflict.into()),
-            Err(e) => return Err(e.into()),
+        match self.guard.gate(now).await? {
+            Gate::Call => {}
+            Gate::Refused(reason) => {
+                return self
+                    .manual_review(cert, &format!("The insurance provider is unavailable ({reason}); a reviewer will check the certificate."), correlation_id)
+                    .await;
+            }
+            // Another instance holds the probe: try again later.
+            Gate::Busy => return Err(RepoError::VersionConflict.into()),
         }
         let url = self
             .objects
@@ -121,7 +112,7 @@ impl VerifyInsurance {
             .await?;
         match self.verifier.submit(cert.document_id, &url, cert.party_name).await {
             Ok(provider_id) => {
-                self.update_breaker(|b| b.succeeded()).await?;
+                self.guard.succeeded().await?;
                 tracing::info!(document_id = cert.document_id, provider_id, "submitted to the insurance verifier");
                 Ok(())
             }
@@ -130,11 +121,7 @@ impl VerifyInsurance {
                     .await
             }
             Err(e) => {
-                let reason = e.to_string();
-                let breaker = self
-                    .update_breaker(|b| b.failed(now, &reason, &self.breaker))
-                    .await?;
-                if matches!(breaker.state, BreakerState::Open { .. }) {
+                if self.guard.failed(now, &e.to_string()).await? {
                     self.manual_review(cert, &format!("The insurance provider is unavailable ({e}); a reviewer will check the certificate."), correlation_id)
                         .await
                 } else {
@@ -144,50 +131,21 @@ impl VerifyInsurance {
         }
     }
 
-    /// Applies `change` to the provider's breaker as stored now (re-reading on a concurrent
-    /// write, so every failure counts).
-    async fn update_breaker(
-        &self,
-        change: impl Fn(&mut domain::breaker::Breaker),
-    ) -> Result<domain::breaker::Breaker, RepoError> {
-        for _ in 0..5 {
-            let mut breaker = self.breakers.get(PROVIDER).await?;
-            let read = breaker.version;
-            change(&mut breaker);
-            match self.breakers.save(&breaker, read).await {
-                Ok(()) => return Ok(breaker),
-                Err(RepoError::VersionConflict) => continue,
-                Err(e) => return Err(e),
-            }
-        }
-        Err(RepoError::VersionConflict)
-    }
-
     async fn manual_review(
         &self,
         cert: &Certificate<'_>,
         reason: &str,
         correlation_id: &str,
     ) -> Result<(), VerifyError> {
-        let result = VerificationResult {
-            id: format!(
-                "trustlayer-unavailable:{}:{}",
-                cert.document_id, cert.evidence_version
-            ),
-            source: TRUSTLAYER.into(),
-            evidence_version: cert.evidence_version,
-            outcome: Outcome::ManualReview {
-                reason: reason.to_owned(),
-            },
-            at: chrono::Utc::now(),
-            evidence: serde_json::json!({"provider": PROVIDER}),
-        };
         self.requirements
-            .record(
+            .send_to_review(
                 cert.contractor,
                 INSURANCE,
                 &INSURANCE_SOURCES,
-                &result,
+                TRUSTLAYER,
+                cert.document_id,
+                cert.evidence_version,
+                reason,
                 correlation_id,
             )
             .await?;
@@ -212,6 +170,45 @@ impl SqsConsumer for VerifyInsurance {
 
     fn backoff(&self) -> Option<&Backoff> {
         Some(&self.backoff)
+    }
+
+    fn retry_hint(&self, error: &VerifyError) -> Option<std::time::Duration> {
+        match error {
+            VerifyError::Provider(ProviderError::RateLimited {
+                retry_after_seconds,
+            }) => Some(std::time::Duration::from_secs(*retry_after_seconds)),
+            _ => None,
+        }
+    }
+
+    /// Out of tries: a reviewer takes the certificate (the message also goes to the DLQ).
+    async fn gave_up(&self, message: &SqsMessage, ctx: &MessageContext, error: &VerifyError) {
+        let Ok(event) =
+            serde_json::from_str::<DomainEvent>(message.body.as_deref().unwrap_or_default())
+        else {
+            return;
+        };
+        if event.kind != domain::pipeline::EVENT_EXTRACTED
+            || event.data["kind"] != "insurance_certificate"
+        {
+            return;
+        }
+        let cert = Certificate {
+            contractor: &event.contractor_id,
+            document_id: event.data["document_id"].as_str().unwrap_or_default(),
+            evidence_version: event.data["version"].as_u64().unwrap_or(1) as u32,
+            object_key: "",
+            party_name: "",
+        };
+        let reason = format!(
+            "Automatic verification kept failing ({error}); a reviewer will check the certificate."
+        );
+        if let Err(e) = self
+            .manual_review(&cert, &reason, ctx.correlation_id.as_str())
+            .await
+        {
+            tracing::error!(error = %e, "could not hand the certificate to a reviewer; the DLQ holds it");
+        }
     }
 
     async fn handle(&self, message: &SqsMessage, ctx: &MessageContext) -> Result<(), VerifyError> {

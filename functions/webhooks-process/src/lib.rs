@@ -3,26 +3,30 @@
 //! requirement (`provider:trustlayer`): compliant → verified, otherwise errors with the
 //! provider's reasons. Results are keyed by the provider's event id and ordered by the
 //! provider's processing time, so duplicates and out-of-order deliveries give one outcome.
-//! Plaid's events are kept in the webhook inbox for bank verification, which is not built
-//! yet; they are acknowledged here with a log line.
+//! Plaid's Auth events (`AUTOMATICALLY_VERIFIED`, `VERIFICATION_EXPIRED`) update the linked
+//! account's status and become Plaid's result on the contractor's `bank_account`
+//! requirement; other Plaid events need no work and are acknowledged.
 
 use aws_lambda_events::event::sqs::SqsMessage;
+use domain::banking::AccountVerification;
 use domain::documents::DocumentRepository;
 use domain::ids::DocumentId;
 use domain::ports::RepoError;
 use domain::verification::{
-    Finding, INSURANCE, INSURANCE_SOURCES, Outcome, TRUSTLAYER, VerificationResult,
+    BANK_ACCOUNT, BANK_SOURCES, Finding, INSURANCE, INSURANCE_SOURCES, Outcome, TRUSTLAYER,
+    VerificationResult,
 };
 use platform::sqs::{Backoff, MessageContext, PIPELINE_RETRIES, SqsConsumer};
 use platform::{BoxError, Env};
 use serde_json::Value;
-use store::{DynamoDocuments, DynamoRequirements};
+use store::{BankLinks, DynamoDocuments, DynamoRequirements};
 
 pub struct ProcessWebhooks {
     pub metrics_namespace: String,
     pub backoff: Backoff,
     pub documents: DynamoDocuments,
     pub requirements: DynamoRequirements,
+    pub banks: BankLinks,
 }
 
 pub async fn build(env: &Env) -> Result<ProcessWebhooks, BoxError> {
@@ -32,6 +36,7 @@ pub async fn build(env: &Env) -> Result<ProcessWebhooks, BoxError> {
         backoff: Backoff::new(aws.sqs(), &PIPELINE_RETRIES),
         documents: DynamoDocuments::new(store::Table::from_env(env, &aws)?),
         requirements: DynamoRequirements::from_env(env, &aws)?,
+        banks: BankLinks::new(store::Table::from_env(env, &aws)?),
     })
 }
 
@@ -91,7 +96,65 @@ pub fn trustlayer_result(
         outcome,
         at,
         evidence: body.clone(),
+        valid_until: None,
     })
+}
+
+impl ProcessWebhooks {
+    /// Plaid Auth webhooks about micro-deposit verification, by item and account.
+    async fn plaid(
+        &self,
+        event_id: &str,
+        body: &Value,
+        ctx: &MessageContext,
+    ) -> Result<(), ProcessError> {
+        let (kind, code) = (
+            body["webhook_type"].as_str().unwrap_or_default(),
+            body["webhook_code"].as_str().unwrap_or_default(),
+        );
+        let verification = match (kind, code) {
+            ("AUTH", "AUTOMATICALLY_VERIFIED") => AccountVerification::Verified,
+            ("AUTH", "VERIFICATION_EXPIRED") => AccountVerification::VerificationExpired,
+            _ => {
+                tracing::info!(event_id, kind, code, "Plaid event needs no work");
+                return Ok(());
+            }
+        };
+        let item_id = body["item_id"].as_str().unwrap_or_default();
+        let Some(mut link) = self.banks.get(item_id).await? else {
+            tracing::warn!(
+                event_id,
+                item_id,
+                "Plaid event for an item we do not know; ignored"
+            );
+            return Ok(());
+        };
+        if body["account_id"]
+            .as_str()
+            .is_some_and(|a| a != link.account_id)
+        {
+            tracing::info!(
+                event_id,
+                "Plaid event for another account of the item; ignored"
+            );
+            return Ok(());
+        }
+        link.verification = verification;
+        self.banks.save(&link).await?;
+        let result = link.result(code, chrono::Utc::now());
+        let recorded = self
+            .requirements
+            .record(
+                &link.contractor_id,
+                BANK_ACCOUNT,
+                &BANK_SOURCES,
+                &result,
+                ctx.correlation_id.as_str(),
+            )
+            .await?;
+        tracing::info!(event_id, item_id, code, state = ?recorded, "bank verification updated");
+        Ok(())
+    }
 }
 
 impl SqsConsumer for ProcessWebhooks {
@@ -115,11 +178,12 @@ impl SqsConsumer for ProcessWebhooks {
                 tracing::info!(event_id, kind = %body["type"], "TrustLayer event needs no work");
                 return Ok(());
             }
+            "plaid" => return self.plaid(event_id, &body, ctx).await,
             other => {
                 tracing::warn!(
                     provider = other,
                     event_id,
-                    "no consumer for this provider's events yet; kept in the webhook inbox"
+                    "no consumer for this provider's events; kept in the webhook inbox"
                 );
                 return Ok(());
             }

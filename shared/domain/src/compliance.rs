@@ -191,6 +191,11 @@ pub fn certificate_result(
         },
         at,
         evidence: serde_json::Value::Object(evidence),
+        // The marketplace requires general liability: the certificate holds until it ends.
+        valid_until: facts
+            .fields
+            .get("general_liability.expiry")
+            .and_then(|f| NaiveDate::parse_from_str(&f.value, "%Y-%m-%d").ok()),
     }
 }
 

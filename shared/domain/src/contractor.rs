@@ -438,6 +438,29 @@ impl Contractor {
     }
 }
 
+/// A registered contractor for other modules' tests.
+#[cfg(test)]
+pub(crate) mod tests_support {
+    use super::*;
+
+    pub fn contractor_serving(states: &[&str]) -> Contractor {
+        let input: RegisterContractor = serde_json::from_value(serde_json::json!({
+            "business_name": "Bright Nights LLC",
+            "contact": {"name": "Dana Reyes", "email": "dana@brightnights.example", "phone": "(214) 555-0142"},
+            "service_area": {"states": states, "zip_codes": []},
+            "trade": {"crew_size": 4, "years_in_business": 6, "services": ["residential_installation"]}
+        }))
+        .unwrap();
+        input
+            .into_contractor(
+                ContractorId::generate(),
+                OwnerId::parse("auth0|dana").unwrap(),
+                Utc::now(),
+            )
+            .unwrap()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -477,6 +500,7 @@ mod tests {
             },
             at: Utc::now(),
             evidence: serde_json::Value::Null,
+            valid_until: None,
         });
         c.verifications.push(insurance.clone());
         let r = crate::requirements::of(&c);
@@ -492,6 +516,7 @@ mod tests {
             outcome: Outcome::Verified,
             at: Utc::now(),
             evidence: serde_json::Value::Null,
+            valid_until: None,
         });
         c.verifications = vec![insurance];
         let r = crate::requirements::of(&c);

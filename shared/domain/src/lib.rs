@@ -2,6 +2,7 @@
 //! Storage and other side effects sit behind the ports in [`ports`].
 
 pub mod audit;
+pub mod banking;
 pub mod breaker;
 pub mod compliance;
 pub mod contractor;
@@ -10,11 +11,13 @@ pub mod events;
 pub mod extraction;
 pub mod ids;
 pub mod inspection;
+pub mod licensing;
 pub mod lifecycle;
 pub mod onboarding;
 pub mod pipeline;
 pub mod ports;
 pub mod requirements;
+pub mod standing;
 pub mod steps;
 pub mod validation;
 pub mod values;

@@ -9,8 +9,10 @@ use crate::audit::{Actor, ActorKind, AuditEntry, ChainVerdict, GENESIS, Unsealed
 use crate::contractor::{Consent, Contractor, RegisterContractor, Status, StepState};
 use crate::events::DomainEvent;
 use crate::ids::{ContractorId, OwnerId};
+use crate::licensing::LicenseRules;
 use crate::lifecycle::{self, IllegalTransition};
 use crate::ports::{Commit, ContractorRepository, CryptoError, FieldCipher, Page, RepoError};
+use crate::standing;
 use crate::steps::{ALL_STEPS, AgreementVersions, StepName, StepStatus, validate_save};
 use crate::{Invalid, Violation};
 
@@ -95,7 +97,7 @@ impl<R: ContractorRepository, C: FieldCipher> Onboarding<R, C> {
         let mut contractor = input.into_contractor(ContractorId::generate(), owner, facts.now)?;
         let audit = self
             .entry(
-                viewer,
+                viewer.actor(),
                 facts,
                 "contractor.registered",
                 json!({"status_after": Status::Draft}),
@@ -269,7 +271,15 @@ impl<R: ContractorRepository, C: FieldCipher> Onboarding<R, C> {
             ));
         }
         let contractor = self
-            .commit(viewer, before, after, facts, "step.saved", summary, events)
+            .commit(
+                viewer.actor(),
+                before,
+                after,
+                facts,
+                "step.saved",
+                summary,
+                events,
+            )
             .await?;
         Ok(Saved {
             contractor,
@@ -317,7 +327,7 @@ impl<R: ContractorRepository, C: FieldCipher> Onboarding<R, C> {
         ];
         let summary = json!({"status_before": before.status, "status_after": after.status});
         self.commit(
-            viewer,
+            viewer.actor(),
             before,
             after,
             facts,
@@ -331,7 +341,7 @@ impl<R: ContractorRepository, C: FieldCipher> Onboarding<R, C> {
     #[allow(clippy::too_many_arguments)]
     async fn commit(
         &self,
-        viewer: &Viewer,
+        actor: Actor,
         before: Contractor,
         mut after: Contractor,
         facts: &RequestFacts,
@@ -341,7 +351,7 @@ impl<R: ContractorRepository, C: FieldCipher> Onboarding<R, C> {
     ) -> Result<Contractor, OnboardingError> {
         after.version = before.version + 1;
         after.updated_at = facts.now;
-        let audit = self.entry(viewer, facts, action, summary).seal(
+        let audit = self.entry(actor, facts, action, summary).seal(
             &after.id,
             after.version,
             facts.now,
@@ -364,6 +374,96 @@ impl<R: ContractorRepository, C: FieldCipher> Onboarding<R, C> {
             }),
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// Moves the account as its verification requirements say ([`crate::standing`]):
+    /// approved once everything that applies is verified, suspended when an approved
+    /// account's requirement fails, approved again once fixed. `system` is the function
+    /// acting. Re-reads on a concurrent change; `None` when the status stays.
+    pub async fn settle(
+        &self,
+        id: &ContractorId,
+        licenses: &LicenseRules,
+        system: &str,
+        facts: &RequestFacts,
+    ) -> Result<Option<Contractor>, OnboardingError> {
+        for _ in 0..3 {
+            let before = self
+                .contractors
+                .get(id)
+                .await?
+                .ok_or(OnboardingError::NotFound)?;
+            let Some((to, summary)) = standing::next_status(&before, licenses) else {
+                return Ok(None);
+            };
+            lifecycle::check(before.status, to)?;
+            let mut after = before.clone();
+            after.status = to;
+            let version = before.version + 1;
+            let action = match to {
+                Status::Approved => "contractor.approved",
+                _ => "contractor.suspended",
+            };
+            let events = vec![
+                DomainEvent::new(
+                    action,
+                    &after.id,
+                    version,
+                    facts.now,
+                    &facts.correlation_id,
+                    summary.clone(),
+                ),
+                status_changed(&after, before.status, facts, version),
+            ];
+            let actor = Actor {
+                kind: ActorKind::System,
+                id: system.to_owned(),
+            };
+            match self
+                .commit(actor, before, after, facts, action, summary, events)
+                .await
+            {
+                Ok(c) => return Ok(Some(c)),
+                Err(OnboardingError::StaleVersion { .. }) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(OnboardingError::Repo(RepoError::VersionConflict))
+    }
+
+    /// Adds a reviewer's decision on a requirement to the contractor's audit trail (the
+    /// account itself is unchanged but for its version).
+    pub async fn note_decision(
+        &self,
+        viewer: &Viewer,
+        id: &ContractorId,
+        summary: Value,
+        facts: &RequestFacts,
+    ) -> Result<Contractor, OnboardingError> {
+        for _ in 0..3 {
+            let before = self
+                .contractors
+                .get(id)
+                .await?
+                .ok_or(OnboardingError::NotFound)?;
+            let after = before.clone();
+            match self
+                .commit(
+                    viewer.actor(),
+                    before,
+                    after,
+                    facts,
+                    "requirement.decided",
+                    summary.clone(),
+                    Vec::new(),
+                )
+                .await
+            {
+                Err(OnboardingError::StaleVersion { .. }) => continue,
+                other => return other,
+            }
+        }
+        Err(OnboardingError::Repo(RepoError::VersionConflict))
     }
 
     pub async fn audit(
@@ -412,13 +512,13 @@ impl<R: ContractorRepository, C: FieldCipher> Onboarding<R, C> {
 
     fn entry(
         &self,
-        viewer: &Viewer,
+        actor: Actor,
         facts: &RequestFacts,
         action: &'static str,
         summary: Value,
     ) -> Unsealed {
         Unsealed {
-            actor: viewer.actor(),
+            actor,
             action,
             summary,
             request_id: facts.request_id.clone(),

@@ -30,8 +30,16 @@ pub struct Finding {
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum Outcome {
     Verified,
-    Errors { findings: Vec<Finding> },
-    ManualReview { reason: String },
+    Errors {
+        findings: Vec<Finding>,
+    },
+    ManualReview {
+        reason: String,
+    },
+    /// The source has the evidence and is still checking it (e.g. micro-deposits).
+    Pending {
+        reason: String,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -46,6 +54,10 @@ pub struct VerificationResult {
     /// What the result was based on (extracted values, rule outcomes, provider answer).
     #[serde(default)]
     pub evidence: serde_json::Value,
+    /// The last day the evidence holds (a policy's or a license's expiry, a waiver's end);
+    /// the scheduled re-check acts on it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_until: Option<chrono::NaiveDate>,
 }
 
 pub const REVIEWER: &str = "reviewer";
@@ -55,6 +67,16 @@ pub const REVIEWER: &str = "reviewer";
 pub const INSURANCE: &str = "insurance";
 pub const INSURANCE_SOURCES: [&str; 2] = ["rules", TRUSTLAYER];
 pub const TRUSTLAYER: &str = "provider:trustlayer";
+
+/// The state contractor license: our cross-check of the card with the state's record.
+pub const LICENSE: &str = "license";
+pub const LICENSE_SOURCES: [&str; 1] = [LICENSE_LOOKUP];
+pub const LICENSE_LOOKUP: &str = "state_lookup";
+
+/// The payout bank account, verified by Plaid (instantly or by micro-deposits).
+pub const BANK_ACCOUNT: &str = "bank_account";
+pub const BANK_SOURCES: [&str; 1] = [PLAID];
+pub const PLAID: &str = "provider:plaid";
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Requirement {
@@ -67,7 +89,32 @@ pub struct Requirement {
     pub results: BTreeMap<String, VerificationResult>,
     /// Every result id seen, for deduplication across versions.
     pub seen: Vec<String>,
+    /// A reviewer working on it (manual review only); lapses at `until`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claim: Option<Claim>,
 }
+
+/// A reviewer's lease on a manual-review item, so two reviewers don't decide one item.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claim {
+    pub reviewer: String,
+    pub until: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ClaimError {
+    #[error("the requirement is not waiting for a reviewer")]
+    NotInReview,
+    #[error("claimed by another reviewer until {until}")]
+    ClaimedByOther {
+        reviewer: String,
+        until: DateTime<Utc>,
+    },
+}
+
+/// The source of a result recorded when evidence lapses (a policy, license or waiver past
+/// its date); it outranks an earlier reviewer decision.
+pub const EXPIRY: &str = "expiry";
 
 /// What recording a result did.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -86,6 +133,7 @@ impl Requirement {
             evidence_version: 0,
             results: BTreeMap::new(),
             seen: Vec::new(),
+            claim: None,
         }
     }
 
@@ -114,6 +162,9 @@ impl Requirement {
                 self.results.insert(result.source.clone(), result);
             }
         }
+        if self.state() != RequirementState::ManualReview {
+            self.claim = None;
+        }
         Recorded::Applied
     }
 
@@ -121,7 +172,12 @@ impl Requirement {
         if self.evidence_version == 0 {
             return RequirementState::CurrentlyDue;
         }
-        if let Some(decision) = self.results.get(REVIEWER) {
+        // The latest of a reviewer's decision and a lapse speaks for the requirement.
+        let decisive = [self.results.get(REVIEWER), self.results.get(EXPIRY)]
+            .into_iter()
+            .flatten()
+            .max_by_key(|r| r.at);
+        if let Some(decision) = decisive {
             return state_of(&decision.outcome);
         }
         let outcomes: Vec<&Outcome> = self.results.values().map(|r| &r.outcome).collect();
@@ -141,6 +197,98 @@ impl Requirement {
             RequirementState::Verified
         } else {
             RequirementState::PendingVerification
+        }
+    }
+
+    /// The last day the current evidence holds: the earliest `valid_until` of the results
+    /// that count (a reviewer's decision replaces automation's dates).
+    pub fn valid_until(&self) -> Option<chrono::NaiveDate> {
+        let counted: Vec<&VerificationResult> = match self.results.get(REVIEWER) {
+            Some(decision) => vec![decision],
+            None => self.results.values().collect(),
+        };
+        counted.iter().filter_map(|r| r.valid_until).min()
+    }
+
+    /// The result to record when the verified evidence has lapsed by `today` (the scheduled
+    /// re-check); `None` while it holds. Its id is fixed per evidence version, so a re-run
+    /// records nothing new.
+    pub fn lapse(&self, today: chrono::NaiveDate, at: DateTime<Utc>) -> Option<VerificationResult> {
+        if self.state() != RequirementState::Verified {
+            return None;
+        }
+        let until = self.valid_until().filter(|d| *d < today)?;
+        let waived = self.results.contains_key(REVIEWER);
+        let (code, message) = match (waived, self.name.as_str()) {
+            (true, _) => (
+                "waiver_expired",
+                format!(
+                    "The waiver for your {} ended on {until}; provide current evidence.",
+                    self.name.replace('_', " ")
+                ),
+            ),
+            (false, INSURANCE) => (
+                "policy_expired",
+                format!(
+                    "Your insurance policy expired on {until}; upload a current certificate of insurance."
+                ),
+            ),
+            (false, LICENSE) => (
+                "license_expired",
+                format!(
+                    "Your contractor license expired on {until}; renew it and upload the new license card."
+                ),
+            ),
+            (false, name) => (
+                "evidence_expired",
+                format!(
+                    "The evidence for your {} expired on {until}.",
+                    name.replace('_', " ")
+                ),
+            ),
+        };
+        Some(VerificationResult {
+            id: format!("expiry:{}:{}:{until}", self.name, self.evidence_version),
+            source: EXPIRY.into(),
+            evidence_version: self.evidence_version,
+            outcome: Outcome::Errors {
+                findings: vec![Finding {
+                    code: code.into(),
+                    message,
+                }],
+            },
+            at,
+            evidence: serde_json::json!({"valid_until": until, "checked_on": today}),
+            valid_until: None,
+        })
+    }
+
+    /// Takes (or renews) the reviewer's lease on a manual-review item.
+    pub fn take_claim(
+        &mut self,
+        reviewer: &str,
+        now: DateTime<Utc>,
+        lease: chrono::Duration,
+    ) -> Result<(), ClaimError> {
+        if self.state() != RequirementState::ManualReview {
+            return Err(ClaimError::NotInReview);
+        }
+        self.check_claim(reviewer, now)?;
+        self.claim = Some(Claim {
+            reviewer: reviewer.to_owned(),
+            until: now + lease,
+        });
+        Ok(())
+    }
+
+    /// Whether `reviewer` may decide now: nobody else holds a live claim.
+    pub fn check_claim(&self, reviewer: &str, now: DateTime<Utc>) -> Result<(), ClaimError> {
+        match &self.claim {
+            Some(c) if c.reviewer != reviewer && c.until > now => Err(ClaimError::ClaimedByOther {
+                reviewer: c.reviewer.clone(),
+                until: c.until,
+            }),
+            _ => Ok(()),
         }
     }
 
@@ -165,6 +313,8 @@ impl Requirement {
             "state": self.state(),
             "evidence_version": self.evidence_version,
             "findings": self.findings(),
+            "valid_until": self.valid_until(),
+            "claim": self.claim,
             "results": self.results.values().map(|r| serde_json::json!({
                 "source": r.source, "outcome": r.outcome, "at": r.at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             })).collect::<Vec<_>>(),
@@ -338,6 +488,11 @@ pub fn reviewer_result(
         outcome,
         at,
         evidence: serde_json::json!({"reviewer": reviewer, "decision": kind, "reason": reason, "expires_on": expires_on}),
+        // A waiver lapses: the scheduled re-check finds it on its date.
+        valid_until: match decision {
+            Decision::Waive { expires_on, .. } => Some(*expires_on),
+            _ => None,
+        },
     }
 }
 
@@ -346,6 +501,7 @@ fn state_of(outcome: &Outcome) -> RequirementState {
         Outcome::Verified => RequirementState::Verified,
         Outcome::Errors { .. } => RequirementState::Errors,
         Outcome::ManualReview { .. } => RequirementState::ManualReview,
+        Outcome::Pending { .. } => RequirementState::PendingVerification,
     }
 }
 
@@ -367,6 +523,7 @@ mod tests {
             outcome,
             at: DateTime::from_timestamp(1_795_000_000 + minute * 60, 0).unwrap(),
             evidence: serde_json::Value::Null,
+            valid_until: None,
         }
     }
 
@@ -551,5 +708,119 @@ mod tests {
         assert_eq!(fresh.state(), RequirementState::CurrentlyDue);
         fresh.evidence(1);
         assert_eq!(fresh.state(), RequirementState::PendingVerification);
+    }
+
+    fn day(s: &str) -> chrono::NaiveDate {
+        s.parse().unwrap()
+    }
+
+    fn verified_until(id: &str, source: &str, until: &str, minute: i64) -> VerificationResult {
+        VerificationResult {
+            valid_until: Some(day(until)),
+            ..result(id, source, 1, Outcome::Verified, minute)
+        }
+    }
+
+    #[test]
+    fn a_lapse_is_found_once_and_outranks_automation_until_new_evidence() {
+        let mut r = insurance();
+        r.record(verified_until("r1", "rules", "2027-06-30", 1));
+        r.record(result("p1", "provider:trustlayer", 1, Outcome::Verified, 2));
+        assert_eq!(r.valid_until(), Some(day("2027-06-30")));
+        assert_eq!(
+            r.lapse(day("2027-06-30"), Utc::now()),
+            None,
+            "valid through its last day"
+        );
+        let lapse = r.lapse(day("2027-07-01"), Utc::now()).unwrap();
+        assert_eq!(lapse.source, EXPIRY);
+        assert_eq!(r.record(lapse.clone()), Recorded::Applied);
+        assert_eq!(r.state(), RequirementState::Errors);
+        assert_eq!(r.findings()[0].code, "policy_expired");
+        assert!(r.findings()[0].message.contains("2027-06-30"));
+        assert_eq!(r.record(lapse), Recorded::Duplicate);
+        assert_eq!(
+            r.lapse(day("2027-07-02"), Utc::now()),
+            None,
+            "only verified evidence lapses"
+        );
+        // A renewed certificate starts over.
+        r.record(VerificationResult {
+            evidence_version: 2,
+            ..verified_until("r2", "rules", "2028-06-30", 10)
+        });
+        assert_eq!(r.state(), RequirementState::PendingVerification);
+    }
+
+    #[test]
+    fn a_waiver_lapses_on_its_date_and_a_later_decision_wins_again() {
+        let mut r = insurance();
+        r.record(result("r1", "rules", 1, errors("limit_too_low"), 1));
+        let waive = Decision::Waive {
+            reason: "carrier letter on file".into(),
+            expires_on: day("2027-01-31"),
+        };
+        let at = DateTime::from_timestamp(1_795_000_000 + 600, 0).unwrap();
+        r.record(reviewer_result(&waive, "rev-1", 1, at));
+        assert_eq!(r.state(), RequirementState::Verified);
+        let lapse = r
+            .lapse(day("2027-02-01"), at + chrono::Duration::days(1))
+            .unwrap();
+        r.record(lapse);
+        assert_eq!(r.state(), RequirementState::Errors);
+        assert_eq!(
+            r.findings()
+                .iter()
+                .find(|f| f.code == "waiver_expired")
+                .map(|f| f.code.as_str()),
+            Some("waiver_expired")
+        );
+        let approve = Decision::Approve { reason: None };
+        r.record(reviewer_result(
+            &approve,
+            "rev-2",
+            1,
+            at + chrono::Duration::days(2),
+        ));
+        assert_eq!(r.state(), RequirementState::Verified);
+    }
+
+    #[test]
+    fn one_reviewer_holds_a_claim_until_it_lapses_or_the_item_is_decided() {
+        let now = Utc::now();
+        let lease = chrono::Duration::minutes(30);
+        let mut r = insurance();
+        assert_eq!(
+            r.take_claim("rev-1", now, lease),
+            Err(ClaimError::NotInReview)
+        );
+        r.record(result(
+            "p1",
+            "provider:trustlayer",
+            1,
+            Outcome::ManualReview {
+                reason: "down".into(),
+            },
+            1,
+        ));
+        r.take_claim("rev-1", now, lease).unwrap();
+        r.take_claim("rev-1", now, lease).unwrap();
+        assert!(matches!(
+            r.take_claim("rev-2", now, lease),
+            Err(ClaimError::ClaimedByOther { .. })
+        ));
+        assert!(r.check_claim("rev-2", now).is_err());
+        assert!(r.check_claim("rev-1", now).is_ok());
+        assert!(
+            r.check_claim("rev-2", now + lease + chrono::Duration::seconds(1))
+                .is_ok()
+        );
+        r.record(reviewer_result(
+            &Decision::Approve { reason: None },
+            "rev-1",
+            1,
+            now,
+        ));
+        assert_eq!(r.claim, None, "a decided item has no claim");
     }
 }

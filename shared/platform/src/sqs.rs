@@ -43,6 +43,24 @@ pub trait SqsConsumer: Send + Sync + 'static {
     fn backoff(&self) -> Option<&Backoff> {
         None
     }
+
+    /// The least wait an error asks for (a provider's `Retry-After`); the backoff waits at
+    /// least this long.
+    fn retry_hint(&self, _error: &Self::Error) -> Option<std::time::Duration> {
+        None
+    }
+
+    /// Called when a record fails its last try (the backoff's schedule is spent, so the
+    /// queue dead-letters it next): the place to hand the work to a person, so nothing is
+    /// lost silently. The record is still reported failed.
+    fn gave_up(
+        &self,
+        _message: &SqsMessage,
+        _ctx: &MessageContext,
+        _error: &Self::Error,
+    ) -> impl Future<Output = ()> + Send {
+        async {}
+    }
 }
 
 /// Retry delays for the document pipeline's consumers: quick for a blip (a clamd restart),
@@ -52,6 +70,17 @@ pub const PIPELINE_RETRIES: [std::time::Duration; 4] = [
     std::time::Duration::from_secs(120),
     std::time::Duration::from_secs(600),
     std::time::Duration::from_secs(1800),
+];
+
+/// Retry delays for calls to outside providers (insurance verifier, license registries,
+/// Plaid): 1 min, 5 min, 15 min, 1 h, 6 h; the queue's `maxReceiveCount` is 6 (the first
+/// try and five retries), and the last failure goes to a reviewer as well as the DLQ.
+pub const PROVIDER_RETRIES: [std::time::Duration; 5] = [
+    std::time::Duration::from_secs(60),
+    std::time::Duration::from_secs(300),
+    std::time::Duration::from_secs(900),
+    std::time::Duration::from_secs(3600),
+    std::time::Duration::from_secs(6 * 3600),
 ];
 
 /// Retry delays for failed records, applied by setting the message's visibility
@@ -81,6 +110,12 @@ impl Backoff {
         // SQS visibility is at most 12 hours.
         base.mul_f64(0.8 + 0.4 * jitter.clamp(0.0, 1.0))
             .min(std::time::Duration::from_secs(12 * 3600))
+    }
+
+    /// Whether failed receive number `receive_count` was the last try: the schedule has one
+    /// delay per retry, so a queue using it has `maxReceiveCount` = schedule length + 1.
+    pub fn is_last_try(&self, receive_count: u32) -> bool {
+        receive_count as usize > self.schedule.len()
     }
 
     /// The queue URL for a queue ARN (`arn:aws:sqs:region:account:name`), asked once.
@@ -113,6 +148,7 @@ impl Backoff {
         &self,
         record: &SqsMessage,
         receive_count: u32,
+        at_least: Option<std::time::Duration>,
     ) -> Result<std::time::Duration, BoxError> {
         let arn = record
             .event_source_arn
@@ -123,7 +159,10 @@ impl Backoff {
             .as_deref()
             .ok_or("record without receiptHandle")?;
         let jitter = (ulid::Ulid::new().random() % 1000) as f64 / 1000.0;
-        let delay = self.delay(receive_count, jitter);
+        let delay = self
+            .delay(receive_count, jitter)
+            .max(at_least.unwrap_or_default())
+            .min(std::time::Duration::from_secs(12 * 3600));
         self.sqs
             .change_message_visibility()
             .queue_url(self.queue_url(arn).await?)
@@ -207,9 +246,20 @@ async fn handle_one<C: SqsConsumer>(
     match outcome {
         Ok(()) => Ok(()),
         Err(err) => {
+            if consumer
+                .backoff()
+                .is_some_and(|b| b.is_last_try(ctx.receive_count))
+            {
+                tracing::error!(message_id = %ctx.message_id, receive_count = ctx.receive_count, error = %err, "record failed its last try; handing it over");
+                Box::pin(consumer.gave_up(&record, &ctx, &err)).await;
+                return Err(ctx.message_id);
+            }
             let retry_in = match consumer.backoff() {
                 None => None,
-                Some(backoff) => match backoff.defer(&record, ctx.receive_count).await {
+                Some(backoff) => match backoff
+                    .defer(&record, ctx.receive_count, consumer.retry_hint(&err))
+                    .await
+                {
                     Ok(delay) => Some(delay.as_secs()),
                     Err(e) => {
                         tracing::warn!(error = %e, "could not set the retry delay; the queue's visibility timeout applies");
@@ -304,6 +354,57 @@ mod tests {
         assert_eq!(b.delay(9, 0.5), minutes(15), "the last step repeats");
         assert_eq!(b.delay(1, 0.0), std::time::Duration::from_secs(48));
         assert_eq!(b.delay(1, 0.999).as_secs(), 71);
+        assert!(
+            !b.is_last_try(3) && b.is_last_try(4),
+            "three retries: the fourth try is the last"
+        );
+    }
+
+    /// Gives up on every record that reaches its last try, remembering which.
+    struct Patient {
+        backoff: Backoff,
+        handed_over: Mutex<Vec<String>>,
+    }
+
+    impl SqsConsumer for Patient {
+        const NAME: &'static str = "test-patient";
+        type Error = Poison;
+        async fn handle(&self, _message: &SqsMessage, _ctx: &MessageContext) -> Result<(), Poison> {
+            Err(Poison)
+        }
+        fn backoff(&self) -> Option<&Backoff> {
+            Some(&self.backoff)
+        }
+        async fn gave_up(&self, message: &SqsMessage, ctx: &MessageContext, _e: &Poison) {
+            assert_eq!(ctx.receive_count, 3);
+            self.handed_over
+                .lock()
+                .unwrap()
+                .push(message.body.clone().unwrap_or_default());
+        }
+    }
+
+    #[tokio::test]
+    async fn the_last_try_is_handed_over_and_still_reported_failed() {
+        let conf = aws_sdk_sqs::Config::builder()
+            .behavior_version(aws_sdk_sqs::config::BehaviorVersion::latest())
+            .build();
+        let consumer = Arc::new(Patient {
+            backoff: Backoff::new(aws_sdk_sqs::Client::from_conf(conf), &PIPELINE_RETRIES[..2]),
+            handed_over: Mutex::new(Vec::new()),
+        });
+        let mut batch = event(&["late", "also late"], STANDARD);
+        for r in &mut batch.payload.records {
+            r.attributes
+                .insert("ApproximateReceiveCount".into(), "3".into());
+        }
+        assert!(
+            process_batch(consumer.clone(), batch).await.is_err(),
+            "every record failed"
+        );
+        let mut handed = consumer.handed_over.lock().unwrap().clone();
+        handed.sort();
+        assert_eq!(handed, ["also late", "late"]);
     }
 
     #[tokio::test]

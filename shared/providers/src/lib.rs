@@ -4,6 +4,9 @@
 
 use std::time::Duration;
 
+pub mod licenses;
+pub mod plaid;
+
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ProviderError {
     /// 5xx, timeouts, connection failures: retry, and count towards the circuit breaker.
@@ -49,29 +52,53 @@ impl InsuranceVerifier {
                 "party": {"name": party_name},
             }))
             .send()
-            .await
-            .map_err(|e| ProviderError::Unavailable(e.to_string()))?;
-        let status = resp.status().as_u16();
-        let retry_after = resp
-            .headers()
-            .get("retry-after")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(60);
-        let body: serde_json::Value = resp.json().await.unwrap_or_default();
+            .await;
+        let Answer { status, body } = read(resp).await?;
+        let body: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
         match status {
             200..=299 => body["id"]
                 .as_str()
                 .map(str::to_owned)
                 .ok_or_else(|| ProviderError::Unavailable("answer without an id".into())),
-            429 => Err(ProviderError::RateLimited {
-                retry_after_seconds: retry_after,
-            }),
-            500..=599 => Err(ProviderError::Unavailable(format!("HTTP {status}"))),
             _ => Err(ProviderError::Refused(format!(
                 "HTTP {status}: {}",
                 body["message"].as_str().unwrap_or("no message")
             ))),
         }
+    }
+}
+
+/// A provider's answer that is neither throttled nor failing.
+pub(crate) struct Answer {
+    pub status: u16,
+    pub body: String,
+}
+
+/// The one reading of a provider's HTTP answer: transport errors and 5xx are `Unavailable`
+/// (retry; they count towards the breaker), 429 is `RateLimited` with its `Retry-After`
+/// (seconds; 60 when absent), anything else is the caller's to interpret.
+pub(crate) async fn read(
+    sent: Result<reqwest::Response, reqwest::Error>,
+) -> Result<Answer, ProviderError> {
+    let resp = sent.map_err(|e| ProviderError::Unavailable(e.to_string()))?;
+    let status = resp.status().as_u16();
+    let retry_after = resp
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(60);
+    match status {
+        429 => Err(ProviderError::RateLimited {
+            retry_after_seconds: retry_after,
+        }),
+        500..=599 => Err(ProviderError::Unavailable(format!("HTTP {status}"))),
+        _ => Ok(Answer {
+            status,
+            body: resp
+                .text()
+                .await
+                .map_err(|e| ProviderError::Unavailable(e.to_string()))?,
+        }),
     }
 }

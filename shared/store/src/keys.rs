@@ -86,3 +86,25 @@ pub const BREAKER_SK: &str = "STATE";
 
 /// GSI2 partition of requirements waiting for a reviewer.
 pub const OPEN_REVIEWS_GSI2PK: &str = "REVIEW#open";
+
+/// GSI1 partition of verified requirements by the day their evidence ends.
+pub const EXPIRY_GSI1PK: &str = "EXPIRY#requirement";
+
+/// A registry's answer for one license, cached.
+pub fn license_pk(state: &str, number: &str) -> String {
+    let number: String = number
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    format!("LICENSE#{}#{number}", state.to_ascii_uppercase())
+}
+
+pub const LICENSE_SK: &str = "LOOKUP";
+
+/// A linked Plaid item (one bank connection), found by Plaid's `item_id` from webhooks.
+pub fn bank_link_pk(item_id: &str) -> String {
+    format!("BANKLINK#{item_id}")
+}
+
+pub const BANK_LINK_SK: &str = "LINK";

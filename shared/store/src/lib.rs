@@ -2,20 +2,24 @@
 //! `docs/data-model.md`; this crate is the only place that knows the keys) and S3 upload
 //! signing.
 
+pub mod banks;
 pub mod breakers;
 pub mod contractors;
 pub mod documents;
 pub mod idempotency;
 pub mod keys;
+pub mod licenses;
 pub mod objects;
 pub mod outbox;
 pub mod requirements;
 pub mod webhooks;
 
-pub use breakers::DynamoBreakers;
+pub use banks::BankLinks;
+pub use breakers::{DynamoBreakers, Gate, ProviderGuard};
 pub use contractors::DynamoContractors;
 pub use documents::{DynamoDocuments, S3UploadSigner};
 pub use idempotency::DynamoIdempotency;
+pub use licenses::LicenseCache;
 pub use objects::{S3Objects, SqsScanRequests};
 pub use outbox::DynamoOutbox;
 pub use requirements::DynamoRequirements;

@@ -30,6 +30,12 @@ struct RequirementItem {
     gsi2pk: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     gsi2sk: Option<String>,
+    /// GSI1 `EXPIRY#requirement` by `valid_until` while verified evidence has an end date
+    /// (sparse), for the scheduled re-check.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    gsi1pk: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    gsi1sk: Option<String>,
     requirement: Requirement,
 }
 
@@ -132,6 +138,36 @@ impl DynamoRequirements {
         Err(RepoError::VersionConflict)
     }
 
+    /// Hands the requirement's current evidence to a reviewer: records `source`'s manual-
+    /// review result with `reason` (one per `key`, so a retry records it once).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn send_to_review(
+        &self,
+        contractor: &ContractorId,
+        name: &str,
+        sources: &[&str],
+        source: &str,
+        key: &str,
+        evidence_version: u32,
+        reason: &str,
+        correlation_id: &str,
+    ) -> Result<(), RepoError> {
+        let result = domain::verification::VerificationResult {
+            id: format!("review-needed:{source}:{key}:{evidence_version}"),
+            source: source.to_owned(),
+            evidence_version,
+            outcome: domain::verification::Outcome::ManualReview {
+                reason: reason.to_owned(),
+            },
+            at: chrono::Utc::now(),
+            evidence: serde_json::json!({"reason": reason}),
+            valid_until: None,
+        };
+        self.record(contractor, name, sources, &result, correlation_id)
+            .await
+            .map(|_| ())
+    }
+
     /// Every verification requirement of a contractor.
     pub async fn all_of(&self, contractor: &ContractorId) -> Result<Vec<Requirement>, RepoError> {
         all_of(&self.table, contractor).await
@@ -169,6 +205,38 @@ impl DynamoRequirements {
             .collect()
     }
 
+    /// Verified requirements whose evidence ends before `today` (their `valid_until` is
+    /// earlier), oldest first, a page at a time.
+    pub async fn lapsed_before(
+        &self,
+        today: chrono::NaiveDate,
+        limit: usize,
+    ) -> Result<Vec<(ContractorId, Requirement)>, RepoError> {
+        let out = self
+            .table
+            .client
+            .query()
+            .table_name(&self.table.name)
+            .index_name(keys::GSI1)
+            .key_condition_expression("gsi1pk = :pk AND gsi1sk < :today")
+            .expression_attribute_values(":pk", AttributeValue::S(keys::EXPIRY_GSI1PK.to_owned()))
+            .expression_attribute_values(":today", AttributeValue::S(today.to_string()))
+            .limit(limit.clamp(1, 500) as i32)
+            .send()
+            .await
+            .map_err(|e| RepoError::Store(crate::failure(&e)))?;
+        out.items
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|item| {
+                serde_dynamo::from_item::<_, RequirementItem>(item)
+                    .map_err(store_err)
+                    .map(|i| i.contractor_id.map(|c| (c, i.requirement)))
+                    .transpose()
+            })
+            .collect()
+    }
+
     /// Writes the requirement if it is still at `read_version`, with `events`.
     pub async fn save(
         &self,
@@ -177,6 +245,9 @@ impl DynamoRequirements {
         read_version: u64,
         events: &[DomainEvent],
     ) -> Result<(), RepoError> {
+        let expiry = (requirement.state() == domain::verification::RequirementState::Verified)
+            .then(|| requirement.valid_until())
+            .flatten();
         let item = serde_dynamo::to_item(RequirementItem {
             pk: keys::contractor_pk(contractor),
             sk: keys::requirement_sk(&requirement.name),
@@ -193,6 +264,8 @@ impl DynamoRequirements {
                         requirement.name
                     )
                 }),
+            gsi1pk: expiry.map(|_| keys::EXPIRY_GSI1PK.to_owned()),
+            gsi1sk: expiry.map(|d| format!("{d}#{contractor}#{}", requirement.name)),
             requirement: requirement.clone(),
         })
         .map_err(store_err)?;

@@ -124,3 +124,57 @@ pub fn contractor_response(status: u16, c: &Contractor) -> Response<Body> {
     }
     response
 }
+
+/// A review claim refused, as the reviewer's client sees it.
+pub fn claim_conflict(e: domain::verification::ClaimError) -> ApiError {
+    use domain::verification::ClaimError;
+    match e {
+        ClaimError::NotInReview => ApiError::Conflict {
+            code: "not_in_review",
+            detail: "The requirement is not waiting for a reviewer.".into(),
+        },
+        ClaimError::ClaimedByOther { reviewer, until } => ApiError::Conflict {
+            code: "claimed_by_other",
+            detail: format!(
+                "Reviewer {reviewer} is working on this item until {}.",
+                until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            ),
+        },
+    }
+}
+
+/// A provider's failure, as an API client sees it: unavailable → 503, throttled → 429
+/// with `Retry-After`, refused → 422 with the provider's code.
+pub fn provider_error(e: providers::ProviderError) -> ApiError {
+    use providers::ProviderError;
+    match e {
+        ProviderError::Unavailable(why) => {
+            tracing::warn!(error = %why, "provider unavailable");
+            ApiError::Unavailable(
+                "The bank verification provider is unavailable; try again shortly.".into(),
+            )
+        }
+        ProviderError::RateLimited {
+            retry_after_seconds,
+        } => ApiError::TooManyRequests {
+            retry_after_seconds,
+        },
+        ProviderError::Refused(why) => ApiError::Unprocessable {
+            code: "provider_refused",
+            detail: why,
+        },
+    }
+}
+
+/// The Plaid client from its secret (`PLAID_SECRET_ARN`: `client_id`, `secret`) and
+/// `PLAID_BASE_URL`.
+pub async fn plaid(env: &Env, aws: &Aws) -> Result<providers::plaid::Plaid, BoxError> {
+    let secret = aws.secret_json(&env.required("PLAID_SECRET_ARN")?).await?;
+    let field = |k: &str| secret[k].as_str().unwrap_or_default().to_owned();
+    Ok(providers::plaid::Plaid {
+        http: reqwest::Client::new(),
+        base_url: env.required("PLAID_BASE_URL")?,
+        client_id: field("client_id"),
+        secret: field("secret"),
+    })
+}

@@ -1,0 +1,51 @@
+//! `POST /v1/contractors/{id}/bank/link-token`: a Plaid Link token for the contractor's
+//! payout account (Auth, with automated micro-deposits as the fallback), whose webhooks come
+//! back to `/v1/webhooks/plaid`. The contractor only (it is their bank).
+
+use lambda_http::{Body, Request, Response};
+use platform::http::{self, HttpApp, RequestMeta};
+use platform::{ApiError, BoxError, Env};
+use providers::plaid::Plaid;
+
+pub struct LinkToken {
+    api: wiring::Api,
+    plaid: Plaid,
+    webhook_url: String,
+}
+
+pub async fn build(env: &Env) -> Result<LinkToken, BoxError> {
+    let (api, aws) = wiring::Api::from_env(env).await?;
+    Ok(LinkToken {
+        plaid: wiring::plaid(env, &aws).await?,
+        webhook_url: env.required("PLAID_WEBHOOK_URL")?,
+        api,
+    })
+}
+
+impl HttpApp for LinkToken {
+    const NAME: &'static str = "bank-link-token";
+
+    async fn handle(&self, req: Request, _meta: RequestMeta) -> Result<Response<Body>, ApiError> {
+        let viewer = self.api.settings.viewer(&req)?;
+        let contractor = self
+            .api
+            .service
+            .get(&viewer, http::path_param(&req, "id")?)
+            .await?;
+        if contractor.owner.as_str() != viewer.subject {
+            return Err(ApiError::Forbidden(
+                "only the contractor links their bank account".into(),
+            ));
+        }
+        let token = self
+            .plaid
+            .link_token(contractor.id.as_str(), &self.webhook_url)
+            .await
+            .map_err(wiring::provider_error)?;
+        tracing::info!(contractor_id = %contractor.id, "Plaid link token created");
+        Ok(http::json(
+            201,
+            &serde_json::json!({"object": "bank_link_token", "link_token": token.link_token, "expiration": token.expiration}),
+        ))
+    }
+}

@@ -1,0 +1,83 @@
+//! Moves a contractor as its verification requirements say (standing queue: the events
+//! topic filtered to `requirement.updated` and `contractor.submitted`, raw delivery): a
+//! submitted account whose requirements are all verified is approved; an approved account
+//! whose requirement fails is suspended, and approved again once it is fixed. The decision
+//! is derived from the requirements as stored now, so duplicates and out-of-order events
+//! change nothing; every move is audited with the system as the actor.
+
+use aws_lambda_events::event::sqs::SqsMessage;
+use domain::events::DomainEvent;
+use domain::licensing::LicenseRules;
+use domain::onboarding::{OnboardingError, RequestFacts};
+use platform::sqs::{Backoff, MessageContext, PIPELINE_RETRIES, SqsConsumer};
+use platform::{BoxError, Env};
+
+pub struct Standing {
+    pub service: wiring::Service,
+    pub licenses: LicenseRules,
+    pub backoff: Backoff,
+}
+
+pub async fn build(env: &Env) -> Result<Standing, BoxError> {
+    let (api, aws) = wiring::Api::from_env(env).await?;
+    Ok(Standing {
+        service: api.service,
+        licenses: LicenseRules::shipped(),
+        backoff: Backoff::new(aws.sqs(), &PIPELINE_RETRIES),
+    })
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StandingError {
+    #[error("not a domain event: {0}")]
+    NotAnEvent(String),
+    #[error(transparent)]
+    Onboarding(#[from] OnboardingError),
+}
+
+/// The events that can change a contractor's standing.
+const TRIGGERS: [&str; 2] = ["requirement.updated", "contractor.submitted"];
+
+impl SqsConsumer for Standing {
+    const NAME: &'static str = "verification-standing";
+    type Error = StandingError;
+
+    fn backoff(&self) -> Option<&Backoff> {
+        Some(&self.backoff)
+    }
+
+    async fn handle(
+        &self,
+        message: &SqsMessage,
+        ctx: &MessageContext,
+    ) -> Result<(), StandingError> {
+        let event: DomainEvent = serde_json::from_str(message.body.as_deref().unwrap_or_default())
+            .map_err(|e| StandingError::NotAnEvent(e.to_string()))?;
+        if !TRIGGERS.contains(&event.kind.as_str()) {
+            return Ok(());
+        }
+        let facts = RequestFacts {
+            request_id: ctx.message_id.clone(),
+            correlation_id: ctx.correlation_id.as_str().to_owned(),
+            source_ip: None,
+            user_agent: None,
+            now: chrono::Utc::now(),
+        };
+        match self
+            .service
+            .settle(&event.contractor_id, &self.licenses, Self::NAME, &facts)
+            .await
+        {
+            Ok(Some(c)) => {
+                tracing::info!(contractor_id = %c.id, status = c.status.as_str(), "standing changed");
+                Ok(())
+            }
+            Ok(None) => Ok(()),
+            Err(OnboardingError::NotFound) => {
+                tracing::warn!(contractor_id = %event.contractor_id, "no such contractor; event skipped");
+                Ok(())
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+}

@@ -1,0 +1,410 @@
+//! Plaid: Link tokens, sandbox public tokens, the exchange, `/auth/get` and
+//! `/accounts/get` (instant Auth or automated micro-deposits, by the sandbox username), the
+//! webhook verification key (`/webhook_verification_key/get`, checking client id and
+//! secret), `/sandbox/item/set_verification_status` (which sends the Auth webhook, as Plaid's
+//! sandbox does), and signed webhooks (`Plaid-Verification`, ES256) sent on a test's request,
+//! duplicated, stale or tampered.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use serde_json::{Value, json};
+
+use super::Sandbox;
+use crate::RunnerError;
+use webhooks::PlaidSigner;
+
+pub struct PlaidSandbox;
+
+struct PlaidState {
+    signer: PlaidSigner,
+    client_id: String,
+    secret: String,
+    http: reqwest::Client,
+    /// Public tokens not yet exchanged, and items by access token.
+    public_tokens: Mutex<HashMap<String, Item>>,
+    items: Mutex<HashMap<String, Item>>,
+}
+
+#[derive(Clone, Debug)]
+struct Item {
+    item_id: String,
+    institution_id: String,
+    webhook: String,
+    accounts: Vec<Account>,
+}
+
+#[derive(Clone, Debug)]
+struct Account {
+    account_id: String,
+    mask: &'static str,
+    name: &'static str,
+    subtype: &'static str,
+    /// `None`: instant Auth.
+    verification_status: Option<String>,
+}
+
+impl Account {
+    fn json(&self) -> Value {
+        json!({
+            "account_id": self.account_id, "mask": self.mask, "name": self.name,
+            "official_name": format!("Plaid {}", self.name), "type": "depository",
+            "subtype": self.subtype, "verification_status": self.verification_status,
+            "balances": {"available": 100.0, "current": 110.0, "iso_currency_code": "USD"},
+        })
+    }
+}
+
+fn id(prefix: &str) -> String {
+    format!("{prefix}{}", ulid::Ulid::new().to_string().to_lowercase())
+}
+
+impl PlaidSandbox {
+    /// Starts on a free loopback port, accepting `client_id`/`secret` (the local secret).
+    pub async fn start(client_id: &str, secret: &str) -> Result<Sandbox, RunnerError> {
+        let state = Arc::new(PlaidState {
+            signer: PlaidSigner::generate(format!(
+                "sandbox-{}",
+                ulid::Ulid::new().to_string().to_lowercase()
+            )),
+            client_id: client_id.to_owned(),
+            secret: secret.to_owned(),
+            http: reqwest::Client::new(),
+            public_tokens: Mutex::new(HashMap::new()),
+            items: Mutex::new(HashMap::new()),
+        });
+        let app = Router::new()
+            .route("/link/token/create", post(link_token_create))
+            .route("/sandbox/public_token/create", post(public_token_create))
+            .route("/item/public_token/exchange", post(exchange))
+            .route("/auth/get", post(auth_get))
+            .route("/accounts/get", post(accounts_get))
+            .route(
+                "/sandbox/item/set_verification_status",
+                post(set_verification_status),
+            )
+            .route("/webhook_verification_key/get", post(verification_key))
+            .route("/sandbox/webhooks/send", post(send_webhook))
+            .with_state(state);
+        Sandbox::serve("Plaid", app).await
+    }
+}
+
+fn plaid_error(status: StatusCode, code: &str, message: &str) -> Response {
+    (
+        status,
+        Json(json!({"error_type": "INVALID_REQUEST", "error_code": code, "error_message": message, "display_message": null, "request_id": ulid::Ulid::new().to_string()})),
+    )
+        .into_response()
+}
+
+/// Plaid's answer to a request without our client id and secret.
+fn refused_keys(s: &PlaidState, req: &Value) -> Option<Response> {
+    (req["client_id"] != s.client_id.as_str() || req["secret"] != s.secret.as_str()).then(|| {
+        plaid_error(
+            StatusCode::BAD_REQUEST,
+            "INVALID_API_KEYS",
+            "invalid client_id or secret provided",
+        )
+    })
+}
+
+async fn link_token_create(State(s): State<Arc<PlaidState>>, Json(req): Json<Value>) -> Response {
+    if let Some(refused) = refused_keys(&s, &req) {
+        return refused;
+    }
+    if req["user"]["client_user_id"]
+        .as_str()
+        .unwrap_or_default()
+        .is_empty()
+        || req["products"].as_array().is_none_or(|p| p.is_empty())
+    {
+        return plaid_error(
+            StatusCode::BAD_REQUEST,
+            "INVALID_FIELD",
+            "user.client_user_id and products are required",
+        );
+    }
+    let expiration = chrono::Utc::now() + chrono::Duration::hours(4);
+    Json(json!({"link_token": id("link-sandbox-"), "expiration": expiration.to_rfc3339_opts(chrono::SecondsFormat::Secs, true), "request_id": id("")})).into_response()
+}
+
+/// `{institution_id, initial_products, options: {webhook, override_username}}`: a public
+/// token as Link would hand the client. `user_good` links a checking and a savings account
+/// verified instantly; `user_automated_micro` one checking account awaiting automated
+/// micro-deposits.
+async fn public_token_create(State(s): State<Arc<PlaidState>>, Json(req): Json<Value>) -> Response {
+    if let Some(refused) = refused_keys(&s, &req) {
+        return refused;
+    }
+    let username = req["options"]["override_username"]
+        .as_str()
+        .unwrap_or("user_good");
+    let accounts = if username == "user_automated_micro" {
+        vec![Account {
+            account_id: id("acc_"),
+            mask: "5555",
+            name: "Checking",
+            subtype: "checking",
+            verification_status: Some("pending_automatic_verification".into()),
+        }]
+    } else {
+        vec![
+            Account {
+                account_id: id("acc_"),
+                mask: "0000",
+                name: "Checking",
+                subtype: "checking",
+                verification_status: None,
+            },
+            Account {
+                account_id: id("acc_"),
+                mask: "1111",
+                name: "Saving",
+                subtype: "savings",
+                verification_status: None,
+            },
+        ]
+    };
+    let item = Item {
+        item_id: id("item_"),
+        institution_id: req["institution_id"]
+            .as_str()
+            .unwrap_or("ins_109508")
+            .to_owned(),
+        webhook: req["options"]["webhook"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+        accounts,
+    };
+    let token = id("public-sandbox-");
+    s.public_tokens
+        .lock()
+        .expect("tokens")
+        .insert(token.clone(), item);
+    Json(json!({"public_token": token, "request_id": id("")})).into_response()
+}
+
+async fn exchange(State(s): State<Arc<PlaidState>>, Json(req): Json<Value>) -> Response {
+    if let Some(refused) = refused_keys(&s, &req) {
+        return refused;
+    }
+    let token = req["public_token"].as_str().unwrap_or_default();
+    // A public token is good for one exchange.
+    let Some(item) = s.public_tokens.lock().expect("tokens").remove(token) else {
+        return plaid_error(
+            StatusCode::BAD_REQUEST,
+            "INVALID_PUBLIC_TOKEN",
+            "provided public token is in an invalid format or expired",
+        );
+    };
+    let access = id("access-sandbox-");
+    let item_id = item.item_id.clone();
+    s.items.lock().expect("items").insert(access.clone(), item);
+    Json(json!({"access_token": access, "item_id": item_id, "request_id": id("")})).into_response()
+}
+
+/// The access token a request names, or (sandbox convenience, for tests that never see
+/// the token) the one of its `item_id`.
+fn access_token_of(s: &PlaidState, req: &Value) -> String {
+    if let Some(token) = req["access_token"].as_str() {
+        return token.to_owned();
+    }
+    let item_id = req["item_id"].as_str().unwrap_or_default();
+    s.items
+        .lock()
+        .expect("items")
+        .iter()
+        .find(|(_, item)| item.item_id == item_id)
+        .map(|(token, _)| token.clone())
+        .unwrap_or_default()
+}
+
+fn item_of(s: &PlaidState, req: &Value) -> Result<Item, Box<Response>> {
+    if let Some(refused) = refused_keys(s, req) {
+        return Err(Box::new(refused));
+    }
+    // The token first: looking it up takes the same lock.
+    let token = access_token_of(s, req);
+    s.items
+        .lock()
+        .expect("items")
+        .get(&token)
+        .cloned()
+        .ok_or_else(|| {
+            Box::new(plaid_error(
+                StatusCode::BAD_REQUEST,
+                "INVALID_ACCESS_TOKEN",
+                "provided access token is in an invalid format",
+            ))
+        })
+}
+
+/// Numbers only for verified accounts; `PRODUCT_NOT_READY` while micro-deposits are pending.
+async fn auth_get(State(s): State<Arc<PlaidState>>, Json(req): Json<Value>) -> Response {
+    let item = match item_of(&s, &req) {
+        Ok(item) => item,
+        Err(refused) => return *refused,
+    };
+    if item.accounts.iter().any(|a| {
+        a.verification_status
+            .as_deref()
+            .is_some_and(|v| v.starts_with("pending"))
+    }) {
+        return plaid_error(
+            StatusCode::BAD_REQUEST,
+            "PRODUCT_NOT_READY",
+            "the requested product is not yet ready",
+        );
+    }
+    let ach: Vec<Value> = item
+        .accounts
+        .iter()
+        .map(|a| json!({"account_id": a.account_id, "account": format!("111122223333{}", a.mask), "routing": "011401533", "wire_routing": "021000021"}))
+        .collect();
+    Json(json!({
+        "accounts": item.accounts.iter().map(Account::json).collect::<Vec<_>>(),
+        "numbers": {"ach": ach, "eft": [], "international": [], "bacs": []},
+        "item": {"item_id": item.item_id, "institution_id": item.institution_id, "webhook": item.webhook},
+        "request_id": id(""),
+    }))
+    .into_response()
+}
+
+async fn accounts_get(State(s): State<Arc<PlaidState>>, Json(req): Json<Value>) -> Response {
+    match item_of(&s, &req) {
+        Ok(item) => Json(json!({
+            "accounts": item.accounts.iter().map(Account::json).collect::<Vec<_>>(),
+            "item": {"item_id": item.item_id, "institution_id": item.institution_id},
+            "request_id": id(""),
+        }))
+        .into_response(),
+        Err(refused) => *refused,
+    }
+}
+
+/// `{access_token, account_id, verification_status}`: moves a micro-deposit account to
+/// `automatically_verified` or `verification_expired` and sends the Auth webhook.
+async fn set_verification_status(
+    State(s): State<Arc<PlaidState>>,
+    Json(req): Json<Value>,
+) -> Response {
+    let item = match item_of(&s, &req) {
+        Ok(item) => item,
+        Err(refused) => return *refused,
+    };
+    // Without an account id, the item's first account (the sandbox's micro-deposit items
+    // have one).
+    let account_id = req["account_id"]
+        .as_str()
+        .or(item.accounts.first().map(|a| a.account_id.as_str()))
+        .unwrap_or_default()
+        .to_owned();
+    let account_id = account_id.as_str();
+    let status = req["verification_status"].as_str().unwrap_or_default();
+    let code = match status {
+        "automatically_verified" => "AUTOMATICALLY_VERIFIED",
+        "verification_expired" => "VERIFICATION_EXPIRED",
+        _ => {
+            return plaid_error(
+                StatusCode::BAD_REQUEST,
+                "INVALID_FIELD",
+                "verification_status must be automatically_verified or verification_expired",
+            );
+        }
+    };
+    {
+        let token = access_token_of(&s, &req);
+        let mut items = s.items.lock().expect("items");
+        let Some(stored) = items.get_mut(&token) else {
+            return plaid_error(StatusCode::BAD_REQUEST, "INVALID_ACCESS_TOKEN", "unknown");
+        };
+        let Some(account) = stored
+            .accounts
+            .iter_mut()
+            .find(|a| a.account_id == account_id)
+        else {
+            return plaid_error(
+                StatusCode::BAD_REQUEST,
+                "INVALID_ACCOUNT_ID",
+                "unknown account",
+            );
+        };
+        account.verification_status = Some(status.to_owned());
+    }
+    let body = json!({"webhook_type": "AUTH", "webhook_code": code, "item_id": item.item_id, "account_id": account_id, "environment": "sandbox"});
+    let statuses = deliver(&s, &item.webhook, &body.to_string(), 1, 0, false).await;
+    Json(json!({"request_id": id(""), "webhook_statuses": statuses})).into_response()
+}
+
+/// Signs `body` (ES256, `iat` now + `iat_offset`) and POSTs it to `url` `copies` times;
+/// `tamper` changes the body after signing. The HTTP statuses received, in order.
+async fn deliver(
+    s: &PlaidState,
+    url: &str,
+    body: &str,
+    copies: u64,
+    iat_offset: i64,
+    tamper: bool,
+) -> Vec<u16> {
+    let token = s
+        .signer
+        .token(body.as_bytes(), chrono::Utc::now().timestamp() + iat_offset);
+    let sent = if tamper {
+        body.replacen('"', "\" ", 1)
+    } else {
+        body.to_owned()
+    };
+    let mut statuses = Vec::new();
+    for _ in 0..copies.max(1) {
+        let status = s
+            .http
+            .post(url)
+            .header("content-type", "application/json")
+            .header("plaid-verification", &token)
+            .body(sent.clone())
+            .send()
+            .await
+            .map(|r| r.status().as_u16())
+            .unwrap_or(0);
+        statuses.push(status);
+    }
+    statuses
+}
+
+async fn verification_key(State(s): State<Arc<PlaidState>>, Json(req): Json<Value>) -> Response {
+    if let Some(refused) = refused_keys(&s, &req) {
+        return refused;
+    }
+    let jwk = s.signer.jwk();
+    if req["key_id"] != jwk["kid"] {
+        return plaid_error(
+            StatusCode::BAD_REQUEST,
+            "INVALID_WEBHOOK_VERIFICATION_KEY_ID",
+            "invalid key_id provided",
+        );
+    }
+    Json(json!({"key": jwk, "request_id": ulid::Ulid::new().to_string()})).into_response()
+}
+
+/// `{url, body, copies?, iat_offset_seconds?, tamper?}`: signs `body` and POSTs it to `url`
+/// `copies` times (a duplicated webhook); a negative `iat_offset_seconds` makes it stale;
+/// `tamper` changes the body after signing (a forgery). Answers the statuses received.
+async fn send_webhook(State(s): State<Arc<PlaidState>>, Json(req): Json<Value>) -> Response {
+    let statuses = deliver(
+        &s,
+        req["url"].as_str().unwrap_or_default(),
+        &req["body"].to_string(),
+        req["copies"].as_u64().unwrap_or(1),
+        req["iat_offset_seconds"].as_i64().unwrap_or(0),
+        req["tamper"].as_bool().unwrap_or(false),
+    )
+    .await;
+    Json(json!({"statuses": statuses})).into_response()
+}

@@ -1,0 +1,712 @@
+//! A contractor's standing through the local stack: from registration to `approved` with a
+//! certificate, a license and a bank account verified automatically, then suspended when
+//! the scheduled re-check finds the policy lapsed; bank accounts verified instantly or by
+//! micro-deposits (Plaid sandbox); license registry findings and the lookup cache; and a
+//! fault-injection run (a registry down, a consumer crashing mid-batch) after which every
+//! contractor is settled or with a reviewer and no dead-letter queue holds anything.
+
+use std::time::Duration;
+
+use domain::verification::{Requirement, RequirementState};
+use e2e_tests::{client, eventually, kit, product, read};
+use serde_json::{Value, json};
+
+fn tag() -> String {
+    ulid::Ulid::new().to_string().to_lowercase()[18..].to_owned()
+}
+
+/// A business name the rules accept as the kit's insured, unique to this run.
+fn business(word: &str) -> String {
+    let letters: String = tag()
+        .chars()
+        .map(|c| match c {
+            '0'..='9' => (b'a' + (c as u8 - b'0')) as char,
+            c => c,
+        })
+        .collect();
+    format!("{word} {} Lighting LLC", letters[..6].to_uppercase())
+}
+
+async fn register(business: &str, states: &[&str]) -> (String, String) {
+    let stack = product();
+    let sub = format!("auth0|standing-{}", tag());
+    let token = stack.token(&sub, json!({"roles": ["contractor"]})).await;
+    let (status, _, body) = read(
+        client()
+            .post(stack.url("/v1/contractors"))
+            .bearer_auth(&token)
+            .json(&json!({
+                "business_name": business,
+                "contact": {"name": "Nancy Brennan", "email": "nancy@aurora.example", "phone": "(415) 555-0142"},
+                "service_area": {"states": states, "zip_codes": []},
+                "trade": {"crew_size": 5, "years_in_business": 8, "services": ["residential_installation"]}
+            }))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    (token, body["id"].as_str().unwrap().to_owned())
+}
+
+/// Saves every wizard step; returns the contractor's version.
+async fn complete_steps(token: &str, id: &str, business: &str, license: &Value) -> u64 {
+    let state = license["state"].as_str().unwrap_or("OR");
+    let expiry = iso(license["expiry"].as_str().unwrap_or("12/31/2030"));
+    let steps = [
+        json!({"step": "business_profile", "data": {"legal_name": business, "entity_type": "llc", "phone": "(415) 555-0142",
+               "address": {"line1": "1 Market St", "city": "San Francisco", "state": state, "zip": "94105"}}}),
+        json!({"step": "tax_identity", "data": {"tin_type": "ein", "tin": "12-3456789", "name_on_return": business, "tax_classification": "llc_p"}}),
+        json!({"step": "license", "data": {"state": state, "number": license["license_number"].as_str().unwrap_or("NA-1"), "expires_on": expiry}}),
+        json!({"step": "insurance", "data": {"carrier": "Acme Mutual", "policy_number": "GL-778899", "each_occurrence_limit": 2000000,
+               "general_aggregate_limit": 4000000, "effective_on": "2026-01-01", "expires_on": "2030-01-01"}}),
+        json!({"step": "bank_account", "data": {"account_holder_name": business, "link_method": "plaid"}}),
+        json!({"step": "agreements", "data": {"terms_version": "2026-09", "privacy_version": "2026-09"}}),
+    ];
+    let stack = product();
+    let mut version = 1;
+    for step in steps {
+        let (status, _, body) = read(
+            client()
+                .patch(stack.url(&format!("/v1/contractors/{id}/progress")))
+                .bearer_auth(token)
+                .header("if-match", format!("\"{version}\""))
+                .json(&step)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(status, 200, "{step}: {body}");
+        version = body["version"].as_u64().unwrap();
+    }
+    version
+}
+
+/// `MM/DD/YYYY` (as printed on the documents) → ISO.
+fn iso(us: &str) -> String {
+    chrono::NaiveDate::parse_from_str(us, "%m/%d/%Y")
+        .map(|d| d.to_string())
+        .unwrap_or_else(|_| us.to_owned())
+}
+
+async fn upload(token: &str, id: &str, kind: &str, file: &std::path::Path) {
+    let bytes = std::fs::read(file).unwrap();
+    e2e_tests::upload_document(
+        token,
+        id,
+        kind,
+        "scan.pdf",
+        "application/pdf",
+        &bytes,
+        &bytes,
+    )
+    .await;
+}
+
+async fn requirement_where(
+    id: &str,
+    name: &str,
+    limit: Duration,
+    done: impl Fn(&Requirement) -> bool,
+) -> Requirement {
+    let stack = product();
+    let last = std::sync::Mutex::new(None);
+    let found = eventually(limit, || {
+        let last = &last;
+        let done = &done;
+        async move {
+            let item = stack
+                .table_item(&format!("CONTRACTOR#{id}"), &format!("REQUIREMENT#{name}"))
+                .await?;
+            let value: Value = serde_dynamo::from_item(item).ok()?;
+            let r: Requirement = serde_json::from_value(value["requirement"].clone()).ok()?;
+            *last.lock().unwrap() = Some(r.clone());
+            done(&r).then_some(r)
+        }
+    })
+    .await;
+    found.unwrap_or_else(|| panic!("{name} of {id} did not settle: {:?}", last.lock().unwrap()))
+}
+
+async fn registry(path: &str, body: Value) {
+    let base = product().function_envs["verification-license"]["LICENSE_REGISTRY_CSLB_URL"]
+        .trim_end_matches("/cslb")
+        .to_owned();
+    let resp = client()
+        .post(format!("{base}/sandbox/{path}"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success(), "{path}: {}", resp.status());
+}
+
+async fn registry_lookups(state: &str) -> u64 {
+    let base = product().function_envs["verification-license"]["LICENSE_REGISTRY_CSLB_URL"]
+        .trim_end_matches("/cslb")
+        .to_owned();
+    let counts: Value = client()
+        .get(format!("{base}/sandbox/lookups"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    counts[state].as_u64().unwrap_or(0)
+}
+
+fn plaid_sandbox() -> String {
+    product().function_envs["bank-exchange"]["PLAID_BASE_URL"].clone()
+}
+
+/// Plaid Link, as the phone would run it: a link token from us, a public token from Plaid
+/// (the sandbox's `user_good` or `user_automated_micro`), then our exchange.
+async fn link_bank(token: &str, id: &str, username: &str) -> (u16, Value) {
+    let stack = product();
+    let (status, _, link) = read(
+        client()
+            .post(stack.url(&format!("/v1/contractors/{id}/bank/link-token")))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 201, "{link}");
+    assert!(
+        link["link_token"]
+            .as_str()
+            .unwrap()
+            .starts_with("link-sandbox-")
+    );
+    let public: Value = client()
+        .post(format!("{}/sandbox/public_token/create", plaid_sandbox()))
+        .json(&json!({"client_id": "local-plaid-client", "secret": "local-plaid-secret", "institution_id": "ins_109508",
+                      "initial_products": ["auth"], "options": {"webhook": stack.url("/v1/webhooks/plaid"), "override_username": username}}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let (status, _, body) = read(
+        client()
+            .post(stack.url(&format!("/v1/contractors/{id}/bank/exchange")))
+            .bearer_auth(token)
+            .header("idempotency-key", ulid::Ulid::new().to_string())
+            .json(&json!({"public_token": public["public_token"], "institution": {"institution_id": "ins_109508", "name": "First Platypus Bank"}}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    (status, body)
+}
+
+async fn contractor(token: &str, id: &str) -> Value {
+    let (status, _, body) = product()
+        .get_as(token, &format!("/v1/contractors/{id}"))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+async fn status_becomes(token: &str, id: &str, status: &str) -> Value {
+    eventually(Duration::from_secs(60), || async {
+        let c = contractor(token, id).await;
+        (c["status"] == status).then_some(c)
+    })
+    .await
+    .unwrap_or_else(|| panic!("{id} never became {status}"))
+}
+
+async fn recheck(id: &str, day: &str) -> Value {
+    let stack = product();
+    let event = json!({
+        "version": "0", "id": format!("recheck-{}", tag()), "detail-type": "Scheduled Event",
+        "source": "aws.events", "account": "123456789012", "time": format!("{day}T06:00:00Z"),
+        "region": "us-east-1", "resources": [], "detail": {"contractor_id": id},
+    });
+    let (status, _, out) = read(
+        client()
+            .post(stack.url("/_local/functions/VerificationRecheckFunction/invoke"))
+            .json(&event)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200, "{out}");
+    out
+}
+
+/// Registration → documents, license and bank verified automatically → submitted →
+/// approved; then the policy lapses and the scheduled re-check suspends the account. Runs
+/// inside the insurance provider's sequence (verification.rs), which shares its breaker.
+pub async fn registration_to_approved_then_suspended() {
+    let name = business("Aurora");
+    let (dir, docs) = kit(&name, "CA", 41);
+    let license = docs["license"]["expected"].clone();
+    let (token, id) = register(&name, &["CA"]).await;
+    // The state's record: active, C-10, renewed (the card predates it), bonded.
+    registry(
+        "records",
+        json!({"state": "CA", "number": license["license_number"], "status": "active",
+               "business_name": name.to_uppercase(), "licensee_name": license["licensee"],
+               "classifications": ["C-10 - Electrical"], "expires_on": "2028-12-31", "bond_active": true}),
+    )
+    .await;
+    let version = complete_steps(&token, &id, &name, &license).await;
+    for kind in ["insurance_certificate", "license", "w9"] {
+        upload(
+            &token,
+            &id,
+            kind,
+            &dir.join(docs[kind]["file"].as_str().unwrap()),
+        )
+        .await;
+    }
+    let (status, bank) = link_bank(&token, &id, "user_good").await;
+    assert_eq!(status, 200, "{bank}");
+    assert_eq!(bank["account"]["mask"], "0000");
+    assert_eq!(bank["requirement"]["state"], "verified");
+    assert!(
+        !bank.to_string().contains("111122223333"),
+        "no account number leaves the service"
+    );
+
+    let (status, _, submitted) = read(
+        client()
+            .post(product().url(&format!("/v1/contractors/{id}/submit")))
+            .bearer_auth(&token)
+            .header("if-match", format!("\"{version}\""))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200, "{submitted}");
+    for name in ["insurance", "license"] {
+        let r = requirement_where(&id, name, Duration::from_secs(60), |r| {
+            r.state() != RequirementState::PendingVerification
+        })
+        .await;
+        assert_eq!(
+            r.state(),
+            RequirementState::Verified,
+            "{name}: {:?}",
+            r.results
+        );
+    }
+    let approved = status_becomes(&token, &id, "approved").await;
+    assert_eq!(approved["requirements"]["disabled_reason"], Value::Null);
+
+    // The approval is audited, by the system, in an intact chain.
+    let (status, _, audit) = product()
+        .get_as(&token, &format!("/v1/contractors/{id}/audit"))
+        .await;
+    assert_eq!(status, 200);
+    let entry = audit["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "contractor.approved")
+        .expect("approval audited")
+        .clone();
+    assert_eq!(entry["actor"]["kind"], "system");
+    assert_eq!(entry["summary"]["failed"], json!([]));
+    assert_eq!(audit["verification"]["valid"], true);
+
+    // The day after the policy ends, the re-check finds it lapsed: suspended.
+    let insurance = requirement_where(&id, "insurance", Duration::from_secs(5), |_| true).await;
+    let ends = insurance
+        .valid_until()
+        .expect("the policy's expiry is kept");
+    assert_eq!(
+        ends.to_string(),
+        iso(
+            docs["insurance_certificate"]["expected"]["general_liability.expiry"]
+                .as_str()
+                .unwrap()
+        )
+    );
+    let before = recheck(&id, &ends.to_string()).await;
+    assert_eq!(before["lapsed"], 0, "valid through its last day: {before}");
+    let after = ends.succ_opt().unwrap().to_string();
+    let out = recheck(&id, &after).await;
+    assert_eq!(out["lapsed"], 1, "{out}");
+    assert_eq!(
+        recheck(&id, &after).await["lapsed"],
+        0,
+        "a repeated run records nothing"
+    );
+    let suspended = status_becomes(&token, &id, "suspended").await;
+    let errors = suspended["requirements"]["errors"].as_array().unwrap();
+    assert!(
+        errors
+            .iter()
+            .any(|e| e["requirement"] == "insurance" && e["code"] == "policy_expired"),
+        "{errors:?}"
+    );
+    assert!(
+        suspended["requirements"]["currently_due"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("insurance"))
+    );
+    // The license (valid to 2028) did not lapse.
+    let license = requirement_where(&id, "license", Duration::from_secs(5), |_| true).await;
+    assert_eq!(license.state(), RequirementState::Verified);
+}
+
+#[tokio::test]
+async fn bank_accounts_verify_instantly_or_by_micro_deposits() {
+    let stack = product();
+    // Oregon requires no license: insurance and bank are what applies.
+    let (token, id) = register(&business("Borealis"), &["OR"]).await;
+    let (status, body) = link_bank(&token, &id, "user_automated_micro").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["account"]["verification"],
+        "pending_automatic_verification"
+    );
+    assert_eq!(body["requirement"]["state"], "pending_verification");
+    let item = body["account"]["item_id"].as_str().unwrap().to_owned();
+    let me = contractor(&token, &id).await;
+    assert!(
+        me["requirements"]["pending_verification"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("bank_account"))
+    );
+    // Plaid confirms the deposits and says so by signed webhook.
+    let set = |status: &'static str, item: String| async move {
+        let answer: Value = client()
+            .post(format!(
+                "{}/sandbox/item/set_verification_status",
+                plaid_sandbox()
+            ))
+            .json(
+                &json!({"client_id": "local-plaid-client", "secret": "local-plaid-secret",
+                          "item_id": item, "verification_status": status}),
+            )
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        answer
+    };
+    let answer = set("automatically_verified", item.clone()).await;
+    assert_eq!(answer["webhook_statuses"], json!([200]), "{answer}");
+    let verified = requirement_where(&id, "bank_account", Duration::from_secs(30), |r| {
+        r.state() == RequirementState::Verified
+    })
+    .await;
+    assert!(
+        verified
+            .seen
+            .iter()
+            .any(|s| s.ends_with("AUTOMATICALLY_VERIFIED"))
+    );
+    let link = stack
+        .table_item(&format!("BANKLINK#{item}"), "LINK")
+        .await
+        .expect("link stored");
+    let stored = link["link"].as_s().unwrap();
+    assert!(stored.contains("\"verification\":\"verified\""), "{stored}");
+    assert!(
+        !stored.contains("access-sandbox"),
+        "the access token is stored encrypted"
+    );
+
+    // Another account whose deposits were never confirmed: the verification expires.
+    let (token2, id2) = register(&business("Cassiopeia"), &["OR"]).await;
+    let (_, body) = link_bank(&token2, &id2, "user_automated_micro").await;
+    let item2 = body["account"]["item_id"].as_str().unwrap().to_owned();
+    set("verification_expired", item2).await;
+    let expired = requirement_where(&id2, "bank_account", Duration::from_secs(30), |r| {
+        r.state() == RequirementState::Errors
+    })
+    .await;
+    assert_eq!(expired.findings()[0].code, "bank_verification_expired");
+
+    // A public token is good once; a malformed one is refused field by field.
+    let (status, problem) = link_bank(&token2, &id2, "user_good").await;
+    assert_eq!(status, 200, "{problem}");
+    let (status, _, problem) = read(
+        client()
+            .post(stack.url(&format!("/v1/contractors/{id2}/bank/exchange")))
+            .bearer_auth(&token2)
+            .json(&json!({"public_token": "access-sandbox-nope"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert_eq!(problem["errors"][0]["field"], "public_token", "{problem}");
+    // Someone else's contractor: not theirs to link.
+    let (status, _, _) = read(
+        client()
+            .post(stack.url(&format!("/v1/contractors/{id}/bank/link-token")))
+            .bearer_auth(&token2)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(status == 403 || status == 404, "{status}");
+}
+
+#[tokio::test]
+async fn license_registry_findings_are_precise_and_lookups_are_cached() {
+    // Florida: one license revoked and of the wrong rank, one the registry doesn't know.
+    let revoked_name = business("Draco");
+    let (dir, docs) = kit(&revoked_name, "FL", 52);
+    let card = docs["license"]["expected"].clone();
+    registry(
+        "records",
+        json!({"state": "FL", "number": card["license_number"], "status": "revoked",
+               "business_name": revoked_name.to_uppercase(), "licensee_name": card["licensee"],
+               "classifications": ["Cert Building Contractor"], "expires_on": iso(card["expiry"].as_str().unwrap())}),
+    )
+    .await;
+    let (token, id) = register(&revoked_name, &["FL"]).await;
+    let file = dir.join(docs["license"]["file"].as_str().unwrap());
+    let lookups_before = registry_lookups("FL").await;
+    upload(&token, &id, "license", &file).await;
+    let r = requirement_where(&id, "license", Duration::from_secs(60), |r| {
+        r.state() == RequirementState::Errors
+    })
+    .await;
+    let mut codes: Vec<&str> = r.findings().iter().map(|f| f.code.as_str()).collect();
+    codes.sort();
+    assert_eq!(
+        codes,
+        ["classification_missing", "license_revoked"],
+        "{:?}",
+        r.findings()
+    );
+    let me = contractor(&token, &id).await;
+    assert!(
+        me["requirements"]["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["code"] == "license_revoked")
+    );
+    // The same card again (a second version) is checked against the cached answer.
+    upload(&token, &id, "license", &file).await;
+    let again = requirement_where(&id, "license", Duration::from_secs(60), |r| {
+        r.evidence_version == 2 && r.state() == RequirementState::Errors
+    })
+    .await;
+    assert_eq!(again.findings().len(), 2);
+    assert_eq!(
+        registry_lookups("FL").await - lookups_before,
+        1,
+        "the second check used the cache"
+    );
+
+    let unknown_name = business("Eridanus");
+    let (dir, docs) = kit(&unknown_name, "FL", 53);
+    let (token, id) = register(&unknown_name, &["FL"]).await;
+    upload(
+        &token,
+        &id,
+        "license",
+        &dir.join(docs["license"]["file"].as_str().unwrap()),
+    )
+    .await;
+    let r = requirement_where(&id, "license", Duration::from_secs(60), |r| {
+        r.state() == RequirementState::Errors
+    })
+    .await;
+    assert_eq!(r.findings()[0].code, "license_not_found");
+}
+
+/// The product's dead-letter queues and their depth, as the alarms read it.
+async fn dead_letters() -> Vec<(String, u64)> {
+    let stack = product();
+    let sqs = stack.aws().await.sqs();
+    let mut out = Vec::new();
+    let mut dlqs: Vec<(&String, &String)> = stack
+        .refs
+        .iter()
+        .filter(|(k, _)| k.ends_with("DLQ"))
+        .collect();
+    dlqs.sort();
+    for (name, url) in dlqs {
+        let attrs = sqs
+            .get_queue_attributes()
+            .queue_url(url)
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
+            .attribute_names(
+                aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesNotVisible,
+            )
+            .send()
+            .await
+            .unwrap()
+            .attributes
+            .unwrap_or_default();
+        let n: u64 = attrs.values().filter_map(|v| v.parse::<u64>().ok()).sum();
+        out.push((name.clone(), n));
+    }
+    assert!(out.len() >= 6, "every DLQ is known: {out:?}");
+    out
+}
+
+/// Texas's registry goes down while five contractors' license cards arrive, and the
+/// license consumer crashes in the middle of its first batch: the breaker opens, every card
+/// reaches a reviewer with the reason, nothing is lost or dead-lettered, and reviewers
+/// settle them one at a time (claims keep two reviewers off one item).
+#[tokio::test]
+async fn fault_injection_run_leaves_every_contractor_settled_or_with_a_reviewer() {
+    let stack = product();
+    let dlq_before = dead_letters().await;
+    registry("scenario", json!({"state": "TX", "mode": "down"})).await;
+    let (status, _, fault) = read(
+        client()
+            .post(stack.url("/_local/faults"))
+            .json(&json!({"function": "VerificationLicenseFunction", "crash_batches": 1, "redeliver_after_seconds": 2}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200, "{fault}");
+    let mut contractors = Vec::new();
+    for seed in 61..66 {
+        let name = business("Fornax");
+        let (dir, docs) = kit(&name, "TX", seed);
+        let (token, id) = register(&name, &["TX"]).await;
+        contractors.push((
+            token,
+            id,
+            dir.join(docs["license"]["file"].as_str().unwrap()),
+        ));
+    }
+    futures::future::join_all(
+        contractors
+            .iter()
+            .map(|(token, id, file)| upload(token, id, "license", file)),
+    )
+    .await;
+    // Retries wait 1 minute (±20%); by then the breaker is open and the rest go to review.
+    for (_, id, _) in &contractors {
+        let r = requirement_where(id, "license", Duration::from_secs(150), |r| {
+            r.state() == RequirementState::ManualReview
+        })
+        .await;
+        let reason = match &r.results["state_lookup"].outcome {
+            domain::verification::Outcome::ManualReview { reason } => reason.clone(),
+            other => panic!("{other:?}"),
+        };
+        assert!(reason.contains("unavailable"), "{reason}");
+    }
+    let breaker = stack
+        .table_item("BREAKER#license-tdlr", "STATE")
+        .await
+        .expect("breaker state");
+    assert!(
+        breaker["breaker"].as_s().unwrap().contains("\"open\""),
+        "{breaker:?}"
+    );
+    assert!(
+        e2e_tests::captured_logs().contains("injected crash mid-batch"),
+        "the crash happened"
+    );
+    registry("scenario", json!({"state": "TX", "mode": "ok"})).await;
+
+    // Reviewers: one claims an item; another can neither claim nor decide it meanwhile.
+    let ana = stack
+        .token("auth0|reviewer-ana", json!({"roles": ["reviewer"]}))
+        .await;
+    let ben = stack
+        .token("auth0|reviewer-ben", json!({"roles": ["reviewer"]}))
+        .await;
+    let post = |token: String, path: String, body: Value| async move {
+        read(
+            client()
+                .post(product().url(&path))
+                .bearer_auth(&token)
+                .json(&body)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
+    };
+    let (_, first, _) = &contractors[0];
+    let claim = format!("/v1/contractors/{first}/requirements/license/claim");
+    let decide = format!("/v1/contractors/{first}/requirements/license/decision");
+    let (status, _, claimed) = post(ana.clone(), claim.clone(), json!({})).await;
+    assert_eq!(status, 200, "{claimed}");
+    assert_eq!(claimed["claim"]["reviewer"], "auth0|reviewer-ana");
+    let (status, _, problem) = post(ben.clone(), claim.clone(), json!({})).await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (409, Some("claimed_by_other"))
+    );
+    let (status, _, problem) =
+        post(ben.clone(), decide.clone(), json!({"decision": "approve"})).await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (409, Some("claimed_by_other"))
+    );
+    let (status, _, decided) = post(
+        ana.clone(),
+        decide.clone(),
+        json!({"decision": "approve", "reason": "Checked on the TDLR website while it was down for us."}),
+    )
+    .await;
+    assert_eq!(status, 200, "{decided}");
+    assert_eq!(decided["state"], "verified");
+    assert_eq!(decided["claim"], Value::Null, "a decided item has no claim");
+    let (status, _, problem) = post(ana.clone(), claim, json!({})).await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (409, Some("not_in_review"))
+    );
+    // The decision is in the contractor's audit trail, by the reviewer.
+    let (_, _, audit) = stack
+        .get_as(&ana, &format!("/v1/contractors/{first}/audit"))
+        .await;
+    let entry = audit["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "requirement.decided")
+        .cloned()
+        .expect("decision audited");
+    assert_eq!(
+        entry["actor"],
+        json!({"kind": "reviewer", "id": "auth0|reviewer-ana"})
+    );
+    assert_eq!(entry["summary"]["decision"], "approve");
+    assert_eq!(audit["verification"]["valid"], true);
+
+    // Nothing is stuck: every contractor's license is decided or with a reviewer, and no
+    // dead-letter queue gained a message.
+    for (_, id, _) in &contractors {
+        let r = requirement_where(id, "license", Duration::from_secs(5), |_| true).await;
+        assert!(
+            matches!(
+                r.state(),
+                RequirementState::ManualReview | RequirementState::Verified
+            ),
+            "{id}: {:?}",
+            r.state()
+        );
+    }
+    assert_eq!(
+        dead_letters().await,
+        dlq_before,
+        "no message was dead-lettered"
+    );
+}
