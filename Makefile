@@ -1,5 +1,5 @@
 # The two commands a developer needs; everything else is in scripts/.
-.PHONY: dev test package bench bench-extraction bench-pipeline fmt
+.PHONY: dev test package bench bench-extraction bench-pipeline bench-verification fmt
 
 dev:      ## start the local stack on http://127.0.0.1:3000
 	scripts/dev.sh
@@ -18,6 +18,9 @@ bench-extraction:    ## Extraction precision/recall per kind and quality tier ov
 
 bench-pipeline:    ## Upload → extracted latency (text PDF, photo) and documents/minute through the local stack
 	scripts/bench-pipeline.sh
+
+bench-verification:    ## Upload → requirement verified (insurance, license), bank link, verified → approved, through the local stack
+	scripts/bench-verification.sh
 
 fmt:
 	cargo fmt --all

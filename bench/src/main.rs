@@ -42,16 +42,7 @@ fn registration(i: usize) -> Value {
 }
 
 async fn token(http: &reqwest::Client, base: &str, sub: &str) -> String {
-    let resp: Value = http
-        .post(format!("{base}/_local/token"))
-        .json(&json!({"sub": sub}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    resp["access_token"].as_str().unwrap().to_owned()
+    bench::token(http, base, sub, &[]).await
 }
 
 /// Runs `n` calls of `op(i)` with `concurrency` in flight; returns per-call latencies.

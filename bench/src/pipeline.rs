@@ -7,10 +7,10 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use bench::percentile;
 use futures::StreamExt;
 use local_runner::{LocalStack, StackOptions, product_registry};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
 struct Bench {
     base: String,
@@ -22,32 +22,17 @@ struct Bench {
 impl Bench {
     /// Intent + PUT; returns the document id and when the PUT finished.
     async fn upload(&self, bytes: &[u8], content_type: &str) -> (String, Instant) {
-        let sha: String = Sha256::digest(bytes)
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        let resp = self
-            .http
-            .post(format!("{}/v1/contractors/{}/documents", self.base, self.contractor))
-            .bearer_auth(&self.token)
-            .json(&json!({"kind": "insurance_certificate", "file_name": "coi", "content_type": content_type, "size": bytes.len(), "sha256": sha}))
-            .send()
-            .await
-            .unwrap();
-        let status = resp.status();
-        let doc: Value = resp.json().await.unwrap();
-        assert_eq!(status.as_u16(), 201, "upload intent: {doc}");
-        let mut put = self
-            .http
-            .put(doc["upload"]["url"].as_str().unwrap())
-            .body(bytes.to_vec());
-        for (k, v) in doc["upload"]["headers"].as_object().unwrap() {
-            if k != "content-length" {
-                put = put.header(k, v.as_str().unwrap());
-            }
-        }
-        assert!(put.send().await.unwrap().status().is_success());
-        (doc["id"].as_str().unwrap().to_owned(), Instant::now())
+        let (doc, done) = bench::upload(
+            &self.http,
+            &self.base,
+            &self.token,
+            &self.contractor,
+            "insurance_certificate",
+            content_type,
+            bytes,
+        )
+        .await;
+        (doc["id"].as_str().unwrap().to_owned(), done)
     }
 
     async fn wait_extracted(&self, id: &str) -> Instant {
@@ -106,11 +91,6 @@ impl Bench {
     }
 }
 
-fn percentile(samples: &mut [Duration], q: f64) -> f64 {
-    samples.sort();
-    samples[((samples.len() as f64 - 1.0) * q).round() as usize].as_secs_f64() * 1000.0
-}
-
 #[tokio::main]
 async fn main() {
     let corpus = PathBuf::from(
@@ -130,16 +110,7 @@ async fn main() {
     let stack = LocalStack::start(opts).await.expect("local stack");
     let http = reqwest::Client::new();
     let base = stack.base_url.clone();
-    let token: Value = http
-        .post(format!("{base}/_local/token"))
-        .json(&json!({"sub": "bench|pipeline"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = token["access_token"].as_str().unwrap().to_owned();
+    let token = bench::token(&http, &base, "bench|pipeline", &[]).await;
     let reg: Value = http
         .post(format!("{base}/v1/contractors"))
         .bearer_auth(&token)

@@ -112,6 +112,19 @@ impl Backoff {
             .min(std::time::Duration::from_secs(12 * 3600))
     }
 
+    /// [`Backoff::delay`], but at least `at_least` (a provider's `Retry-After`), within
+    /// SQS's 12-hour visibility limit.
+    pub fn delay_at_least(
+        &self,
+        receive_count: u32,
+        jitter: f64,
+        at_least: Option<std::time::Duration>,
+    ) -> std::time::Duration {
+        self.delay(receive_count, jitter)
+            .max(at_least.unwrap_or_default())
+            .min(std::time::Duration::from_secs(12 * 3600))
+    }
+
     /// Whether failed receive number `receive_count` was the last try: the schedule has one
     /// delay per retry, so a queue using it has `maxReceiveCount` = schedule length + 1.
     pub fn is_last_try(&self, receive_count: u32) -> bool {
@@ -159,10 +172,7 @@ impl Backoff {
             .as_deref()
             .ok_or("record without receiptHandle")?;
         let jitter = (ulid::Ulid::new().random() % 1000) as f64 / 1000.0;
-        let delay = self
-            .delay(receive_count, jitter)
-            .max(at_least.unwrap_or_default())
-            .min(std::time::Duration::from_secs(12 * 3600));
+        let delay = self.delay_at_least(receive_count, jitter, at_least);
         self.sqs
             .change_message_visibility()
             .queue_url(self.queue_url(arn).await?)
@@ -357,6 +367,14 @@ mod tests {
         assert!(
             !b.is_last_try(3) && b.is_last_try(4),
             "three retries: the fourth try is the last"
+        );
+        // A provider's Retry-After lengthens the wait, never shortens it.
+        assert_eq!(b.delay_at_least(1, 0.5, Some(minutes(3))), minutes(3));
+        assert_eq!(b.delay_at_least(2, 0.5, Some(minutes(3))), minutes(5));
+        assert_eq!(
+            b.delay_at_least(1, 0.5, Some(minutes(24 * 60))),
+            minutes(12 * 60),
+            "SQS's visibility limit"
         );
     }
 
