@@ -136,6 +136,38 @@ async fn a_certificate_naming_someone_else_fails_the_rules_with_precise_codes() 
             .unwrap()
             .contains(&json!("insurance"))
     );
+
+    // The certificate names the business by its trade name: adding it as the DBA re-checks
+    // the newest certificate, and the name finding goes away.
+    let insured = truth["insured_name"].as_str().unwrap();
+    let (status, _, saved) = read(
+        client()
+            .patch(product().url(&format!("/v1/contractors/{id}/progress")))
+            .bearer_auth(&token)
+            .header("if-match", format!("\"{}\"", me["version"]))
+            .json(&json!({"step": "business_profile", "data": {"dba": insured}}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200, "{saved}");
+    let rechecked = eventually(Duration::from_secs(60), || async {
+        let r = insurance_requirement(&id).await;
+        r.results
+            .get("rules")
+            .is_some_and(|rules| rules.id.contains(":profile-v"))
+            .then_some(r)
+    })
+    .await
+    .expect("the profile change re-evaluates the certificate");
+    assert_eq!(
+        rechecked.results["rules"].outcome,
+        domain::verification::Outcome::Verified,
+        "{:?}",
+        rechecked.results["rules"]
+    );
+    assert!(codes(&rechecked).iter().all(|c| c != "name_mismatch"));
 }
 
 async fn scenario(party: &str, mode: &str) {

@@ -1,25 +1,25 @@
-//! Consumes `document.extracted` events for insurance certificates (events topic →
-//! verification queue, raw delivery): evaluates the marketplace's compliance rules (for every
-//! state the contractor serves) against the extracted fields and records the verdict on the
-//! contractor's `insurance` requirement, publishing `requirement.updated`. The requirement's
-//! state is derived from all its results, so redeliveries and out-of-order events give the
-//! same state.
-
-use std::collections::BTreeMap;
+//! Consumes `document.extracted` events for insurance certificates, and `step.saved` events
+//! for the business profile (events topic → verification queue, raw delivery): evaluates the
+//! marketplace's compliance rules (for every state the contractor serves) against the
+//! certificate's extracted fields — the new one, or the newest again when the legal name or
+//! DBA changed — and records the verdict on the contractor's `insurance` requirement,
+//! publishing `requirement.updated`; a certificate that passes goes to the insurance verifier.
+//! The requirement's state is derived from all its results, so redeliveries and
+//! out-of-order events give the same state.
 
 use aws_lambda_events::event::sqs::SqsMessage;
 use domain::compliance::{Facts, RuleSet, certificate_result};
+use domain::documents::DocumentKind;
 use domain::events::DomainEvent;
-use domain::extraction::ExtractedField;
+use domain::evidence::{self, EvidenceError};
 use domain::ids::ContractorId;
 use domain::ports::{ContractorRepository, RepoError};
-use domain::steps::StepName;
 use domain::verification::{INSURANCE, INSURANCE_SOURCES, Outcome, TRUSTLAYER};
 use platform::sqs::{Backoff, MessageContext, PROVIDER_RETRIES, SqsConsumer};
 use platform::{BoxError, Env};
 use providers::{InsuranceVerifier, ProviderError};
 use store::breakers::{Gate, ProviderGuard};
-use store::{DynamoContractors, DynamoRequirements, S3Objects};
+use store::{DynamoContractors, DynamoDocuments, DynamoRequirements, S3Objects};
 
 pub struct VerifyInsurance {
     pub metrics_namespace: String,
@@ -30,6 +30,7 @@ pub struct VerifyInsurance {
     pub objects: S3Objects,
     pub verifier: InsuranceVerifier,
     pub guard: ProviderGuard,
+    pub documents: DynamoDocuments,
 }
 
 /// The breaker's name for the insurance verifier.
@@ -55,6 +56,7 @@ pub async fn build(env: &Env) -> Result<VerifyInsurance, BoxError> {
                 .to_owned(),
         },
         guard: ProviderGuard::new(store::Table::from_env(env, &aws)?, PROVIDER, env)?,
+        documents: DynamoDocuments::new(store::Table::from_env(env, &aws)?),
     })
 }
 
@@ -68,6 +70,15 @@ pub enum VerifyError {
     Provider(#[from] ProviderError),
     #[error(transparent)]
     Engine(#[from] domain::pipeline::EngineError),
+}
+
+impl From<EvidenceError> for VerifyError {
+    fn from(e: EvidenceError) -> Self {
+        match e {
+            EvidenceError::Malformed(why) => VerifyError::NotAnEvent(why),
+            EvidenceError::Repo(e) => VerifyError::Repo(e),
+        }
+    }
 }
 
 /// What the verifier needs to know about the certificate.
@@ -214,56 +225,41 @@ impl SqsConsumer for VerifyInsurance {
     async fn handle(&self, message: &SqsMessage, ctx: &MessageContext) -> Result<(), VerifyError> {
         let event: DomainEvent = serde_json::from_str(message.body.as_deref().unwrap_or_default())
             .map_err(|e| VerifyError::NotAnEvent(e.to_string()))?;
-        if event.kind != domain::pipeline::EVENT_EXTRACTED
-            || event.data["kind"] != "insurance_certificate"
-        {
-            return Ok(());
-        }
-        let fields: BTreeMap<String, ExtractedField> =
-            serde_json::from_value(event.data["extraction"]["fields"].clone())
-                .map_err(|e| VerifyError::NotAnEvent(format!("extraction fields: {e}")))?;
-        let document_id = event.data["document_id"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
-        let evidence_version = event.data["version"].as_u64().unwrap_or(1) as u32;
-        let Some(contractor) = self.contractors.get(&event.contractor_id).await? else {
-            tracing::warn!(contractor_id = %event.contractor_id, "no such contractor; event skipped");
+        let Some(evidence) =
+            evidence::for_event(&event, DocumentKind::InsuranceCertificate, &self.documents)
+                .await?
+        else {
             return Ok(());
         };
-        let profile = contractor
-            .steps
-            .get(&StepName::BusinessProfile)
-            .map(|s| &s.data);
-        let text = |k: &str| {
-            profile
-                .and_then(|d| d.get(k))
-                .and_then(|v| v.as_str())
-                .map(str::to_owned)
+        let Some(contractor) = self.contractors.get(&evidence.contractor_id).await? else {
+            tracing::warn!(contractor_id = %evidence.contractor_id, "no such contractor; event skipped");
+            return Ok(());
         };
-        let legal_name =
-            text("legal_name").unwrap_or_else(|| contractor.business_name.as_str().to_owned());
-        let dba = text("dba");
+        let (legal_name, dba) = contractor.names();
         let now = chrono::Utc::now();
-        let result = certificate_result(
+        let states: Vec<String> = contractor
+            .service_area
+            .states
+            .iter()
+            .map(|s| s.as_str().to_owned())
+            .collect();
+        let facts = Facts {
+            fields: &evidence.fields,
+            legal_name: &legal_name,
+            dba: dba.as_deref(),
+            today: now.date_naive(),
+            waivers: &[],
+        };
+        let mut result = certificate_result(
             &self.rules,
-            &contractor
-                .service_area
-                .states
-                .iter()
-                .map(|s| s.as_str().to_owned())
-                .collect::<Vec<_>>(),
-            &Facts {
-                fields: &fields,
-                legal_name: &legal_name,
-                dba: dba.as_deref(),
-                today: now.date_naive(),
-                waivers: &[],
-            },
-            &document_id,
-            evidence_version,
+            &states,
+            &facts,
+            &evidence.document_id,
+            evidence.version,
             now,
         );
+        evidence.tag(&mut result);
+        let document_id = evidence.document_id.as_str();
         match self
             .requirements
             .record(
@@ -276,7 +272,7 @@ impl SqsConsumer for VerifyInsurance {
             .await?
         {
             Some(state) => {
-                tracing::info!(document_id, state = ?state, "insurance requirement updated");
+                tracing::info!(document_id, state = ?state, reevaluation = ?evidence.reevaluation, "insurance requirement updated");
                 platform::metrics::emit_count(
                     &self.metrics_namespace,
                     Self::NAME,
@@ -287,16 +283,12 @@ impl SqsConsumer for VerifyInsurance {
             None => tracing::info!(document_id, "result already recorded or for older evidence"),
         }
         if result.outcome == Outcome::Verified {
-            let object_key = event.data["object_key"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned();
             self.submit(
                 &Certificate {
                     contractor: &contractor.id,
-                    document_id: &document_id,
-                    evidence_version,
-                    object_key: &object_key,
+                    document_id,
+                    evidence_version: evidence.version,
+                    object_key: &evidence.object_key,
                     party_name: &legal_name,
                 },
                 ctx.correlation_id.as_str(),

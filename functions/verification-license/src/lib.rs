@@ -9,17 +9,20 @@
 use std::collections::BTreeMap;
 
 use aws_lambda_events::event::sqs::SqsMessage;
+use domain::documents::DocumentKind;
 use domain::events::DomainEvent;
-use domain::extraction::ExtractedField;
+use domain::evidence::{self, Evidence, EvidenceError};
 use domain::licensing::{LicenseFacts, LicenseRules, Lookup, license_result};
 use domain::ports::{ContractorRepository, RepoError};
-use domain::steps::StepName;
 use domain::verification::{LICENSE, LICENSE_LOOKUP, LICENSE_SOURCES};
 use platform::sqs::{Backoff, MessageContext, PROVIDER_RETRIES, SqsConsumer};
 use platform::{BoxError, Env};
 use providers::ProviderError;
 use providers::licenses::Registries;
-use store::{DynamoContractors, DynamoRequirements, Gate, LicenseCache, ProviderGuard, Table};
+use store::{
+    DynamoContractors, DynamoDocuments, DynamoRequirements, Gate, LicenseCache, ProviderGuard,
+    Table,
+};
 
 pub struct VerifyLicense {
     pub backoff: Backoff,
@@ -30,6 +33,7 @@ pub struct VerifyLicense {
     pub cache: LicenseCache,
     /// One breaker per registry, by the rules' registry name.
     pub guards: BTreeMap<String, ProviderGuard>,
+    pub documents: DynamoDocuments,
 }
 
 pub async fn build(env: &Env) -> Result<VerifyLicense, BoxError> {
@@ -54,6 +58,7 @@ pub async fn build(env: &Env) -> Result<VerifyLicense, BoxError> {
             tdlr_url: env.required("LICENSE_REGISTRY_TDLR_URL")?,
             dbpr_url: env.required("LICENSE_REGISTRY_DBPR_URL")?,
         },
+        documents: DynamoDocuments::new(table.clone()),
         cache: LicenseCache::new(
             table,
             chrono::Duration::hours(env.parse_or("LICENSE_CACHE_HOURS", 24)?),
@@ -73,31 +78,13 @@ pub enum VerifyError {
     Provider(#[from] ProviderError),
 }
 
-/// The card a `document.extracted` event is about, when it is a license card.
-struct Card {
-    contractor_id: domain::ids::ContractorId,
-    document_id: String,
-    evidence_version: u32,
-    fields: BTreeMap<String, ExtractedField>,
-}
-
-fn card_of(message: &SqsMessage) -> Result<Option<Card>, VerifyError> {
-    let event: DomainEvent = serde_json::from_str(message.body.as_deref().unwrap_or_default())
-        .map_err(|e| VerifyError::NotAnEvent(e.to_string()))?;
-    if event.kind != domain::pipeline::EVENT_EXTRACTED || event.data["kind"] != "license" {
-        return Ok(None);
+impl From<EvidenceError> for VerifyError {
+    fn from(e: EvidenceError) -> Self {
+        match e {
+            EvidenceError::Malformed(why) => VerifyError::NotAnEvent(why),
+            EvidenceError::Repo(e) => VerifyError::Repo(e),
+        }
     }
-    let fields = serde_json::from_value(event.data["extraction"]["fields"].clone())
-        .map_err(|e| VerifyError::NotAnEvent(format!("extraction fields: {e}")))?;
-    Ok(Some(Card {
-        contractor_id: event.contractor_id,
-        document_id: event.data["document_id"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned(),
-        evidence_version: event.data["version"].as_u64().unwrap_or(1) as u32,
-        fields,
-    }))
 }
 
 /// What asking the registry gave.
@@ -108,6 +95,14 @@ enum Asked {
 }
 
 impl VerifyLicense {
+    /// The license card an event asks to check (a new card, or the newest one again after
+    /// a business-profile change).
+    async fn card_of(&self, message: &SqsMessage) -> Result<Option<Evidence>, VerifyError> {
+        let event: DomainEvent = serde_json::from_str(message.body.as_deref().unwrap_or_default())
+            .map_err(|e| VerifyError::NotAnEvent(e.to_string()))?;
+        Ok(evidence::for_event(&event, DocumentKind::License, &self.documents).await?)
+    }
+
     /// The registry's answer for `(state, number)`: from the cache, else from the registry
     /// through its breaker (cached on success).
     async fn ask(&self, state: &str, number: &str) -> Result<Asked, VerifyError> {
@@ -147,7 +142,7 @@ impl VerifyLicense {
 
     async fn to_review(
         &self,
-        card: &Card,
+        card: &Evidence,
         reason: &str,
         correlation_id: &str,
     ) -> Result<(), VerifyError> {
@@ -158,7 +153,7 @@ impl VerifyLicense {
                 &LICENSE_SOURCES,
                 LICENSE_LOOKUP,
                 &card.document_id,
-                card.evidence_version,
+                card.version,
                 reason,
                 correlation_id,
             )
@@ -186,7 +181,7 @@ impl SqsConsumer for VerifyLicense {
     }
 
     async fn gave_up(&self, message: &SqsMessage, ctx: &MessageContext, error: &VerifyError) {
-        if let Ok(Some(card)) = card_of(message) {
+        if let Ok(Some(card)) = self.card_of(message).await {
             let reason = format!(
                 "The state license lookup kept failing ({error}); a reviewer will check the license."
             );
@@ -200,26 +195,14 @@ impl SqsConsumer for VerifyLicense {
     }
 
     async fn handle(&self, message: &SqsMessage, ctx: &MessageContext) -> Result<(), VerifyError> {
-        let Some(card) = card_of(message)? else {
+        let Some(card) = self.card_of(message).await? else {
             return Ok(());
         };
         let Some(contractor) = self.contractors.get(&card.contractor_id).await? else {
             tracing::warn!(contractor_id = %card.contractor_id, "no such contractor; event skipped");
             return Ok(());
         };
-        let profile = contractor
-            .steps
-            .get(&StepName::BusinessProfile)
-            .map(|s| &s.data);
-        let text = |k: &str| {
-            profile
-                .and_then(|d| d.get(k))
-                .and_then(|v| v.as_str())
-                .map(str::to_owned)
-        };
-        let legal_name =
-            text("legal_name").unwrap_or_else(|| contractor.business_name.as_str().to_owned());
-        let dba = text("dba");
+        let (legal_name, dba) = contractor.names();
         let served: Vec<&str> = contractor
             .service_area
             .states
@@ -251,14 +234,15 @@ impl SqsConsumer for VerifyLicense {
             }
             _ => None,
         };
-        let result = license_result(
+        let mut result = license_result(
             &self.rules,
             &facts,
             lookup.as_ref(),
             &card.document_id,
-            card.evidence_version,
+            card.version,
             now,
         );
+        card.tag(&mut result);
         let state = self
             .requirements
             .record(

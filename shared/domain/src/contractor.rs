@@ -377,6 +377,24 @@ impl Contractor {
         is_staff || self.owner.as_str() == subject
     }
 
+    /// The names documents must match: the legal name from the business profile (the
+    /// registered business name until the profile says otherwise) and the DBA, if any.
+    pub fn names(&self) -> (String, Option<String>) {
+        let profile = self.steps.get(&StepName::BusinessProfile).map(|s| &s.data);
+        let text = |k: &str| {
+            profile
+                .and_then(|d| d.get(k))
+                .and_then(|v| v.as_str())
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(str::to_owned)
+        };
+        (
+            text("legal_name").unwrap_or_else(|| self.business_name.as_str().to_owned()),
+            text("dba"),
+        )
+    }
+
     pub fn step_status(&self, step: StepName) -> StepStatus {
         self.steps
             .get(&step)

@@ -8,6 +8,7 @@ pub mod compliance;
 pub mod contractor;
 pub mod documents;
 pub mod events;
+pub mod evidence;
 pub mod extraction;
 pub mod ids;
 pub mod inspection;

@@ -26,9 +26,19 @@ pub struct Requirements {
     pub disabled_reason: Option<String>,
 }
 
-/// Steps whose completion is itself the verification (validated input, recorded consent).
-fn verified_on_completion(step: StepName) -> bool {
-    matches!(step, StepName::BusinessProfile | StepName::Agreements)
+/// Steps whose completion is itself the verification (validated input, recorded consent),
+/// and the license where no state the contractor serves requires one.
+fn verified_on_completion(c: &Contractor, step: StepName) -> bool {
+    match step {
+        StepName::BusinessProfile | StepName::Agreements => true,
+        StepName::License => {
+            let states: Vec<&str> = c.service_area.states.iter().map(|s| s.as_str()).collect();
+            static RULES: std::sync::LazyLock<crate::licensing::LicenseRules> =
+                std::sync::LazyLock::new(crate::licensing::LicenseRules::shipped);
+            RULES.required_states(&states).is_empty()
+        }
+        _ => false,
+    }
 }
 
 pub fn of(c: &Contractor) -> Requirements {
@@ -61,7 +71,7 @@ pub fn of(c: &Contractor) -> Requirements {
                 currently_due.push(name);
             }
             (Some(_), _) => pending.push(name),
-            (None, StepStatus::Complete) if verified_on_completion(step) => {}
+            (None, StepStatus::Complete) if verified_on_completion(c, step) => {}
             (None, StepStatus::Complete) => pending.push(name),
             (None, _) => currently_due.push(name),
         }
@@ -85,5 +95,35 @@ pub fn of(c: &Contractor) -> Requirements {
         pending_verification: pending,
         errors,
         disabled_reason,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::contractor::StepState;
+    use crate::contractor::tests_support::contractor_serving;
+
+    fn with_complete_license(states: &[&str]) -> Contractor {
+        let mut c = contractor_serving(states);
+        c.steps.insert(
+            StepName::License,
+            StepState {
+                status: StepStatus::Complete,
+                data: serde_json::Map::new(),
+                updated_at: chrono::Utc::now(),
+            },
+        );
+        c
+    }
+
+    #[test]
+    fn a_license_no_served_state_requires_is_not_waited_for() {
+        let license = "license".to_owned();
+        let oregon = of(&with_complete_license(&["OR", "WA"]));
+        assert!(!oregon.pending_verification.contains(&license));
+        assert!(!oregon.currently_due.contains(&license));
+        let california = of(&with_complete_license(&["OR", "CA"]));
+        assert!(california.pending_verification.contains(&license));
     }
 }

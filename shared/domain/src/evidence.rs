@@ -1,0 +1,96 @@
+//! What a verification consumer evaluates: a document's extracted fields, from the
+//! `document.extracted` event that announces it, or — when the contractor changes their
+//! business profile (legal name, DBA), which the rules compare against — from the newest
+//! extracted document of the kind, re-evaluated. Both kinds of event reach the same consumer,
+//! so "the profile changed" and "a new document" converge on one derived requirement state.
+
+use std::collections::BTreeMap;
+
+use crate::documents::{Document, DocumentKind, DocumentRepository, DocumentStatus};
+use crate::events::DomainEvent;
+use crate::extraction::ExtractedField;
+use crate::ids::ContractorId;
+use crate::ports::RepoError;
+use crate::verification::VerificationResult;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Evidence {
+    pub contractor_id: ContractorId,
+    pub document_id: String,
+    /// The document's version of its kind: the requirement's evidence version.
+    pub version: u32,
+    pub object_key: String,
+    pub fields: BTreeMap<String, ExtractedField>,
+    /// The contractor version whose profile change asked for a re-evaluation.
+    pub reevaluation: Option<u64>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EvidenceError {
+    #[error("malformed event: {0}")]
+    Malformed(String),
+    #[error(transparent)]
+    Repo(#[from] RepoError),
+}
+
+impl Evidence {
+    fn from_document(doc: &Document, reevaluation: u64) -> Option<Evidence> {
+        let extraction = doc.extraction.as_ref()?;
+        Some(Evidence {
+            contractor_id: doc.contractor_id.clone(),
+            document_id: doc.id.to_string(),
+            version: doc.version,
+            object_key: doc.object_key.clone(),
+            fields: extraction.fields.clone(),
+            reevaluation: Some(reevaluation),
+        })
+    }
+
+    /// Makes a re-evaluation's result a new result (ids are unique per evaluation), so it
+    /// replaces the earlier one from the same source.
+    pub fn tag(&self, result: &mut VerificationResult) {
+        if let Some(v) = self.reevaluation {
+            result.id = format!("{}:profile-v{v}", result.id);
+        }
+    }
+}
+
+/// The evidence of `kind` an event asks to evaluate, if any: the extracted document it
+/// announces, or on a business-profile save the contractor's newest extracted document of
+/// that kind.
+pub async fn for_event<D: DocumentRepository>(
+    event: &DomainEvent,
+    kind: DocumentKind,
+    documents: &D,
+) -> Result<Option<Evidence>, EvidenceError> {
+    match event.kind.as_str() {
+        crate::pipeline::EVENT_EXTRACTED if event.data["kind"] == kind.as_str() => {
+            let fields = serde_json::from_value(event.data["extraction"]["fields"].clone())
+                .map_err(|e| EvidenceError::Malformed(format!("extraction fields: {e}")))?;
+            Ok(Some(Evidence {
+                contractor_id: event.contractor_id.clone(),
+                document_id: event.data["document_id"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+                version: event.data["version"].as_u64().unwrap_or(1) as u32,
+                object_key: event.data["object_key"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+                fields,
+                reevaluation: None,
+            }))
+        }
+        "step.saved" if event.data["step"] == "business_profile" => {
+            let newest = documents
+                .list_for(&event.contractor_id)
+                .await?
+                .into_iter()
+                .filter(|d| d.kind == kind && d.status == DocumentStatus::Extracted)
+                .max_by_key(|d| d.version);
+            Ok(newest.and_then(|d| Evidence::from_document(&d, event.version)))
+        }
+        _ => Ok(None),
+    }
+}
