@@ -79,6 +79,9 @@ build-ReviewsListFunction:
 build-ReviewsDecideFunction:
 	scripts/lambda-artifact.sh reviews-decide "$(ARTIFACTS_DIR)"
 
+build-ContractorsRejectFunction:
+	scripts/lambda-artifact.sh contractors-reject "$(ARTIFACTS_DIR)"
+
 build-ReviewsClaimFunction:
 	scripts/lambda-artifact.sh reviews-claim "$(ARTIFACTS_DIR)"
 

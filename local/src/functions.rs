@@ -38,6 +38,7 @@ pub fn product_registry() -> Registry {
     http!("contractors-get", contractors_get);
     http!("contractors-save-step", contractors_save_step);
     http!("contractors-submit", contractors_submit);
+    http!("contractors-reject", contractors_reject);
     http!("contractors-audit", contractors_audit);
     http!("contractors-list", contractors_list);
     http!("api-docs", api_docs);

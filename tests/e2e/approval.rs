@@ -710,3 +710,72 @@ async fn fault_injection_run_leaves_every_contractor_settled_or_with_a_reviewer(
         "no message was dead-lettered"
     );
 }
+
+/// A reviewer closes an account as a whole: only staff, only with a reason and the version
+/// they looked at; final — the standing consumer never reopens it, the contractor can no
+/// longer edit it.
+#[tokio::test]
+async fn a_reviewer_rejects_an_account_for_good() {
+    let stack = product();
+    let (token, id) = register(&business("Grus"), &["OR"]).await;
+    let ana = stack
+        .token("auth0|reviewer-ana", json!({"roles": ["reviewer"]}))
+        .await;
+    let reject = |who: String, version: Option<u64>, body: Value| {
+        let id = id.clone();
+        async move {
+            let mut req = client()
+                .post(product().url(&format!("/v1/contractors/{id}/reject")))
+                .bearer_auth(&who)
+                .json(&body);
+            if let Some(v) = version {
+                req = req.header("if-match", format!("\"{v}\""));
+            }
+            read(req.send().await.unwrap()).await
+        }
+    };
+    let (status, _, _) = reject(token.clone(), Some(1), json!({"reason": "mine"})).await;
+    assert_eq!(status, 403, "a contractor cannot reject");
+    let (status, _, problem) = reject(ana.clone(), Some(1), json!({})).await;
+    assert_eq!(status, 422, "{problem}");
+    assert_eq!(problem["errors"][0]["field"], "reason");
+    let (status, _, _) = reject(ana.clone(), None, json!({"reason": "fraud"})).await;
+    assert_eq!(status, 428, "If-Match is required");
+    let (status, _, _) = reject(ana.clone(), Some(9), json!({"reason": "fraud"})).await;
+    assert_eq!(status, 412, "a stale version is refused");
+    let (status, _, rejected) = reject(
+        ana.clone(),
+        Some(1),
+        json!({"reason": "The business is a duplicate of an account closed for fraud."}),
+    )
+    .await;
+    assert_eq!(status, 200, "{rejected}");
+    assert_eq!(rejected["status"], "rejected");
+    assert_eq!(rejected["requirements"]["disabled_reason"], "rejected");
+    let (status, _, problem) = reject(ana.clone(), Some(2), json!({"reason": "again"})).await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (409, Some("illegal_transition"))
+    );
+    let (status, _, _) = read(
+        client()
+            .patch(stack.url(&format!("/v1/contractors/{id}/progress")))
+            .bearer_auth(&token)
+            .header("if-match", "\"2\"")
+            .json(&json!({"step": "business_profile", "data": {"dba": "Another Name"}}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 409, "a rejected account is not editable");
+    let (_, _, audit) = stack
+        .get_as(&ana, &format!("/v1/contractors/{id}/audit"))
+        .await;
+    let last = audit["data"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["action"], "contractor.rejected");
+    assert_eq!(
+        last["actor"],
+        json!({"kind": "reviewer", "id": "auth0|reviewer-ana"})
+    );
+}

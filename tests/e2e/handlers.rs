@@ -132,6 +132,12 @@ async fn every_function_answers_its_sample_event() {
         ),
         // A contractor is not a reviewer.
         (
+            "contractors-reject",
+            sample("http-api-contractors-reject.json", id, &sub),
+            403,
+            None,
+        ),
+        (
             "reviews-claim",
             sample("http-api-reviews-claim.json", id, &sub),
             403,

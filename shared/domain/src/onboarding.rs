@@ -431,6 +431,70 @@ impl<R: ContractorRepository, C: FieldCipher> Onboarding<R, C> {
         Err(OnboardingError::Repo(RepoError::VersionConflict))
     }
 
+    /// A reviewer closes the account (`rejected`, final) with a reason the contractor reads,
+    /// guarded by the version the reviewer looked at. Requirement-level problems are
+    /// decided on the requirement instead; this is for the account as a whole (fraud, a
+    /// business the marketplace will not work with).
+    pub async fn reject(
+        &self,
+        viewer: &Viewer,
+        id: &str,
+        if_match: u64,
+        reason: &str,
+        facts: &RequestFacts,
+    ) -> Result<Contractor, OnboardingError> {
+        if !viewer.staff {
+            return Err(OnboardingError::Forbidden(
+                "only reviewers reject an account",
+            ));
+        }
+        let reason = reason.trim();
+        if reason.is_empty() || reason.chars().count() > 1000 {
+            return Err(OnboardingError::Invalid(Invalid(vec![Violation {
+                field: "reason".into(),
+                code: if reason.is_empty() {
+                    "required"
+                } else {
+                    "too_long"
+                },
+                message: "Say why in at most 1000 characters; the contractor reads it.".into(),
+            }])));
+        }
+        let before = self.get(viewer, id).await?;
+        if before.version != if_match {
+            return Err(OnboardingError::StaleVersion {
+                current: before.version,
+            });
+        }
+        lifecycle::check(before.status, Status::Rejected)?;
+        let mut after = before.clone();
+        after.status = Status::Rejected;
+        let version = before.version + 1;
+        let events = vec![
+            DomainEvent::new(
+                "contractor.rejected",
+                &after.id,
+                version,
+                facts.now,
+                &facts.correlation_id,
+                json!({"reason": reason}),
+            ),
+            status_changed(&after, before.status, facts, version),
+        ];
+        let summary =
+            json!({"status_before": before.status, "status_after": after.status, "reason": reason});
+        self.commit(
+            viewer.actor(),
+            before,
+            after,
+            facts,
+            "contractor.rejected",
+            summary,
+            events,
+        )
+        .await
+    }
+
     /// Adds a reviewer's decision on a requirement to the contractor's audit trail (the
     /// account itself is unchanged but for its version).
     pub async fn note_decision(
@@ -743,5 +807,46 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[tokio::test]
+    async fn a_reviewer_rejects_an_account_with_a_reason_once() {
+        let s = service();
+        let c = s.register(&dana(), registration(), &facts()).await.unwrap();
+        let id = c.id.to_string();
+        let ana = Viewer {
+            subject: "auth0|ana".into(),
+            staff: true,
+            admin: false,
+        };
+        let reject = |viewer: Viewer, version: u64, reason: &'static str| {
+            let (s, id) = (&s, id.clone());
+            async move { s.reject(&viewer, &id, version, reason, &facts()).await }
+        };
+        assert!(matches!(
+            reject(dana(), 1, "no").await,
+            Err(OnboardingError::Forbidden(_))
+        ));
+        assert!(matches!(
+            reject(ana.clone(), 1, "  ").await,
+            Err(OnboardingError::Invalid(_))
+        ));
+        assert!(matches!(
+            reject(ana.clone(), 7, "fraud").await,
+            Err(OnboardingError::StaleVersion { current: 1 })
+        ));
+        let rejected = reject(ana.clone(), 1, "Duplicate of an account closed for fraud.")
+            .await
+            .unwrap();
+        assert_eq!(rejected.status, Status::Rejected);
+        assert!(matches!(
+            reject(ana.clone(), 2, "again").await,
+            Err(OnboardingError::IllegalTransition(_))
+        ));
+        let (trail, verdict) = s.audit(&ana, &id).await.unwrap();
+        let last = trail.last().unwrap();
+        assert_eq!(last.action, "contractor.rejected");
+        assert_eq!(last.actor.kind, ActorKind::Reviewer);
+        assert!(verdict.valid, "{verdict:?}");
     }
 }
