@@ -11,7 +11,7 @@ use aws_lambda_events::event::sqs::SqsMessage;
 use domain::compliance::{Facts, RuleSet, certificate_result};
 use domain::documents::DocumentKind;
 use domain::events::DomainEvent;
-use domain::evidence::{self, EvidenceError};
+use domain::evidence::{self, Evidence, EvidenceError};
 use domain::ids::ContractorId;
 use domain::ports::{ContractorRepository, RepoError};
 use domain::verification::{INSURANCE, INSURANCE_SOURCES, Outcome, TRUSTLAYER};
@@ -70,15 +70,8 @@ pub enum VerifyError {
     Provider(#[from] ProviderError),
     #[error(transparent)]
     Engine(#[from] domain::pipeline::EngineError),
-}
-
-impl From<EvidenceError> for VerifyError {
-    fn from(e: EvidenceError) -> Self {
-        match e {
-            EvidenceError::Malformed(why) => VerifyError::NotAnEvent(why),
-            EvidenceError::Repo(e) => VerifyError::Repo(e),
-        }
-    }
+    #[error(transparent)]
+    Evidence(#[from] EvidenceError),
 }
 
 /// What the verifier needs to know about the certificate.
@@ -175,6 +168,19 @@ impl VerifyInsurance {
     }
 }
 
+impl VerifyInsurance {
+    /// The certificate an event asks to check (a new one, or the newest again after a
+    /// business-profile change).
+    async fn certificate_of(&self, message: &SqsMessage) -> Result<Option<Evidence>, VerifyError> {
+        let event: DomainEvent = serde_json::from_str(message.body.as_deref().unwrap_or_default())
+            .map_err(|e| VerifyError::NotAnEvent(e.to_string()))?;
+        Ok(
+            evidence::for_event(&event, DocumentKind::InsuranceCertificate, &self.documents)
+                .await?,
+        )
+    }
+}
+
 impl SqsConsumer for VerifyInsurance {
     const NAME: &'static str = "verification-insurance";
     type Error = VerifyError;
@@ -185,30 +191,21 @@ impl SqsConsumer for VerifyInsurance {
 
     fn retry_hint(&self, error: &VerifyError) -> Option<std::time::Duration> {
         match error {
-            VerifyError::Provider(ProviderError::RateLimited {
-                retry_after_seconds,
-            }) => Some(std::time::Duration::from_secs(*retry_after_seconds)),
+            VerifyError::Provider(e) => e.retry_after(),
             _ => None,
         }
     }
 
     /// Out of tries: a reviewer takes the certificate (the message also goes to the DLQ).
     async fn gave_up(&self, message: &SqsMessage, ctx: &MessageContext, error: &VerifyError) {
-        let Ok(event) =
-            serde_json::from_str::<DomainEvent>(message.body.as_deref().unwrap_or_default())
-        else {
+        let Ok(Some(evidence)) = self.certificate_of(message).await else {
             return;
         };
-        if event.kind != domain::pipeline::EVENT_EXTRACTED
-            || event.data["kind"] != "insurance_certificate"
-        {
-            return;
-        }
         let cert = Certificate {
-            contractor: &event.contractor_id,
-            document_id: event.data["document_id"].as_str().unwrap_or_default(),
-            evidence_version: event.data["version"].as_u64().unwrap_or(1) as u32,
-            object_key: "",
+            contractor: &evidence.contractor_id,
+            document_id: &evidence.document_id,
+            evidence_version: evidence.version,
+            object_key: &evidence.object_key,
             party_name: "",
         };
         let reason = format!(
@@ -223,12 +220,7 @@ impl SqsConsumer for VerifyInsurance {
     }
 
     async fn handle(&self, message: &SqsMessage, ctx: &MessageContext) -> Result<(), VerifyError> {
-        let event: DomainEvent = serde_json::from_str(message.body.as_deref().unwrap_or_default())
-            .map_err(|e| VerifyError::NotAnEvent(e.to_string()))?;
-        let Some(evidence) =
-            evidence::for_event(&event, DocumentKind::InsuranceCertificate, &self.documents)
-                .await?
-        else {
+        let Some(evidence) = self.certificate_of(message).await? else {
             return Ok(());
         };
         let Some(contractor) = self.contractors.get(&evidence.contractor_id).await? else {

@@ -76,15 +76,8 @@ pub enum VerifyError {
     Repo(#[from] RepoError),
     #[error(transparent)]
     Provider(#[from] ProviderError),
-}
-
-impl From<EvidenceError> for VerifyError {
-    fn from(e: EvidenceError) -> Self {
-        match e {
-            EvidenceError::Malformed(why) => VerifyError::NotAnEvent(why),
-            EvidenceError::Repo(e) => VerifyError::Repo(e),
-        }
-    }
+    #[error(transparent)]
+    Evidence(#[from] EvidenceError),
 }
 
 /// What asking the registry gave.
@@ -173,9 +166,7 @@ impl SqsConsumer for VerifyLicense {
 
     fn retry_hint(&self, error: &VerifyError) -> Option<std::time::Duration> {
         match error {
-            VerifyError::Provider(ProviderError::RateLimited {
-                retry_after_seconds,
-            }) => Some(std::time::Duration::from_secs(*retry_after_seconds)),
+            VerifyError::Provider(e) => e.retry_after(),
             _ => None,
         }
     }

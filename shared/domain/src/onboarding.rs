@@ -145,18 +145,24 @@ impl<R: ContractorRepository, C: FieldCipher> Onboarding<R, C> {
     }
 
     /// The contractor, for a change by its owner at `if_match`.
-    async fn for_change(
-        &self,
-        viewer: &Viewer,
-        id: &str,
-        if_match: u64,
-    ) -> Result<Contractor, OnboardingError> {
+    /// The account, if `viewer` owns it (staff may read it, only its owner acts for it).
+    pub async fn owned(&self, viewer: &Viewer, id: &str) -> Result<Contractor, OnboardingError> {
         let c = self.get(viewer, id).await?;
         if c.owner.as_str() != viewer.subject {
             return Err(OnboardingError::Forbidden(
                 "only the contractor's owner can change its onboarding",
             ));
         }
+        Ok(c)
+    }
+
+    async fn for_change(
+        &self,
+        viewer: &Viewer,
+        id: &str,
+        if_match: u64,
+    ) -> Result<Contractor, OnboardingError> {
+        let c = self.owned(viewer, id).await?;
         if c.version != if_match {
             return Err(OnboardingError::StaleVersion { current: c.version });
         }
@@ -311,28 +317,47 @@ impl<R: ContractorRepository, C: FieldCipher> Onboarding<R, C> {
                 ),
             });
         }
+        let summary = json!({"status_before": before.status, "status_after": Status::UnderReview});
+        let change = StatusChange {
+            to: Status::UnderReview,
+            action: "contractor.submitted",
+            data: json!({}),
+            summary,
+        };
+        self.change_status(viewer.actor(), before, change, facts)
+            .await
+    }
+
+    /// Moves the account to `change.to` in one commit: the audit entry `change.action` with
+    /// its summary, the event `change.action` with its data, and `status.changed`.
+    async fn change_status(
+        &self,
+        actor: Actor,
+        before: Contractor,
+        change: StatusChange,
+        facts: &RequestFacts,
+    ) -> Result<Contractor, OnboardingError> {
         let mut after = before.clone();
-        after.status = Status::UnderReview;
+        after.status = change.to;
         let version = before.version + 1;
         let events = vec![
             DomainEvent::new(
-                "contractor.submitted",
+                change.action,
                 &after.id,
                 version,
                 facts.now,
                 &facts.correlation_id,
-                json!({}),
+                change.data,
             ),
             status_changed(&after, before.status, facts, version),
         ];
-        let summary = json!({"status_before": before.status, "status_after": after.status});
         self.commit(
-            viewer.actor(),
+            actor,
             before,
             after,
             facts,
-            "contractor.submitted",
-            summary,
+            change.action,
+            change.summary,
             events,
         )
         .await
@@ -397,32 +422,20 @@ impl<R: ContractorRepository, C: FieldCipher> Onboarding<R, C> {
                 return Ok(None);
             };
             lifecycle::check(before.status, to)?;
-            let mut after = before.clone();
-            after.status = to;
-            let version = before.version + 1;
-            let action = match to {
-                Status::Approved => "contractor.approved",
-                _ => "contractor.suspended",
+            let change = StatusChange {
+                to,
+                action: match to {
+                    Status::Approved => "contractor.approved",
+                    _ => "contractor.suspended",
+                },
+                data: summary.clone(),
+                summary,
             };
-            let events = vec![
-                DomainEvent::new(
-                    action,
-                    &after.id,
-                    version,
-                    facts.now,
-                    &facts.correlation_id,
-                    summary.clone(),
-                ),
-                status_changed(&after, before.status, facts, version),
-            ];
             let actor = Actor {
                 kind: ActorKind::System,
                 id: system.to_owned(),
             };
-            match self
-                .commit(actor, before, after, facts, action, summary, events)
-                .await
-            {
+            match self.change_status(actor, before, change, facts).await {
                 Ok(c) => return Ok(Some(c)),
                 Err(OnboardingError::StaleVersion { .. }) => continue,
                 Err(e) => return Err(e),
@@ -467,32 +480,14 @@ impl<R: ContractorRepository, C: FieldCipher> Onboarding<R, C> {
             });
         }
         lifecycle::check(before.status, Status::Rejected)?;
-        let mut after = before.clone();
-        after.status = Status::Rejected;
-        let version = before.version + 1;
-        let events = vec![
-            DomainEvent::new(
-                "contractor.rejected",
-                &after.id,
-                version,
-                facts.now,
-                &facts.correlation_id,
-                json!({"reason": reason}),
-            ),
-            status_changed(&after, before.status, facts, version),
-        ];
-        let summary =
-            json!({"status_before": before.status, "status_after": after.status, "reason": reason});
-        self.commit(
-            viewer.actor(),
-            before,
-            after,
-            facts,
-            "contractor.rejected",
-            summary,
-            events,
-        )
-        .await
+        let change = StatusChange {
+            to: Status::Rejected,
+            action: "contractor.rejected",
+            data: json!({"reason": reason}),
+            summary: json!({"status_before": before.status, "status_after": Status::Rejected, "reason": reason}),
+        };
+        self.change_status(viewer.actor(), before, change, facts)
+            .await
     }
 
     /// Adds a reviewer's decision on a requirement to the contractor's audit trail (the
@@ -589,6 +584,16 @@ impl<R: ContractorRepository, C: FieldCipher> Onboarding<R, C> {
             correlation_id: facts.correlation_id.clone(),
         }
     }
+}
+
+/// A move of the account's status, as [`Onboarding::change_status`] commits it.
+struct StatusChange {
+    to: Status,
+    action: &'static str,
+    /// The event's data.
+    data: Value,
+    /// The audit entry's summary.
+    summary: Value,
 }
 
 fn status_changed(c: &Contractor, from: Status, facts: &RequestFacts, version: u64) -> DomainEvent {

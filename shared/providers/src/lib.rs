@@ -19,6 +19,18 @@ pub enum ProviderError {
     Refused(String),
 }
 
+impl ProviderError {
+    /// How long the provider asked us to wait before trying again (`Retry-After`).
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            ProviderError::RateLimited {
+                retry_after_seconds,
+            } => Some(Duration::from_secs(*retry_after_seconds)),
+            _ => None,
+        }
+    }
+}
+
 /// The insurance verifier (TrustLayer-style API): documents are submitted by URL with our
 /// id as `externalId`; the verdict comes back by signed webhook (`document.processed`).
 #[derive(Clone, Debug)]

@@ -178,31 +178,13 @@ impl DynamoRequirements {
         &self,
         limit: usize,
     ) -> Result<Vec<(ContractorId, Requirement)>, RepoError> {
-        let out = self
-            .table
-            .client
-            .query()
-            .table_name(&self.table.name)
-            .index_name(keys::GSI2)
-            .key_condition_expression("gsi2pk = :pk")
-            .expression_attribute_values(
-                ":pk",
-                AttributeValue::S(keys::OPEN_REVIEWS_GSI2PK.to_owned()),
-            )
-            .limit(limit.clamp(1, 100) as i32)
-            .send()
-            .await
-            .map_err(|e| RepoError::Store(crate::failure(&e)))?;
-        out.items
-            .unwrap_or_default()
-            .into_iter()
-            .filter_map(|item| {
-                serde_dynamo::from_item::<_, RequirementItem>(item)
-                    .map_err(store_err)
-                    .map(|i| i.contractor_id.map(|c| (c, i.requirement)))
-                    .transpose()
-            })
-            .collect()
+        self.index_page(
+            keys::GSI2,
+            "gsi2pk = :pk",
+            &[(":pk", keys::OPEN_REVIEWS_GSI2PK.to_owned())],
+            limit.clamp(1, 100),
+        )
+        .await
     }
 
     /// Verified requirements whose evidence ends before `today` (their `valid_until` is
@@ -212,16 +194,38 @@ impl DynamoRequirements {
         today: chrono::NaiveDate,
         limit: usize,
     ) -> Result<Vec<(ContractorId, Requirement)>, RepoError> {
-        let out = self
+        self.index_page(
+            keys::GSI1,
+            "gsi1pk = :pk AND gsi1sk < :today",
+            &[
+                (":pk", keys::EXPIRY_GSI1PK.to_owned()),
+                (":today", today.to_string()),
+            ],
+            limit.clamp(1, 500),
+        )
+        .await
+    }
+
+    /// One page of requirement items from a sparse index, with their contractors.
+    async fn index_page(
+        &self,
+        index: &str,
+        key_condition: &str,
+        values: &[(&str, String)],
+        limit: usize,
+    ) -> Result<Vec<(ContractorId, Requirement)>, RepoError> {
+        let mut query = self
             .table
             .client
             .query()
             .table_name(&self.table.name)
-            .index_name(keys::GSI1)
-            .key_condition_expression("gsi1pk = :pk AND gsi1sk < :today")
-            .expression_attribute_values(":pk", AttributeValue::S(keys::EXPIRY_GSI1PK.to_owned()))
-            .expression_attribute_values(":today", AttributeValue::S(today.to_string()))
-            .limit(limit.clamp(1, 500) as i32)
+            .index_name(index)
+            .key_condition_expression(key_condition)
+            .limit(limit as i32);
+        for (name, value) in values {
+            query = query.expression_attribute_values(*name, AttributeValue::S(value.clone()));
+        }
+        let out = query
             .send()
             .await
             .map_err(|e| RepoError::Store(crate::failure(&e)))?;
