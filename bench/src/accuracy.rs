@@ -1,14 +1,19 @@
-//! `make bench-extraction`: field-level precision and recall of extraction over the
-//! generated corpus (tests/corpus/generate.py), per kind and per quality tier, with the same
-//! readers the extraction function uses (pdftotext, Tesseract). A field counts as correct
-//! when its value equals the ground truth's canonical form exactly.
-//! usage: extraction-accuracy CORPUS_DIR
+//! `make bench-extraction`: field-level precision and recall of extraction, side by side on
+//! the generated corpus (tests/corpus/generate.py: ground truth in manifest.json) and on
+//! real documents made by others (`../shared/corpus/real`: a `X.truth.json` beside each
+//! `X.pdf`), per kind and tier, with the same readers the extraction function uses. Also:
+//! how often a field read at confidence ≥ 0.9 is wrong, time per page, and every miss by
+//! field (values only with BENCH_SHOW_VALUES=1: the real documents' contents are not
+//! printed otherwise).
+//!
+//! usage: extraction-accuracy [--generated DIR] [--real DIR]
 
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::time::Instant;
 
 use domain::documents::DocumentKind;
-use domain::extraction::{canonical, extract};
+use domain::extraction::{Extraction, ReadDocument, canonical, extract};
 use domain::inspection::sniff;
 use domain::pipeline::TextReader;
 use engines::CliTextReader;
@@ -17,100 +22,325 @@ use serde_json::Value;
 #[derive(Default)]
 struct Tally {
     docs: usize,
+    pages: usize,
     expected: usize,
     emitted: usize,
     correct: usize,
+    /// Emitted at confidence ≥ 0.9, and how many of those were wrong.
+    sure: usize,
+    sure_wrong: usize,
     seconds: f64,
     misses: BTreeMap<String, usize>,
 }
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() {
-    let dir = std::path::PathBuf::from(
-        std::env::args()
-            .nth(1)
-            .expect("usage: extraction-accuracy CORPUS_DIR"),
-    );
+impl Tally {
+    fn add(&mut self, o: &Tally) {
+        self.docs += o.docs;
+        self.pages += o.pages;
+        self.expected += o.expected;
+        self.emitted += o.emitted;
+        self.correct += o.correct;
+        self.sure += o.sure;
+        self.sure_wrong += o.sure_wrong;
+        self.seconds += o.seconds;
+    }
+
+    fn row(&self, corpus: &str, kind: &str, tier: &str) {
+        println!(
+            "{corpus:<10} {kind:<22} {tier:<12} {:>4} {:>6} {:>9.1}% {:>7.1}% {:>9} {:>9.2}",
+            self.docs,
+            self.expected,
+            100.0 * self.correct as f64 / self.emitted.max(1) as f64,
+            100.0 * self.correct as f64 / self.expected.max(1) as f64,
+            format!("{}/{}", self.sure_wrong, self.sure),
+            self.seconds / self.pages.max(1) as f64,
+        );
+    }
+}
+
+/// One document's expected fields: `Some(value)` to be read, `None` to be left empty (a
+/// blank or placeholder box: reading anything there is an error).
+type Truth = BTreeMap<String, Option<String>>;
+
+/// What a field's value must be, as extraction gives it; `same` compares it.
+fn grade(
+    t: &mut Tally,
+    x: &Extraction,
+    truth: &Truth,
+    same: impl Fn(&str, &str) -> bool,
+    show: bool,
+    name: &str,
+) {
+    for (field, want) in truth {
+        let got = x.fields.get(field);
+        if want.is_some() {
+            t.expected += 1;
+        }
+        let Some(got) = got else {
+            if want.is_some() {
+                *t.misses.entry(format!("{field} (missing)")).or_default() += 1;
+            }
+            continue;
+        };
+        t.emitted += 1;
+        let right = want.as_deref().is_some_and(|w| same(&got.value, w));
+        if got.confidence >= 0.9 {
+            t.sure += 1;
+            if !right {
+                t.sure_wrong += 1;
+            }
+        }
+        if right {
+            t.correct += 1;
+        } else {
+            *t.misses.entry(format!("{field} (wrong)")).or_default() += 1;
+            if show {
+                eprintln!(
+                    "{name}: {field}: want {want:?}, got {:?} ({:.2})",
+                    got.value, got.confidence
+                );
+            }
+        }
+    }
+}
+
+async fn read(reader: &CliTextReader, bytes: &[u8]) -> (ReadDocument, f64) {
+    let started = Instant::now();
+    let doc = reader.read(bytes, sniff(bytes)).await.expect("read");
+    (doc, started.elapsed().as_secs_f64())
+}
+
+async fn generated(
+    reader: &CliTextReader,
+    dir: &Path,
+    show: bool,
+    tallies: &mut BTreeMap<(String, String, String), Tally>,
+) {
     let manifest: Value =
         serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).expect("manifest.json"))
             .unwrap();
-    let reader = CliTextReader::default();
-    // BENCH_SHOW_MISSES=1 prints every wrong value.
-    let show_misses = std::env::var("BENCH_SHOW_MISSES").is_ok_and(|v| v == "1");
-    let mut tallies: BTreeMap<(String, String), Tally> = BTreeMap::new();
     for doc in manifest["documents"].as_array().unwrap() {
-        let Some(truth) = doc["expected"].as_object() else {
+        let Some(expected) = doc["expected"].as_object() else {
             continue;
         };
         let kind = DocumentKind::parse(doc["kind"].as_str().unwrap()).unwrap();
         let tier = doc["tier"].as_str().unwrap().to_owned();
         let bytes = std::fs::read(dir.join(doc["file"].as_str().unwrap())).unwrap();
-        let started = Instant::now();
-        let text = reader.read(&bytes, sniff(&bytes)).await.expect("read");
-        let extraction = extract(kind, &text);
-        let t = tallies.entry((kind.as_str().to_owned(), tier)).or_default();
-        t.seconds += started.elapsed().as_secs_f64();
+        let (read_doc, seconds) = read(reader, &bytes).await;
+        let x = extract(kind, &read_doc);
+        let truth: Truth = expected
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_str().map(canonical)))
+            .collect();
+        let t = tallies
+            .entry(("generated".into(), kind.as_str().into(), tier))
+            .or_default();
         t.docs += 1;
-        for (field, value) in truth {
-            let want = canonical(value.as_str().unwrap());
-            t.expected += 1;
-            match extraction.fields.get(field) {
-                Some(got) => {
-                    t.emitted += 1;
-                    if got.value == want {
-                        t.correct += 1;
-                    } else {
-                        *t.misses.entry(field.clone()).or_default() += 1;
-                        if show_misses {
-                            eprintln!(
-                                "{}: {field}: want {want:?}, got {:?} ({:.2})",
-                                doc["file"], got.value, got.confidence
-                            );
-                        }
+        t.pages += read_doc.pages.len().max(1);
+        t.seconds += seconds;
+        grade(
+            t,
+            &x,
+            &truth,
+            |a, b| a == b,
+            show,
+            doc["file"].as_str().unwrap(),
+        );
+    }
+}
+
+/// The fields a real document's truth file grades, as extraction names them.
+fn real_truth(truth: &Value) -> (DocumentKind, Truth) {
+    let s = |v: &Value| match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(if *b { "Y" } else { "N" }.to_owned()),
+        _ => None,
+    };
+    let mut t = Truth::new();
+    match truth["doc_type"].as_str().unwrap_or_default() {
+        "irs_w9" => {
+            t.insert("name".into(), s(&truth["name"]));
+            t.insert("business_name".into(), s(&truth["business_name"]));
+            let class = truth["tax_classification"].as_str().map(|c| {
+                match c {
+                    "llc" => "Limited liability company",
+                    "individual" => "Individual/sole proprietor",
+                    "c_corporation" => "C Corporation",
+                    "s_corporation" => "S Corporation",
+                    "partnership" => "Partnership",
+                    "trust" => "Trust/estate",
+                    other => other,
+                }
+                .to_owned()
+            });
+            t.insert("tax_classification".into(), class);
+            t.insert("tin".into(), s(&truth["tin"]).or(s(&truth["ssn"])));
+            let address = match (s(&truth["address"]), s(&truth["city_state_zip"])) {
+                (Some(a), Some(c)) => Some(format!("{a}, {c}")),
+                _ => None,
+            };
+            t.insert("address".into(), address);
+            (DocumentKind::W9, t)
+        }
+        "contractor_license" => {
+            t.insert("license_number".into(), s(&truth["license_number"]));
+            t.insert("licensee".into(), s(&truth["holder_name"]));
+            t.insert("state".into(), s(&truth["jurisdiction"]));
+            t.insert("expiry".into(), s(&truth["expiration_date"]));
+            (DocumentKind::License, t)
+        }
+        _ => {
+            t.insert("certificate_date".into(), s(&truth["certificate_date"]));
+            t.insert(
+                "insured_name".into(),
+                truth["insured"].get("name").and_then(s),
+            );
+            for i in truth["insurers"].as_array().into_iter().flatten() {
+                let l = i["letter"].as_str().unwrap_or("?").to_ascii_lowercase();
+                t.insert(format!("insurer_{l}.name"), s(&i["name"]));
+                t.insert(format!("insurer_{l}.naic"), s(&i["naic"]));
+            }
+            for (cov, c) in truth["coverages"].as_object().into_iter().flatten() {
+                for (ours, theirs) in [
+                    ("insurer", "insurer_letter"),
+                    ("policy_number", "policy_number"),
+                    ("effective", "effective_date"),
+                    ("expiry", "expiration_date"),
+                    ("each_occurrence", "each_occurrence"),
+                    ("general_aggregate", "general_aggregate"),
+                    ("combined_single_limit", "combined_single_limit"),
+                    ("aggregate", "aggregate"),
+                    ("each_accident", "el_each_accident"),
+                ] {
+                    if c.get(theirs).is_some() {
+                        t.insert(format!("{cov}.{ours}"), s(&c[theirs]));
                     }
                 }
-                None => *t.misses.entry(format!("{field} (missing)")).or_default() += 1,
             }
+            let holder = &truth["certificate_holder"];
+            let placeholder = holder["is_placeholder"].as_bool().unwrap_or(false);
+            t.insert(
+                "certificate_holder".into(),
+                if placeholder {
+                    None
+                } else {
+                    holder.get("name").and_then(s)
+                },
+            );
+            (DocumentKind::InsuranceCertificate, t)
         }
     }
+}
+
+async fn real(
+    reader: &CliTextReader,
+    dir: &Path,
+    show: bool,
+    tallies: &mut BTreeMap<(String, String, String), Tally>,
+) {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .expect("real corpus")
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "pdf"))
+        .collect();
+    files.sort();
+    for pdf in files {
+        let truth: Value = serde_json::from_slice(
+            &std::fs::read(pdf.with_extension("truth.json")).expect("truth"),
+        )
+        .unwrap();
+        let (kind, expected) = real_truth(&truth);
+        let bytes = std::fs::read(&pdf).unwrap();
+        let (read_doc, seconds) = read(reader, &bytes).await;
+        let x = extract(kind, &read_doc);
+        let ocr = x.method == domain::extraction::ReadMethod::Ocr;
+        let has_image = bytes
+            .windows(13)
+            .any(|w| w == b"/Subtype/Image" || w.starts_with(b"/Subtype /Ima"));
+        let tier = match (ocr, has_image) {
+            (false, _) => "text_layer",
+            (true, true) => "scan",
+            (true, false) => "outlined",
+        };
+        let t = tallies
+            .entry(("real".into(), kind.as_str().into(), tier.into()))
+            .or_default();
+        t.docs += 1;
+        t.pages += read_doc.pages.len().max(1);
+        t.seconds += seconds;
+        let name = pdf.file_name().unwrap().to_string_lossy().to_string();
+        grade(
+            t,
+            &x,
+            &expected,
+            |a, b| reading::text::same_text(a, b),
+            show,
+            &name,
+        );
+        if std::env::var("BENCH_SHOW_VALUES").is_ok_and(|v| v == "2") {
+            for (k, f) in &x.fields {
+                eprintln!("  {name}: {k} = {:?} ({:.2})", f.value, f.confidence);
+            }
+            for p in &x.problems {
+                eprintln!("  {name}: problem {} {}: {}", p.field, p.code, p.message);
+            }
+        }
+        let codes: Vec<&str> = x.problems.iter().map(|p| p.code.as_str()).collect();
+        println!(
+            "read {name}: tier {tier}, pages used {:?} of {}, problems {codes:?}",
+            x.pages.iter().map(|p| p.number).collect::<Vec<_>>(),
+            read_doc.page_count
+        );
+    }
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let arg = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .map(std::path::PathBuf::from)
+    };
+    let show = std::env::var("BENCH_SHOW_VALUES").is_ok_and(|v| v == "1");
+    let reader = CliTextReader::default();
+    let mut tallies: BTreeMap<(String, String, String), Tally> = BTreeMap::new();
+    if let Some(dir) = arg("--generated") {
+        generated(&reader, &dir, show, &mut tallies).await;
+    }
+    match arg("--real") {
+        Some(dir) if dir.is_dir() => real(&reader, &dir, show, &mut tallies).await,
+        Some(dir) => println!(
+            "NOTE: no real corpus at {} — real documents not measured",
+            dir.display()
+        ),
+        None => {}
+    }
+    println!();
     println!(
-        "{:<22} {:<12} {:>5} {:>7} {:>10} {:>8} {:>10}",
-        "kind", "tier", "docs", "fields", "precision", "recall", "s/doc"
+        "{:<10} {:<22} {:<12} {:>4} {:>6} {:>10} {:>8} {:>9} {:>9}",
+        "corpus", "kind", "tier", "docs", "fields", "precision", "recall", "≥0.9 bad", "s/page"
     );
-    let mut by_tier: BTreeMap<String, Tally> = BTreeMap::new();
-    for ((kind, tier), t) in &tallies {
-        println!(
-            "{kind:<22} {tier:<12} {:>5} {:>7} {:>9.1}% {:>7.1}% {:>10.2}",
-            t.docs,
-            t.expected,
-            100.0 * t.correct as f64 / t.emitted.max(1) as f64,
-            100.0 * t.correct as f64 / t.expected.max(1) as f64,
-            t.seconds / t.docs as f64
-        );
-        let all = by_tier.entry(tier.clone()).or_default();
-        all.docs += t.docs;
-        all.expected += t.expected;
-        all.emitted += t.emitted;
-        all.correct += t.correct;
-        all.seconds += t.seconds;
+    let mut by_tier: BTreeMap<(String, String), Tally> = BTreeMap::new();
+    for ((corpus, kind, tier), t) in &tallies {
+        t.row(corpus, kind, tier);
+        by_tier
+            .entry((corpus.clone(), tier.clone()))
+            .or_default()
+            .add(t);
     }
     println!();
-    for (tier, t) in &by_tier {
-        println!(
-            "{:<22} {tier:<12} {:>5} {:>7} {:>9.1}% {:>7.1}% {:>10.2}",
-            "ALL",
-            t.docs,
-            t.expected,
-            100.0 * t.correct as f64 / t.emitted.max(1) as f64,
-            100.0 * t.correct as f64 / t.expected.max(1) as f64,
-            t.seconds / t.docs as f64
-        );
+    for ((corpus, tier), t) in &by_tier {
+        t.row(corpus, "ALL", tier);
     }
     println!();
-    for ((kind, tier), t) in &tallies {
+    for ((corpus, kind, tier), t) in &tallies {
         if !t.misses.is_empty() {
             let worst: Vec<String> = t.misses.iter().map(|(f, n)| format!("{f}×{n}")).collect();
-            println!("misses {kind}/{tier}: {}", worst.join(", "));
+            println!("misses {corpus}/{kind}/{tier}: {}", worst.join(", "));
         }
     }
 }

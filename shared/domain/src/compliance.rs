@@ -452,15 +452,7 @@ mod tests {
     fn fields(pairs: &[(&str, &str)]) -> BTreeMap<String, ExtractedField> {
         pairs
             .iter()
-            .map(|(k, v)| {
-                (
-                    (*k).to_owned(),
-                    ExtractedField {
-                        value: (*v).to_owned(),
-                        confidence: 0.99,
-                    },
-                )
-            })
+            .map(|(k, v)| ((*k).to_owned(), ExtractedField::new(*v, 0.99)))
             .collect()
     }
 

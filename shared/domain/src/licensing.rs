@@ -334,15 +334,7 @@ mod tests {
             ("expiry", expiry),
         ]
         .into_iter()
-        .map(|(k, v)| {
-            (
-                k.to_owned(),
-                ExtractedField {
-                    value: v.to_owned(),
-                    confidence: 0.95,
-                },
-            )
-        })
+        .map(|(k, v)| (k.to_owned(), ExtractedField::new(v, 0.95)))
         .collect()
     }
 

@@ -10,7 +10,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use crate::documents::{Document, DocumentRepository, DocumentStatus};
 use crate::events::DomainEvent;
-use crate::extraction::{self, ReadText};
+use crate::extraction::{self, ReadDocument};
 use crate::ids::DocumentId;
 use crate::inspection::{self, Sniffed};
 use crate::ports::{CryptoError, FieldCipher, RepoError};
@@ -88,7 +88,7 @@ pub trait TextReader: Send + Sync + 'static {
         &self,
         bytes: &[u8],
         sniffed: Sniffed,
-    ) -> impl Future<Output = Result<ReadText, EngineError>> + Send;
+    ) -> impl Future<Output = Result<ReadDocument, EngineError>> + Send;
 }
 
 /// Asks for a scan again (the sweeper, when an upload's notification was lost).
@@ -365,11 +365,11 @@ impl<D: DocumentWrites, O: ObjectStore, R: TextReader, K: FieldCipher> Extractin
             }
             Err((code, message)) => {
                 extraction.fields.remove("tin");
-                extraction.problems.push(extraction::FieldProblem {
-                    field: "tin".into(),
-                    code: code.into(),
-                    message: format!("{message} Check the TIN on the form and upload it again."),
-                });
+                extraction.problems.push(extraction::FieldProblem::new(
+                    "tin",
+                    code,
+                    format!("{message} Check the TIN on the form and upload it again."),
+                ));
                 Ok(None)
             }
         }
@@ -486,7 +486,7 @@ mod tests {
 
     use super::*;
     use crate::documents::UploadIntent;
-    use crate::extraction::{Line, ReadMethod};
+    use crate::extraction::{Page, ReadMethod};
     use crate::ids::ContractorId;
     use crate::ports::memory::TestCipher;
 
@@ -621,17 +621,11 @@ mod tests {
     struct Reader(&'static str);
 
     impl TextReader for Reader {
-        async fn read(&self, _: &[u8], _: Sniffed) -> Result<ReadText, EngineError> {
-            Ok(ReadText {
-                method: ReadMethod::TextLayer,
-                lines: self
-                    .0
-                    .lines()
-                    .map(|l| Line {
-                        text: l.into(),
-                        confidence: 0.99,
-                    })
-                    .collect(),
+        async fn read(&self, _: &[u8], _: Sniffed) -> Result<ReadDocument, EngineError> {
+            Ok(ReadDocument {
+                pages: vec![Page::laid_out(self.0, ReadMethod::TextLayer, 0.99)],
+                page_count: 1,
+                hidden: vec![],
             })
         }
     }

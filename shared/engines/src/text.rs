@@ -1,25 +1,33 @@
-//! Text from documents with the tools that read them best here (docs/adr/0006): a PDF's
-//! text layer through `pdftotext -layout` (keeps table rows together); image-only PDFs are
-//! rasterised with `pdftoppm` and OCRed; photos go to Tesseract, turned upright first when
-//! Tesseract's orientation detection says they are on their side. HEIC is converted with
-//! `heif-convert`. Tesseract runs single-threaded (`OMP_THREAD_LIMIT=1` is twice as fast on
-//! a small machine) with an explicit page segmentation mode and resolution.
+//! Pages of words with their boxes, from the tools that read them best here (docs/adr/0006,
+//! docs/adr/0009): a PDF's text layer through `pdftotext -bbox-layout`; pages without one
+//! (scans, outlined glyphs) rasterised with `pdftoppm` and OCRed by Tesseract (TSV: word
+//! boxes and confidences), turned upright when its orientation detection says so and
+//! deskewed from the words' baselines; photos OCRed the same way (HEIC converted with
+//! `heif-convert`). A text layer is checked against the rendered page: words with no ink
+//! under them, or two different words in one place, are hidden text, and what the page
+//! shows there wins. Tesseract runs single-threaded (`OMP_THREAD_LIMIT=1` is twice as fast
+//! on a small machine) with an explicit page segmentation mode and resolution.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-use domain::extraction::{Line, ReadMethod, ReadText};
 use domain::inspection::Sniffed;
 use domain::pipeline::{EngineError, TextReader};
+use reading::page::{HiddenText, Page, ReadDocument, ReadMethod, Rect, Word};
 use tokio::io::AsyncWriteExt;
 use tokio::process::Command;
 
-/// Pages of an image-only PDF that are OCRed (certificates and W-9s put their fields on
-/// the first page; the limit bounds the time a long scan can take).
+/// Pages of a PDF that are OCRed at most (certificates and W-9s put their fields on the
+/// first pages; the limit bounds the time a long scan can take).
 const MAX_OCR_PAGES: u32 = 3;
-/// Below this mean word confidence, a photo may be on its side: ask for its orientation.
+/// Pages of a text-layer PDF that are read at most (packets).
+const MAX_TEXT_PAGES: u32 = 12;
+/// Below this mean word confidence, a page may be on its side: ask for its orientation.
 const UPRIGHT_CONFIDENCE: f32 = 0.75;
+/// Rendering resolution for OCR, and for the hidden-text check.
+const OCR_DPI: u32 = 300;
+const INK_DPI: u32 = 100;
 
 #[derive(Clone, Debug)]
 pub struct CliTextReader {
@@ -90,70 +98,96 @@ impl CliTextReader {
         Ok(out.stdout)
     }
 
-    async fn pdf_text_layer(&self, pdf: &[u8]) -> Result<ReadText, EngineError> {
+    /// The text layer's words with their boxes, page by page.
+    async fn text_layer(&self, pdf: &[u8]) -> Result<Vec<Page>, EngineError> {
         let mut cmd = self.command("pdftotext");
-        cmd.args(["-layout", "-enc", "UTF-8", "-", "-"]);
+        cmd.args([
+            "-bbox-layout",
+            "-enc",
+            "UTF-8",
+            "-l",
+            &MAX_TEXT_PAGES.to_string(),
+            "-",
+            "-",
+        ]);
         let out = self.run(cmd, pdf).await?;
-        Ok(ReadText {
-            method: ReadMethod::TextLayer,
-            lines: String::from_utf8_lossy(&out)
-                .lines()
-                .filter(|l| !l.trim().is_empty())
-                .map(|l| Line {
-                    text: l.trim_end().to_owned(),
-                    confidence: 0.99,
-                })
-                .collect(),
-        })
+        Ok(pages_from_bbox(&String::from_utf8_lossy(&out)))
     }
 
-    async fn pdf_pages(&self, pdf: &[u8], dir: &Path) -> Result<Vec<Vec<u8>>, EngineError> {
-        let src = dir.join("in.pdf");
-        tokio::fs::write(&src, pdf)
-            .await
-            .map_err(|e| EngineError(format!("temp file: {e}")))?;
+    async fn page_count(&self, pdf: &Path) -> Option<u32> {
+        let mut cmd = self.command("pdfinfo");
+        cmd.arg(pdf);
+        let out = self.run(cmd, &[]).await.ok()?;
+        String::from_utf8_lossy(&out)
+            .lines()
+            .find_map(|l| l.strip_prefix("Pages:"))
+            .and_then(|v| v.trim().parse().ok())
+    }
+
+    /// One page rendered to greyscale PGM at `dpi`, optionally only a region (pixels).
+    async fn render(
+        &self,
+        pdf: &Path,
+        page: u32,
+        dpi: u32,
+        crop: Option<(u32, u32, u32, u32)>,
+    ) -> Result<Vec<u8>, EngineError> {
         let mut cmd = self.command("pdftoppm");
         cmd.args([
             "-r",
-            "300",
+            &dpi.to_string(),
             "-gray",
             "-f",
-            "1",
+            &page.to_string(),
             "-l",
-            &MAX_OCR_PAGES.to_string(),
-        ])
-        .arg(&src)
-        .arg(dir.join("page"));
-        self.run(cmd, &[]).await?;
-        let mut pages: Vec<PathBuf> = std::fs::read_dir(dir)
-            .map_err(|e| EngineError(e.to_string()))?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "pgm"))
-            .collect();
-        pages.sort();
-        let mut out = Vec::new();
-        for p in pages {
-            out.push(std::fs::read(&p).map_err(|e| EngineError(e.to_string()))?);
+            &page.to_string(),
+            "-singlefile",
+        ]);
+        if let Some((x, y, w, h)) = crop {
+            cmd.args([
+                "-x",
+                &x.to_string(),
+                "-y",
+                &y.to_string(),
+                "-W",
+                &w.to_string(),
+                "-H",
+                &h.to_string(),
+            ]);
         }
-        Ok(out)
+        cmd.arg(pdf);
+        self.run(cmd, &[]).await
     }
 
-    /// Tesseract's words, grouped back into lines (`tsv` output: one row per word with its
-    /// box and confidence). A wide gap between words becomes three spaces, as a column
-    /// break in a laid-out text layer.
-    async fn tesseract(&self, image: &[u8]) -> Result<Vec<Line>, EngineError> {
+    /// Tesseract's words with boxes (pixels) and confidences.
+    async fn tesseract(&self, image: &[u8], psm: &str) -> Result<Vec<TsvWord>, EngineError> {
         let mut cmd = self.command("tesseract");
         cmd.args([
-            "stdin", "stdout", "--psm", "6", "--dpi", "300", "-l", "eng", "tsv",
+            "stdin",
+            "stdout",
+            "--psm",
+            psm,
+            "--dpi",
+            &OCR_DPI.to_string(),
+            "-l",
+            "eng",
+            "tsv",
         ]);
         let out = self.run(cmd, image).await?;
-        Ok(lines_from_tsv(&String::from_utf8_lossy(&out)))
+        Ok(words_from_tsv(&String::from_utf8_lossy(&out)))
     }
 
     /// Degrees to turn the image clockwise to make it upright, if Tesseract is sure enough.
     async fn orientation(&self, image: &[u8]) -> Result<u32, EngineError> {
         let mut cmd = self.command("tesseract");
-        cmd.args(["stdin", "stdout", "--psm", "0", "--dpi", "300"]);
+        cmd.args([
+            "stdin",
+            "stdout",
+            "--psm",
+            "0",
+            "--dpi",
+            &OCR_DPI.to_string(),
+        ]);
         let out = match self.run(cmd, image).await {
             Ok(out) => out,
             // Too little text to tell: leave it as it is.
@@ -171,22 +205,143 @@ impl CliTextReader {
         }
     }
 
-    async fn ocr(&self, image: &[u8]) -> Result<Vec<Line>, EngineError> {
-        let lines = self.tesseract(image).await?;
-        if mean_confidence(&lines) >= UPRIGHT_CONFIDENCE {
-            return Ok(lines);
+    /// Two OCR passes over one image, run side by side: sparse text (`--psm 11`, which reads
+    /// a form's cells best) and automatic layout (`--psm 3`, which keeps lone letters such
+    /// as an insurer's `A` and gives whole lines for the skew). Words only the second pass
+    /// saw are added; where both saw a word, the surer reading stays.
+    async fn ocr_passes(&self, image: &[u8]) -> Result<(Vec<TsvWord>, f32), EngineError> {
+        let (sparse, layout) =
+            tokio::join!(self.tesseract(image, "11"), self.tesseract(image, "3"));
+        let (sparse, layout) = (sparse?, layout?);
+        let angle = skew(&layout);
+        Ok((merge_passes(sparse, layout), angle))
+    }
+
+    /// OCR of one image as a page: upright (turned when Tesseract's orientation detection is
+    /// sure and the words read better turned), deskewed, in points at `dpi`.
+    async fn ocr_page(&self, image: &[u8], number: u32, dpi: f32) -> Result<Page, EngineError> {
+        let (w, h) = image_size(image)?;
+        let (mut words, mut angle) = self.ocr_passes(image).await?;
+        let mut size = (w, h);
+        if mean_confidence(&words) < UPRIGHT_CONFIDENCE {
+            let rotate = self.orientation(image).await?;
+            if rotate != 0 {
+                let turned = turn(image, rotate)?;
+                let (upright, a) = self.ocr_passes(&turned).await?;
+                if mean_confidence(&upright) > mean_confidence(&words) {
+                    words = upright;
+                    angle = a;
+                    size = if rotate == 180 { (w, h) } else { (h, w) };
+                }
+            }
         }
-        let rotate = self.orientation(image).await?;
-        if rotate == 0 {
-            return Ok(lines);
-        }
-        let turned = turn(image, rotate)?;
-        let upright = self.tesseract(&turned).await?;
-        Ok(if mean_confidence(&upright) > mean_confidence(&lines) {
-            upright
-        } else {
-            lines
+        let scale = 72.0 / dpi;
+        let (cx, cy) = (size.0 as f32 / 2.0, size.1 as f32 / 2.0);
+        let (sin, cos) = (-angle).sin_cos();
+        let words = words
+            .into_iter()
+            .map(|t| {
+                // Rotate each box's centre back by the skew; boxes keep their size.
+                let (x, y) = (t.left + t.width / 2.0 - cx, t.top + t.height / 2.0 - cy);
+                let (rx, ry) = (x * cos - y * sin + cx, x * sin + y * cos + cy);
+                let rect = Rect::new(
+                    (rx - t.width / 2.0) * scale,
+                    (ry - t.height / 2.0) * scale,
+                    (rx + t.width / 2.0) * scale,
+                    (ry + t.height / 2.0) * scale,
+                );
+                Word::new(t.text, rect, t.confidence)
+            })
+            .collect();
+        Ok(Page {
+            number,
+            width: size.0 as f32 * scale,
+            height: size.1 as f32 * scale,
+            method: ReadMethod::Ocr,
+            words,
         })
+    }
+
+    /// Checks a text-layer page against how it renders: words with no ink under them are
+    /// hidden (removed, reported); two different words drawn in one place are resolved by
+    /// OCR of that spot (the one the page shows stays).
+    async fn visible_words(
+        &self,
+        pdf: &Path,
+        page: &mut Page,
+        hidden: &mut Vec<HiddenText>,
+    ) -> Result<(), EngineError> {
+        let pgm = self.render(pdf, page.number, INK_DPI, None).await?;
+        let img = image::load_from_memory(&pgm)
+            .map_err(|e| EngineError(format!("decode render: {e}")))?
+            .to_luma8();
+        let scale = INK_DPI as f32 / 72.0;
+        let mut keep = vec![true; page.words.len()];
+        for (i, w) in page.words.iter().enumerate() {
+            if w.text.trim().chars().all(|c| !c.is_alphanumeric()) {
+                continue;
+            }
+            if !has_ink(&img, &w.rect, scale) {
+                keep[i] = false;
+                hidden.push(HiddenText {
+                    page: page.number,
+                    rect: w.rect,
+                    text: w.text.clone(),
+                    shown: None,
+                });
+            }
+        }
+        // Two words in one place that say different things: the page shows one of them.
+        let n = page.words.len();
+        for i in 0..n {
+            for j in i + 1..n {
+                if !(keep[i] && keep[j]) {
+                    continue;
+                }
+                let (a, b) = (&page.words[i], &page.words[j]);
+                // Same size, same place, different words (a bold face drawn twice says the
+                // same thing; a title's box may reach over small print).
+                let ratio = a.rect.height() / b.rect.height().max(0.01);
+                if a.text == b.text
+                    || !(0.67..=1.5).contains(&ratio)
+                    || a.rect.v_overlap(&b.rect) < 0.7
+                    || a.rect.area_overlap(&b.rect) < 0.5
+                {
+                    continue;
+                }
+                let region = a.rect.union(&b.rect);
+                let s = OCR_DPI as f32 / 72.0;
+                let pad = 2.0;
+                let crop = (
+                    ((region.x0 - pad) * s).max(0.0) as u32,
+                    ((region.y0 - pad) * s).max(0.0) as u32,
+                    ((region.width() + 2.0 * pad) * s) as u32,
+                    ((region.height() + 2.0 * pad) * s) as u32,
+                );
+                let shown = match self.render(pdf, page.number, OCR_DPI, Some(crop)).await {
+                    Ok(img) => self.tesseract(&img, "7").await.unwrap_or_default(),
+                    Err(_) => vec![],
+                };
+                let read: String = shown
+                    .iter()
+                    .map(|t| t.text.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                let sa = similarity(&read, &a.text);
+                let sb = similarity(&read, &b.text);
+                let (lost, won) = if sa >= sb { (j, i) } else { (i, j) };
+                keep[lost] = false;
+                hidden.push(HiddenText {
+                    page: page.number,
+                    rect: page.words[lost].rect,
+                    text: page.words[lost].text.clone(),
+                    shown: Some(page.words[won].text.clone()),
+                });
+            }
+        }
+        let mut k = keep.into_iter();
+        page.words.retain(|_| k.next().unwrap_or(true));
+        Ok(())
     }
 
     async fn heic_to_jpeg(&self, heic: &[u8]) -> Result<Vec<u8>, EngineError> {
@@ -198,6 +353,213 @@ impl CliTextReader {
         self.run(cmd, &[]).await?;
         std::fs::read(&dst).map_err(|e| EngineError(e.to_string()))
     }
+
+    async fn read_pdf(&self, bytes: &[u8]) -> Result<ReadDocument, EngineError> {
+        let dir = tempfile::tempdir().map_err(|e| EngineError(e.to_string()))?;
+        let src = dir.path().join("in.pdf");
+        tokio::fs::write(&src, bytes)
+            .await
+            .map_err(|e| EngineError(format!("temp file: {e}")))?;
+        // A damaged PDF pdftotext can't open has no text layer; OCR may still read it.
+        let mut pages = self.text_layer(bytes).await.unwrap_or_default();
+        let page_count = self
+            .page_count(&src)
+            .await
+            .unwrap_or(pages.len() as u32)
+            .max(pages.len() as u32);
+        if pages.is_empty() {
+            pages = (1..=page_count.clamp(1, MAX_OCR_PAGES))
+                .map(|n| Page {
+                    number: n,
+                    width: 612.0,
+                    height: 792.0,
+                    method: ReadMethod::Ocr,
+                    words: vec![],
+                })
+                .collect();
+        }
+        let mut doc = ReadDocument {
+            pages: vec![],
+            page_count,
+            hidden: vec![],
+        };
+        let mut ocred = 0;
+        for mut page in pages {
+            if page.visible_chars() >= 20 {
+                self.visible_words(&src, &mut page, &mut doc.hidden).await?;
+                doc.pages.push(page);
+            } else if ocred < MAX_OCR_PAGES {
+                ocred += 1;
+                let img = self.render(&src, page.number, OCR_DPI, None).await?;
+                doc.pages
+                    .push(self.ocr_page(&img, page.number, OCR_DPI as f32).await?);
+            }
+        }
+        Ok(doc)
+    }
+
+    async fn read_image(&self, bytes: &[u8]) -> Result<ReadDocument, EngineError> {
+        let page = self.ocr_page(bytes, 1, OCR_DPI as f32).await?;
+        Ok(ReadDocument {
+            pages: vec![page],
+            page_count: 1,
+            hidden: vec![],
+        })
+    }
+}
+
+/// How alike two strings read (0–1), letters and digits only.
+fn similarity(a: &str, b: &str) -> f32 {
+    let (a, b) = (reading::text::squash(a), reading::text::squash(b));
+    let n = a.len().max(b.len());
+    if n == 0 {
+        return 0.0;
+    }
+    1.0 - reading::text::edit_distance(&a, &b) as f32 / n as f32
+}
+
+/// Whether the rendered page shows anything in `rect` (points): some pixels differ clearly
+/// from the box's usual shade. A box painted over, or text drawn without ink, is flat.
+fn has_ink(img: &image::GrayImage, rect: &Rect, scale: f32) -> bool {
+    let (w, h) = img.dimensions();
+    let x0 = ((rect.x0 * scale).floor().max(0.0) as u32).min(w.saturating_sub(1));
+    let y0 = ((rect.y0 * scale).floor().max(0.0) as u32).min(h.saturating_sub(1));
+    let x1 = ((rect.x1 * scale).ceil() as u32).clamp(x0 + 1, w);
+    let y1 = ((rect.y1 * scale).ceil() as u32).clamp(y0 + 1, h);
+    let mut hist = [0u32; 256];
+    for y in y0..y1 {
+        for x in x0..x1 {
+            hist[img.get_pixel(x, y).0[0] as usize] += 1;
+        }
+    }
+    let total: u32 = hist.iter().sum();
+    let mode = (0..256).max_by_key(|v| hist[*v]).unwrap_or(255) as i32;
+    let differing: u32 = (0..256)
+        .filter(|v| (*v as i32 - mode).abs() > 60)
+        .map(|v| hist[v])
+        .sum();
+    total > 0 && differing as f32 / total as f32 >= 0.02
+}
+
+/// A word as Tesseract's TSV gives it (pixels).
+#[derive(Clone, Debug, PartialEq)]
+pub struct TsvWord {
+    pub line: (u32, u32, u32),
+    pub left: f32,
+    pub top: f32,
+    pub width: f32,
+    pub height: f32,
+    pub confidence: f32,
+    pub text: String,
+}
+
+/// Words from Tesseract's TSV (level 5 rows), confidence 0–1.
+pub fn words_from_tsv(tsv: &str) -> Vec<TsvWord> {
+    tsv.lines()
+        .skip(1)
+        .filter_map(|row| {
+            let c: Vec<&str> = row.split('\t').collect();
+            if c.len() < 12 || c[0] != "5" {
+                return None;
+            }
+            let text = c[11].trim();
+            if text.is_empty() {
+                return None;
+            }
+            Some(TsvWord {
+                line: (c[2].parse().ok()?, c[3].parse().ok()?, c[4].parse().ok()?),
+                left: c[6].parse().ok()?,
+                top: c[7].parse().ok()?,
+                width: c[8].parse().ok()?,
+                height: c[9].parse().ok()?,
+                confidence: c[10].parse::<f32>().ok()?.max(0.0) / 100.0,
+                text: text.to_owned(),
+            })
+        })
+        .collect()
+}
+
+/// The page's skew (radians, clockwise positive) from the slope of word bottoms along
+/// Tesseract's lines: the median over lines of three words or more, within ±5°.
+pub fn skew(words: &[TsvWord]) -> f32 {
+    let mut slopes = Vec::new();
+    let mut i = 0;
+    while i < words.len() {
+        let mut j = i;
+        while j < words.len() && words[j].line == words[i].line {
+            j += 1;
+        }
+        let line = &words[i..j];
+        if line.len() >= 3 {
+            let n = line.len() as f32;
+            let xs: Vec<f32> = line.iter().map(|w| w.left + w.width / 2.0).collect();
+            let ys: Vec<f32> = line.iter().map(|w| w.top + w.height).collect();
+            let (mx, my) = (xs.iter().sum::<f32>() / n, ys.iter().sum::<f32>() / n);
+            let sxx: f32 = xs.iter().map(|x| (x - mx).powi(2)).sum();
+            let sxy: f32 = xs.iter().zip(&ys).map(|(x, y)| (x - mx) * (y - my)).sum();
+            if sxx > 0.0 {
+                slopes.push(sxy / sxx);
+            }
+        }
+        i = j;
+    }
+    if slopes.len() < 3 {
+        return 0.0;
+    }
+    slopes.sort_by(|a, b| a.total_cmp(b));
+    let angle = slopes[slopes.len() / 2].atan();
+    if angle.abs() > 5f32.to_radians() || angle.abs() < 0.2f32.to_radians() {
+        0.0
+    } else {
+        angle
+    }
+}
+
+/// The first pass's words, plus the second's where the first saw nothing, or saw less
+/// surely the same spot.
+pub fn merge_passes(first: Vec<TsvWord>, second: Vec<TsvWord>) -> Vec<TsvWord> {
+    let rect = |w: &TsvWord| Rect::new(w.left, w.top, w.left + w.width, w.top + w.height);
+    let mut out = first;
+    for b in second {
+        let rb = rect(&b);
+        let overlapping: Vec<usize> = (0..out.len())
+            .filter(|i| rect(&out[*i]).area_overlap(&rb) >= 0.3)
+            .collect();
+        if overlapping.is_empty() {
+            out.push(b);
+            continue;
+        }
+        let best = overlapping
+            .iter()
+            .map(|i| out[*i].confidence)
+            .fold(0.0, f32::max);
+        if b.confidence > best + 0.1 {
+            let mut k = 0;
+            out.retain(|_| {
+                let keep = !overlapping.contains(&k);
+                k += 1;
+                keep
+            });
+            out.push(b);
+        }
+    }
+    out
+}
+
+fn mean_confidence(words: &[TsvWord]) -> f32 {
+    if words.len() < 10 {
+        return 0.0;
+    }
+    words.iter().map(|w| w.confidence).sum::<f32>() / words.len() as f32
+}
+
+fn image_size(image: &[u8]) -> Result<(u32, u32), EngineError> {
+    let reader = image::ImageReader::new(std::io::Cursor::new(image))
+        .with_guessed_format()
+        .map_err(|e| EngineError(format!("image: {e}")))?;
+    reader
+        .into_dimensions()
+        .map_err(|e| EngineError(format!("image size: {e}")))
 }
 
 /// Turns an image clockwise by 90, 180 or 270 degrees; out as binary PNM (fast to write,
@@ -220,118 +582,102 @@ fn turn(image: &[u8], degrees: u32) -> Result<Vec<u8>, EngineError> {
     Ok(out.into_inner())
 }
 
-fn mean_confidence(lines: &[Line]) -> f32 {
-    let words: usize = lines
-        .iter()
-        .map(|l| l.text.split_whitespace().count())
-        .sum();
-    if words < 10 {
-        return 0.0;
+/// Pages and words from `pdftotext -bbox-layout` (XHTML: `<page width height>` holding
+/// `<word xMin yMin xMax yMax>text</word>`).
+pub fn pages_from_bbox(xhtml: &str) -> Vec<Page> {
+    let attr = |tag: &str, name: &str| -> Option<f32> {
+        let key = format!("{name}=\"");
+        let start = tag.find(&key)? + key.len();
+        let end = tag[start..].find('"')? + start;
+        tag[start..end].parse().ok()
+    };
+    let mut pages: Vec<Page> = Vec::new();
+    let mut rest = xhtml;
+    while let Some(i) = rest.find('<') {
+        rest = &rest[i..];
+        let Some(close) = rest.find('>') else { break };
+        let tag = &rest[..=close];
+        if tag.starts_with("<page ") {
+            pages.push(Page {
+                number: pages.len() as u32 + 1,
+                width: attr(tag, "width").unwrap_or(612.0),
+                height: attr(tag, "height").unwrap_or(792.0),
+                method: ReadMethod::TextLayer,
+                words: vec![],
+            });
+        } else if tag.starts_with("<word ") {
+            let body = &rest[close + 1..];
+            let Some(end) = body.find("</word>") else {
+                break;
+            };
+            let text = unescape(&body[..end]);
+            // Vertical words (margin captions such as "Print or type") are left out: a
+            // form's values are written across the page.
+            if let (Some(page), Some(x0), Some(y0), Some(x1), Some(y1)) = (
+                pages.last_mut(),
+                attr(tag, "xMin"),
+                attr(tag, "yMin"),
+                attr(tag, "xMax"),
+                attr(tag, "yMax"),
+            ) && !text.trim().is_empty()
+                && !(text.chars().count() >= 2 && y1 - y0 > 1.5 * (x1 - x0))
+            {
+                page.words
+                    .push(Word::new(text, Rect::new(x0, y0, x1, y1), 0.99));
+            }
+            rest = &body[end..];
+            continue;
+        }
+        rest = &rest[close + 1..];
     }
-    let total: f32 = lines
-        .iter()
-        .map(|l| l.confidence * l.text.split_whitespace().count() as f32)
-        .sum();
-    total / words as f32
+    pages
 }
 
-/// Lines from Tesseract's TSV: words of a (block, paragraph, line) in order; the line's
-/// confidence is the mean of its words' (0–1).
-pub fn lines_from_tsv(tsv: &str) -> Vec<Line> {
-    struct Word {
-        key: (u32, u32, u32),
-        left: i64,
-        width: i64,
-        height: i64,
-        conf: f32,
-        text: String,
+fn unescape(s: &str) -> String {
+    if !s.contains('&') {
+        return s.to_owned();
     }
-    let words: Vec<Word> = tsv
-        .lines()
-        .skip(1)
-        .filter_map(|row| {
-            let c: Vec<&str> = row.split('\t').collect();
-            if c.len() < 12 || c[0] != "5" {
-                return None;
-            }
-            let text = c[11].trim();
-            if text.is_empty() {
-                return None;
-            }
-            Some(Word {
-                key: (c[2].parse().ok()?, c[3].parse().ok()?, c[4].parse().ok()?),
-                left: c[6].parse().ok()?,
-                width: c[8].parse().ok()?,
-                height: c[9].parse().ok()?,
-                conf: c[10].parse::<f32>().ok()?.max(0.0) / 100.0,
-                text: text.to_owned(),
-            })
-        })
-        .collect();
-    let mut lines = Vec::new();
-    let mut i = 0;
-    while i < words.len() {
-        let key = words[i].key;
-        let mut text = String::new();
-        let mut conf = 0.0;
-        let mut n = 0;
-        let mut prev_end: Option<i64> = None;
-        while i < words.len() && words[i].key == key {
-            let w = &words[i];
-            if let Some(end) = prev_end {
-                // A gap wider than about three characters is a column break.
-                text.push_str(if w.left - end > w.height * 2 {
-                    "   "
-                } else {
-                    " "
-                });
-            }
-            text.push_str(&w.text);
-            prev_end = Some(w.left + w.width);
-            conf += w.conf;
-            n += 1;
-            i += 1;
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some(i) = rest.find('&') {
+        out.push_str(&rest[..i]);
+        rest = &rest[i..];
+        let Some(end) = rest.find(';').filter(|e| *e < 10) else {
+            out.push('&');
+            rest = &rest[1..];
+            continue;
+        };
+        let entity = &rest[1..end];
+        let c = match entity {
+            "amp" => Some('&'),
+            "lt" => Some('<'),
+            "gt" => Some('>'),
+            "quot" => Some('"'),
+            "apos" => Some('\''),
+            e if e.starts_with("#x") => u32::from_str_radix(&e[2..], 16)
+                .ok()
+                .and_then(char::from_u32),
+            e if e.starts_with('#') => e[1..].parse().ok().and_then(char::from_u32),
+            _ => None,
+        };
+        match c {
+            Some(c) => out.push(c),
+            None => out.push_str(&rest[..=end]),
         }
-        lines.push(Line {
-            text,
-            confidence: conf / n as f32,
-        });
+        rest = &rest[end + 1..];
     }
-    lines
+    out.push_str(rest);
+    out
 }
 
 impl TextReader for CliTextReader {
-    async fn read(&self, bytes: &[u8], sniffed: Sniffed) -> Result<ReadText, EngineError> {
+    async fn read(&self, bytes: &[u8], sniffed: Sniffed) -> Result<ReadDocument, EngineError> {
         match sniffed {
-            Sniffed::Pdf => {
-                // A damaged PDF pdftotext can't open has no text layer; OCR may still read it.
-                let layer = self.pdf_text_layer(bytes).await.unwrap_or(ReadText {
-                    method: ReadMethod::TextLayer,
-                    lines: vec![],
-                });
-                if layer.visible_chars() >= 20 {
-                    return Ok(layer);
-                }
-                let dir = tempfile::tempdir().map_err(|e| EngineError(e.to_string()))?;
-                let mut lines = Vec::new();
-                for page in self.pdf_pages(bytes, dir.path()).await? {
-                    lines.extend(self.ocr(&page).await?);
-                }
-                Ok(ReadText {
-                    method: ReadMethod::Ocr,
-                    lines,
-                })
-            }
-            Sniffed::Jpeg | Sniffed::Png => Ok(ReadText {
-                method: ReadMethod::Ocr,
-                lines: self.ocr(bytes).await?,
-            }),
+            Sniffed::Pdf => self.read_pdf(bytes).await,
+            Sniffed::Jpeg | Sniffed::Png => self.read_image(bytes).await,
             Sniffed::Heic => {
                 let jpeg = self.heic_to_jpeg(bytes).await?;
-                Ok(ReadText {
-                    method: ReadMethod::Ocr,
-                    lines: self.ocr(&jpeg).await?,
-                })
+                self.read_image(&jpeg).await
             }
             other => Err(EngineError(format!("no reader for {other:?}"))),
         }
@@ -343,17 +689,87 @@ mod tests {
     use super::*;
 
     #[test]
-    fn tsv_rows_become_lines_with_column_gaps() {
+    fn tsv_rows_become_words_with_boxes() {
         let tsv = "level\tpage_num\tblock_num\tpar_num\tline_num\tword_num\tleft\ttop\twidth\theight\tconf\ttext\n\
 4\t1\t1\t1\t1\t0\t10\t10\t500\t20\t-1\t\n\
 5\t1\t1\t1\t1\t1\t10\t10\t80\t20\t96.5\tINSURED\n\
-5\t1\t1\t1\t1\t2\t100\t10\t60\t20\t90\tAurora\n\
-5\t1\t1\t1\t1\t3\t400\t10\t70\t20\t80\tINSURER\n\
-5\t1\t1\t1\t2\t1\t10\t40\t80\t20\t50\tnext\n";
-        let lines = lines_from_tsv(tsv);
-        assert_eq!(lines.len(), 2);
-        assert_eq!(lines[0].text, "INSURED Aurora   INSURER");
-        assert!((lines[0].confidence - 0.888).abs() < 0.01);
-        assert_eq!(lines[1].text, "next");
+5\t1\t1\t1\t1\t2\t100\t10\t60\t20\t90\tAurora\n";
+        let words = words_from_tsv(tsv);
+        assert_eq!(words.len(), 2);
+        assert_eq!(words[0].text, "INSURED");
+        assert!((words[0].confidence - 0.965).abs() < 1e-4);
+        assert_eq!((words[1].left, words[1].width), (100.0, 60.0));
+    }
+
+    #[test]
+    fn bbox_xhtml_becomes_pages_of_words() {
+        let x = r#"<doc><page width="612.000000" height="792.000000"><flow><block><line>
+<word xMin="10.5" yMin="20" xMax="40" yMax="28">AT&amp;T</word><word xMin="45" yMin="20" xMax="60" yMax="28">&#8482;</word></line></block></flow></page>
+<page width="300" height="400"></page></doc>"#;
+        let pages = pages_from_bbox(x);
+        assert_eq!(pages.len(), 2);
+        assert_eq!(pages[0].words[0].text, "AT&T");
+        assert_eq!(pages[0].words[1].text, "™");
+        assert_eq!(pages[0].words[0].rect, Rect::new(10.5, 20.0, 40.0, 28.0));
+        assert_eq!(pages[1].width, 300.0);
+    }
+
+    #[test]
+    fn a_second_pass_fills_gaps_and_surer_readings_win() {
+        let w = |text: &str, left: f32, confidence: f32| TsvWord {
+            line: (1, 1, 1),
+            left,
+            top: 10.0,
+            width: 50.0,
+            height: 20.0,
+            confidence,
+            text: text.into(),
+        };
+        let merged = merge_passes(
+            vec![w("jo4/2025", 0.0, 0.1), w("INSURED", 100.0, 0.9)],
+            vec![
+                w("04/24/2025", 2.0, 0.95),
+                w("A", 300.0, 0.9),
+                w("INSURFD", 100.0, 0.5),
+            ],
+        );
+        let texts: Vec<&str> = merged.iter().map(|w| w.text.as_str()).collect();
+        assert_eq!(texts, ["INSURED", "04/24/2025", "A"]);
+    }
+
+    #[test]
+    fn skew_comes_from_word_baselines() {
+        // Three lines of words whose bottoms climb 2 px per 100 px: about 1.15 degrees.
+        let mut words = vec![];
+        for line in 0..4u32 {
+            for k in 0..5 {
+                let x = 100.0 * k as f32;
+                words.push(TsvWord {
+                    line: (1, 1, line),
+                    left: x,
+                    top: 100.0 * line as f32 + 0.02 * x,
+                    width: 60.0,
+                    height: 20.0,
+                    confidence: 0.9,
+                    text: "w".into(),
+                });
+            }
+        }
+        let a = skew(&words).to_degrees();
+        assert!((a - 1.146).abs() < 0.05, "{a}");
+    }
+
+    #[test]
+    fn ink_is_told_from_a_covered_box() {
+        let mut img = image::GrayImage::from_pixel(100, 50, image::Luma([255]));
+        for x in 10..30 {
+            for y in 10..20 {
+                if (x + y) % 3 == 0 {
+                    img.put_pixel(x, y, image::Luma([0]));
+                }
+            }
+        }
+        assert!(has_ink(&img, &Rect::new(10.0, 10.0, 30.0, 20.0), 1.0));
+        assert!(!has_ink(&img, &Rect::new(50.0, 10.0, 90.0, 20.0), 1.0));
     }
 }
