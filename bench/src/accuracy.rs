@@ -132,6 +132,24 @@ async fn generated(
             .iter()
             .map(|(k, v)| (k.clone(), v.as_str().map(canonical)))
             .collect();
+        if std::env::var("BENCH_SHOW_VALUES").is_ok_and(|v| v == "2") {
+            for p in &read_doc.pages {
+                eprintln!(
+                    "  page {} {:?} {}x{}: {} words",
+                    p.number,
+                    p.method,
+                    p.width,
+                    p.height,
+                    p.words.len()
+                );
+                for l in p.lines() {
+                    eprintln!("    {:?} {}", l.rect, l.text());
+                }
+            }
+            for p in &x.problems {
+                eprintln!("  problem {} {}: {}", p.field, p.code, p.message);
+            }
+        }
         let t = tallies
             .entry(("generated".into(), kind.as_str().into(), tier))
             .or_default();

@@ -223,12 +223,21 @@ impl CliTextReader {
         let (w, h) = image_size(image)?;
         let (mut words, mut angle) = self.ocr_passes(image).await?;
         let mut size = (w, h);
-        if mean_confidence(&words) < UPRIGHT_CONFIDENCE {
-            let rotate = self.orientation(image).await?;
-            if rotate != 0 {
+        // Tesseract reads a page on its side line by line, but its boxes stay sideways:
+        // tall words, or poor confidence, mean the page must be turned first.
+        if sideways(&words) || mean_confidence(&words) < UPRIGHT_CONFIDENCE {
+            let detected = self.orientation(image).await?;
+            let tries: Vec<u32> = match (detected, sideways(&words)) {
+                (0, true) => vec![90, 270],
+                (0, false) => vec![],
+                (r, _) => vec![r],
+            };
+            for rotate in tries {
                 let turned = turn(image, rotate)?;
                 let (upright, a) = self.ocr_passes(&turned).await?;
-                if mean_confidence(&upright) > mean_confidence(&words) {
+                if !sideways(&upright)
+                    && (sideways(&words) || readable(&upright) > readable(&words))
+                {
                     words = upright;
                     angle = a;
                     size = if rotate == 180 { (w, h) } else { (h, w) };
@@ -551,6 +560,30 @@ fn mean_confidence(words: &[TsvWord]) -> f32 {
         return 0.0;
     }
     words.iter().map(|w| w.confidence).sum::<f32>() / words.len() as f32
+}
+
+/// Whether most words are taller than wide: the page is on its side.
+fn sideways(words: &[TsvWord]) -> bool {
+    let long: Vec<&TsvWord> = words
+        .iter()
+        .filter(|w| {
+            w.confidence > 0.5 && w.text.chars().filter(|c| c.is_alphanumeric()).count() >= 4
+        })
+        .collect();
+    long.len() >= 5 && long.iter().filter(|w| w.height > w.width).count() * 2 > long.len()
+}
+
+/// How much readable text a pass found: the confidence summed over words of three
+/// characters or more read at better than even odds. Turned the wrong way, a page gives
+/// few such words, however sure Tesseract is of its noise.
+fn readable(words: &[TsvWord]) -> f32 {
+    words
+        .iter()
+        .filter(|w| {
+            w.confidence > 0.5 && w.text.chars().filter(|c| c.is_alphanumeric()).count() >= 3
+        })
+        .map(|w| w.confidence)
+        .sum()
 }
 
 fn image_size(image: &[u8]) -> Result<(u32, u32), EngineError> {

@@ -549,19 +549,27 @@ fn insurer(form: &Form, row: &InsurerRow, out: &mut Fields) {
     let naic_x0 = naic_col
         .as_ref()
         .map_or(form.right - 6.0 * lh, |m| m.rect.x0 - 2.0 * lh);
-    let on_line = right_of(form.page, &row.label, form.right + lh);
-    let mut name_words: Vec<&Word> = Vec::new();
-    let mut naic: Option<&Word> = None;
-    for w in on_line {
-        if row.glued.as_ref().is_some_and(|(g, _)| std::ptr::eq(*g, w)) {
-            continue;
-        }
-        if w.rect.cx() >= naic_x0 && NAIC.is_match(w.text.trim()) {
-            naic = Some(w);
-        } else if w.rect.cx() < naic_x0 {
-            name_words.push(w);
-        }
-    }
+    let on_line: Vec<&Word> = right_of(form.page, &row.label, form.right + lh)
+        .into_iter()
+        .filter(|w| {
+            !row.glued
+                .as_ref()
+                .is_some_and(|(g, _)| std::ptr::eq(*g, *w))
+        })
+        .collect();
+    // The NAIC is the five-digit number in the NAIC column; the name is what comes before.
+    let naic = on_line
+        .iter()
+        .rposition(|w| w.rect.cx() >= naic_x0 && NAIC.is_match(w.text.trim()));
+    let name_words: Vec<&Word> = match naic {
+        Some(i) => on_line[..i].to_vec(),
+        None => on_line
+            .iter()
+            .copied()
+            .filter(|w| w.rect.x0 < naic_x0 + 2.0 * lh)
+            .collect(),
+    };
+    let naic = naic.map(|i| on_line[i]);
     let letter = row.letter.to_ascii_lowercase();
     let mut name = join(&name_words);
     let mut spot_words = name_words.clone();

@@ -113,9 +113,7 @@ pub fn read(page: &Page, out: &mut Fields) {
         "Part I",
         "Certification",
     ] {
-        if let Some(m) = find(&ls, end).into_iter().find(|m| starts_segment(page, m)) {
-            tops.push(m.rect.y0);
-        }
+        tops.extend(find(&ls, end).into_iter().map(|m| m.rect.y0));
     }
     tops.sort_by(|a, b| a.total_cmp(b));
     let next_top = |y: f32| {
