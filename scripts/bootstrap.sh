@@ -34,8 +34,8 @@ command -v python3 >/dev/null || ensure_apt python3
 python3 -m venv --help >/dev/null 2>&1 || ensure_apt python3-venv
 ensure_apt ca-certificates curl git make
 # Document engines: clamd for the scan, pdftotext/pdftoppm, Tesseract (+ orientation data)
-# and heif-convert for extraction — the same packages the container images install.
-ensure_apt clamav clamav-daemon poppler-utils tesseract-ocr tesseract-ocr-eng tesseract-ocr-osd libheif-examples
+# heif-convert and Ghostscript (disarming form scripts) for extraction — the same packages the container images install.
+ensure_apt clamav clamav-daemon poppler-utils ghostscript tesseract-ocr tesseract-ocr-eng tesseract-ocr-osd libheif-examples
 if ! command -v cargo >/dev/null; then
   log "no Rust toolchain: install one with rustup (stable, with clippy and rustfmt), then run again"
   exit 1

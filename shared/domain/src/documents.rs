@@ -112,6 +112,18 @@ pub struct RejectionNote {
     pub reason: String,
 }
 
+/// A clean rewrite of an upload whose only fault was active content that form software
+/// leaves behind (scripts, XFA): what extraction, providers and reviewers read. The
+/// original stays where it was uploaded, never served (docs/adr/0009).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Derivative {
+    pub object_key: String,
+    /// What was taken out, e.g. `["JavaScript", "an XFA form"]`.
+    pub removed: Vec<String>,
+    /// How it was rewritten.
+    pub method: String,
+}
+
 /// A status change, kept on the record for people reading its history.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StatusChange {
@@ -155,6 +167,9 @@ pub struct Document {
     /// A W-9's TIN, encrypted at field level; the extraction holds only the masked form.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tin: Option<crate::ports::EncryptedField>,
+    /// The disarmed rewrite read instead of the original, when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub derivative: Option<Derivative>,
     /// How many times the sweeper re-drove this document.
     #[serde(default)]
     pub attempts: u32,
@@ -343,6 +358,7 @@ impl UploadIntent {
             rejection: None,
             extraction: None,
             tin: None,
+            derivative: None,
             attempts: 0,
             deadline: Some(now + upload_window),
         })
@@ -350,6 +366,22 @@ impl UploadIntent {
 }
 
 impl Document {
+    /// The object people and providers may read: the disarmed derivative when there is
+    /// one, else the upload itself.
+    pub fn readable_key(&self) -> &str {
+        self.derivative
+            .as_ref()
+            .map_or(&self.object_key, |d| &d.object_key)
+    }
+
+    /// Where a disarmed rewrite of this document's upload is kept.
+    pub fn derivative_key(&self) -> String {
+        match self.object_key.rsplit_once('/') {
+            Some((folder, _)) => format!("{folder}/derivative.pdf"),
+            None => format!("{}.derivative.pdf", self.object_key),
+        }
+    }
+
     fn change(&mut self, status: DocumentStatus, reason: Option<String>, now: DateTime<Utc>) {
         self.status = status;
         self.history.push(StatusChange {
@@ -436,7 +468,7 @@ impl Document {
             "kind": self.kind,
             "version": self.version,
             "status": self.status,
-            "object_key": self.object_key,
+            "object_key": self.readable_key(),
         });
         if let Some(r) = &self.rejection {
             data["rejection"] = serde_json::json!(r);
@@ -471,6 +503,7 @@ impl Document {
             "version": self.version,
             "rejection": self.rejection,
             "extraction": self.extraction,
+            "disarmed": self.derivative.as_ref().map(|d| serde_json::json!({"removed": d.removed, "method": d.method})),
             "history": self.history.iter().map(|h| serde_json::json!({"status": h.status, "at": ts(&h.at), "reason": h.reason})).collect::<Vec<_>>(),
         })
     }

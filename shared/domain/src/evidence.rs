@@ -40,7 +40,7 @@ impl Evidence {
             contractor_id: doc.contractor_id.clone(),
             document_id: doc.id.to_string(),
             version: doc.version,
-            object_key: doc.object_key.clone(),
+            object_key: doc.readable_key().to_owned(),
             fields: extraction.fields.clone(),
             reevaluation: Some(reevaluation),
         })

@@ -80,16 +80,32 @@ fn reject(code: &'static str, reason: impl Into<String>) -> Rejection {
     }
 }
 
-/// PDF name tokens that make a document do something when opened.
-const ACTIVE_NAMES: [(&str, &str); 7] = [
-    ("/JavaScript", "JavaScript"),
-    ("/JS", "JavaScript"),
-    ("/Launch", "a launch action"),
-    ("/EmbeddedFile", "an embedded file"),
-    ("/RichMedia", "embedded media"),
-    ("/XFA", "an XFA form"),
-    ("/SubmitForm", "a form that submits data"),
+/// PDF name tokens that make a document do something when opened, and whether a rewrite
+/// can take them out (form software's scripts and forms) or the file is refused (a launch
+/// action runs a program; an embedded file or media can carry anything).
+const ACTIVE_NAMES: [(&str, &str, Active); 7] = [
+    ("/JavaScript", "JavaScript", Active::Disarmable),
+    ("/JS", "JavaScript", Active::Disarmable),
+    ("/Launch", "a launch action", Active::Refused),
+    ("/EmbeddedFile", "an embedded file", Active::Refused),
+    ("/RichMedia", "embedded media", Active::Refused),
+    ("/XFA", "an XFA form", Active::Disarmable),
+    (
+        "/SubmitForm",
+        "a form that submits data",
+        Active::Disarmable,
+    ),
 ];
+
+/// What can be done about a kind of active content.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Active {
+    /// Rewritten into a clean derivative (docs/adr/0009): agency form software leaves
+    /// scripts and form definitions in certificates every day.
+    Disarmable,
+    /// Refused: no rewrite makes it safe to keep.
+    Refused,
+}
 
 /// PDF names with `#xx` escapes decoded (`/Java#53cript` is `/JavaScript`), so escapes
 /// cannot hide a name from the check.
@@ -128,16 +144,31 @@ fn pdf_names(bytes: &[u8]) -> Vec<String> {
     names
 }
 
-/// What active content a PDF carries, by description.
-pub fn pdf_active_content(bytes: &[u8]) -> Vec<&'static str> {
+/// What active content a PDF carries, by description and what can be done about it.
+pub fn pdf_active(bytes: &[u8]) -> Vec<(&'static str, Active)> {
     let names = pdf_names(bytes);
-    let mut found: Vec<&'static str> = Vec::new();
-    for (token, what) in ACTIVE_NAMES {
-        if names.iter().any(|n| n == token) && !found.contains(&what) {
-            found.push(what);
+    let mut found: Vec<(&'static str, Active)> = Vec::new();
+    for (token, what, kind) in ACTIVE_NAMES {
+        if names.iter().any(|n| n == token) && !found.iter().any(|(w, _)| *w == what) {
+            found.push((what, kind));
         }
     }
     found
+}
+
+/// What active content a PDF carries, by description.
+pub fn pdf_active_content(bytes: &[u8]) -> Vec<&'static str> {
+    pdf_active(bytes).into_iter().map(|(w, _)| w).collect()
+}
+
+/// The active content a rewrite must take out of this PDF before anyone reads it (empty
+/// when it has none, or when it has content that is refused outright).
+pub fn needs_disarming(bytes: &[u8]) -> Vec<&'static str> {
+    let active = pdf_active(bytes);
+    if active.iter().any(|(_, k)| *k == Active::Refused) {
+        return vec![];
+    }
+    active.into_iter().map(|(w, _)| w).collect()
 }
 
 /// Whether `bytes` are the file the intent announced: its size and SHA-256.
@@ -202,13 +233,19 @@ pub fn inspect(doc: &Document, bytes: &[u8]) -> Result<Sniffed, Rejection> {
         ));
     }
     if sniffed == Sniffed::Pdf {
-        let active = pdf_active_content(bytes);
-        if !active.is_empty() {
+        // Form software's scripts and forms are taken out at extraction (a clean derivative
+        // is read instead); what can run a program or carry a file is refused.
+        let refused: Vec<&str> = pdf_active(bytes)
+            .into_iter()
+            .filter(|(_, k)| *k == Active::Refused)
+            .map(|(w, _)| w)
+            .collect();
+        if !refused.is_empty() {
             return Err(reject(
                 "active_content",
                 format!(
                     "This PDF contains {}, which we do not accept. Print it to a new PDF or upload a photo.",
-                    active.join(" and ")
+                    refused.join(" and ")
                 ),
             ));
         }
@@ -310,13 +347,12 @@ mod tests {
     }
 
     #[test]
-    fn active_pdf_content_is_refused_even_when_escaped() {
+    fn launch_actions_and_embedded_files_are_refused_even_when_escaped() {
         for body in [
-            &b"%PDF-1.4\n1 0 obj << /OpenAction << /S /JavaScript /JS (app.alert(1)) >> >> endobj"
-                [..],
-            &b"%PDF-1.4\n1 0 obj << /OpenAction << /S /Java#53cript /JS (x) >> >> endobj"[..],
-            &b"%PDF-1.4\n1 0 obj << /S /Launch /F (cmd.exe) >> endobj"[..],
-            &b"%PDF-1.4\n1 0 obj << /Type /EmbeddedFile /Length 3 >> stream\nabc\nendstream"[..],
+            &b"%PDF-1.4\n1 0 obj << /S /Launch /F (cmd.exe) >> endobj\n%%EOF"[..],
+            &b"%PDF-1.4\n1 0 obj << /S /Lau#6Ech /F (cmd.exe) >> endobj\n%%EOF"[..],
+            &b"%PDF-1.4\n1 0 obj << /Type /EmbeddedFile /Length 3 >> stream\nabc\nendstream\n%%EOF"[..],
+            &b"%PDF-1.4\n1 0 obj << /OpenAction << /S /JavaScript /JS (x) >> /Type /EmbeddedFile >> endobj\n%%EOF"[..],
         ] {
             let rejection = inspect(
                 &doc_for(body, "insurance_certificate", "application/pdf"),
@@ -329,8 +365,27 @@ mod tests {
                 "{}",
                 String::from_utf8_lossy(body)
             );
+            assert!(needs_disarming(body).is_empty(), "refused content is never disarmed");
+        }
+        assert!(pdf_active_content(PDF).is_empty());
+    }
+
+    /// Agency form software's JavaScript and XFA are not a reason to turn a certificate
+    /// away: the scan lets it through, and extraction reads a disarmed derivative.
+    #[test]
+    fn form_scripts_pass_the_scan_and_are_marked_for_disarming() {
+        for body in [
+            &b"%PDF-1.4\n1 0 obj << /OpenAction << /S /JavaScript /JS (app.alert(1)) >> >> endobj\n%%EOF"[..],
+            &b"%PDF-1.4\n1 0 obj << /OpenAction << /S /Java#53cript /JS (x) >> >> endobj\n%%EOF"[..],
+            &b"%PDF-1.4\n1 0 obj << /AcroForm << /XFA 5 0 R >> >> endobj\n%%EOF"[..],
+        ] {
+            assert_eq!(
+                inspect(&doc_for(body, "insurance_certificate", "application/pdf"), body),
+                Ok(Sniffed::Pdf)
+            );
+            assert!(!needs_disarming(body).is_empty());
         }
         assert_eq!(pdf_active_content(b"/Java#53cript"), vec!["JavaScript"]);
-        assert!(pdf_active_content(PDF).is_empty());
+        assert!(needs_disarming(PDF).is_empty());
     }
 }

@@ -70,6 +70,13 @@ pub trait ObjectStore: Send + Sync + 'static {
         version: Option<&str>,
         code: &str,
     ) -> impl Future<Output = Result<(), EngineError>> + Send;
+    /// Stores a derivative the pipeline made (a disarmed rewrite).
+    fn put(
+        &self,
+        key: &str,
+        bytes: &[u8],
+        content_type: &str,
+    ) -> impl Future<Output = Result<(), EngineError>> + Send;
     /// Tags the object as scanned clean.
     fn mark_clean(
         &self,
@@ -89,6 +96,14 @@ pub trait TextReader: Send + Sync + 'static {
         bytes: &[u8],
         sniffed: Sniffed,
     ) -> impl Future<Output = Result<ReadDocument, EngineError>> + Send;
+}
+
+/// Rewrites a PDF without its active content (scripts, forms), keeping its text layer and
+/// its look.
+pub trait PdfDisarmer: Send + Sync + 'static {
+    fn disarm(&self, pdf: &[u8]) -> impl Future<Output = Result<Vec<u8>, EngineError>> + Send;
+    /// How the rewrite is made, for the record.
+    fn method(&self) -> &'static str;
 }
 
 /// Asks for a scan again (the sweeper, when an upload's notification was lost).
@@ -295,7 +310,9 @@ pub struct Extracting<D, O, R, K> {
     pub cipher: K,
 }
 
-impl<D: DocumentWrites, O: ObjectStore, R: TextReader, K: FieldCipher> Extracting<D, O, R, K> {
+impl<D: DocumentWrites, O: ObjectStore, R: TextReader + PdfDisarmer, K: FieldCipher>
+    Extracting<D, O, R, K>
+{
     pub async fn on_scanned(
         &self,
         id: &DocumentId,
@@ -324,7 +341,33 @@ impl<D: DocumentWrites, O: ObjectStore, R: TextReader, K: FieldCipher> Extractin
                 Err(e) => Err(e.into()),
             };
         };
-        let text = self.reader.read(&bytes, inspection::sniff(&bytes)).await?;
+        let sniffed = inspection::sniff(&bytes);
+        let removed = if sniffed == Sniffed::Pdf {
+            inspection::needs_disarming(&bytes)
+        } else {
+            vec![]
+        };
+        let bytes = if removed.is_empty() {
+            bytes
+        } else {
+            // Form software's scripts: read (and let others read) a clean rewrite instead.
+            let clean = self.reader.disarm(&bytes).await?;
+            if !inspection::pdf_active_content(&clean).is_empty() {
+                return Err(EngineError(
+                    "the disarmed rewrite still carries active content".into(),
+                )
+                .into());
+            }
+            let key = doc.derivative_key();
+            self.objects.put(&key, &clean, "application/pdf").await?;
+            doc.derivative = Some(crate::documents::Derivative {
+                object_key: key,
+                removed: removed.iter().map(|r| (*r).to_owned()).collect(),
+                method: self.reader.method().to_owned(),
+            });
+            clean
+        };
+        let text = self.reader.read(&bytes, sniffed).await?;
         let mut extraction = extraction::extract(doc.kind, &text);
         let tin = self.protect_tin(&doc, &mut extraction).await?;
         let problems = extraction.problems.len();
@@ -591,6 +634,13 @@ mod tests {
             self.clean.lock().unwrap().push(key.to_owned());
             Ok(())
         }
+        async fn put(&self, key: &str, bytes: &[u8], _: &str) -> Result<(), EngineError> {
+            self.objects
+                .lock()
+                .unwrap()
+                .insert(key.to_owned(), bytes.to_vec());
+            Ok(())
+        }
     }
 
     impl ScanRequests for &'static Objects {
@@ -619,6 +669,19 @@ mod tests {
     }
 
     struct Reader(&'static str);
+
+    /// Takes scripts out by renaming their keys, as a rewrite would drop them.
+    impl PdfDisarmer for Reader {
+        async fn disarm(&self, pdf: &[u8]) -> Result<Vec<u8>, EngineError> {
+            let text = String::from_utf8_lossy(pdf)
+                .replace("/JavaScript", "/Removed")
+                .replace("/JS", "/Removed");
+            Ok(text.into_bytes())
+        }
+        fn method(&self) -> &'static str {
+            "test-rewrite"
+        }
+    }
 
     impl TextReader for Reader {
         async fn read(&self, _: &[u8], _: Sniffed) -> Result<ReadDocument, EngineError> {
@@ -821,6 +884,45 @@ mod tests {
         assert!(!json.contains("9802211"), "the view never carries the TIN");
         let events = docs.events.lock().unwrap();
         assert!(!serde_json::to_string(&*events).unwrap().contains("9802211"));
+    }
+
+    #[tokio::test]
+    async fn form_scripts_are_taken_out_and_the_clean_rewrite_is_what_is_read() {
+        let js: &[u8] = b"%PDF-1.4\n1 0 obj << /Type /Catalog /OpenAction << /S /JavaScript /JS (app.alert(1)) >> >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n";
+        let (docs, objects) = (leak(Docs::default()), leak(Objects::default()));
+        let (doc, object) = uploaded(docs, objects, "w9", js);
+        assert_eq!(
+            scanning(docs, objects, false)
+                .on_upload(&object, Utc::now(), "c")
+                .await
+                .unwrap(),
+            Outcome::Scanned,
+            "a form script is no reason to refuse the file"
+        );
+        let x = Extracting {
+            documents: docs,
+            objects,
+            reader: Reader(
+                "1 Name of entity/individual: James Fairbanks\n3a Federal tax classification: [X] Partnership\nEmployer identification number: 60-9802211",
+            ),
+            cipher: TestCipher,
+        };
+        x.on_scanned(&doc.id, Utc::now(), "c").await.unwrap();
+        let stored = docs.docs.lock().unwrap()[&doc.id].clone();
+        let derivative = stored.derivative.clone().expect("a derivative");
+        assert_eq!(derivative.removed, ["JavaScript"]);
+        assert!(derivative.object_key.ends_with("/derivative.pdf"));
+        let kept = objects.objects.lock().unwrap()[&derivative.object_key].clone();
+        assert!(inspection::pdf_active_content(&kept).is_empty());
+        assert_eq!(stored.readable_key(), derivative.object_key);
+        let events = docs.events.lock().unwrap();
+        let extracted = events.iter().find(|e| e.kind == EVENT_EXTRACTED).unwrap();
+        assert_eq!(
+            extracted.data["object_key"],
+            derivative.object_key.as_str(),
+            "consumers read the derivative"
+        );
+        assert_eq!(stored.view()["disarmed"]["removed"][0], "JavaScript");
     }
 
     #[tokio::test]

@@ -703,6 +703,38 @@ fn unescape(s: &str) -> String {
     out
 }
 
+/// Ghostscript's `pdfwrite` redraws the pages into a new PDF: document scripts, XFA and
+/// form fields do not survive, the text layer and the look do (docs/adr/0009: pdftocairo
+/// lost glyphs from a LiveCycle certificate's text layer; qpdf keeps the scripts).
+impl domain::pipeline::PdfDisarmer for CliTextReader {
+    async fn disarm(&self, pdf: &[u8]) -> Result<Vec<u8>, EngineError> {
+        let dir = tempfile::tempdir().map_err(|e| EngineError(e.to_string()))?;
+        let (src, dst) = (dir.path().join("in.pdf"), dir.path().join("out.pdf"));
+        tokio::fs::write(&src, pdf)
+            .await
+            .map_err(|e| EngineError(format!("temp file: {e}")))?;
+        let mut cmd = self.command("gs");
+        cmd.args([
+            "-q",
+            "-dSAFER",
+            "-dBATCH",
+            "-dNOPAUSE",
+            "-sDEVICE=pdfwrite",
+            "-dPrinted=false",
+        ])
+        .arg(format!("-sOutputFile={}", dst.display()))
+        .arg(&src);
+        self.run(cmd, &[]).await?;
+        tokio::fs::read(&dst)
+            .await
+            .map_err(|e| EngineError(format!("disarmed file: {e}")))
+    }
+
+    fn method(&self) -> &'static str {
+        "ghostscript-pdfwrite"
+    }
+}
+
 impl TextReader for CliTextReader {
     async fn read(&self, bytes: &[u8], sniffed: Sniffed) -> Result<ReadDocument, EngineError> {
         match sniffed {

@@ -179,6 +179,20 @@ impl ObjectStore for S3Objects {
             .map_err(engine)?;
         Ok(())
     }
+
+    async fn put(&self, key: &str, bytes: &[u8], content_type: &str) -> Result<(), EngineError> {
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type)
+            .body(bytes.to_vec().into())
+            .tagging("derived=disarmed")
+            .send()
+            .await
+            .map_err(engine)?;
+        Ok(())
+    }
 }
 
 /// Asks for a scan by sending the uploads queue the notification S3 would have sent.
