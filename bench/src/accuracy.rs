@@ -150,6 +150,18 @@ async fn generated(
                 eprintln!("  problem {} {}: {}", p.field, p.code, p.message);
             }
         }
+        if doc["altered"] == true || doc.get("pages_used").is_some() {
+            let flagged = x.problems.iter().any(|p| p.code == "possible_alteration");
+            let pages: Vec<u32> = x.pages.iter().map(|p| p.number).collect();
+            println!(
+                "special {}: possible_alteration {} (expected {}), pages used {pages:?} (expected {})",
+                doc["file"].as_str().unwrap_or_default(),
+                flagged,
+                doc["altered"] == true,
+                doc.get("pages_used")
+                    .map_or("any".into(), |p| p.to_string()),
+            );
+        }
         let t = tallies
             .entry(("generated".into(), kind.as_str().into(), tier))
             .or_default();

@@ -141,12 +141,24 @@ impl VerifyInsurance {
         reason: &str,
         correlation_id: &str,
     ) -> Result<(), VerifyError> {
+        self.manual_review_as(cert, TRUSTLAYER, reason, correlation_id)
+            .await
+    }
+
+    /// Hands the certificate to a reviewer in place of `source`'s verdict.
+    async fn manual_review_as(
+        &self,
+        cert: &Certificate<'_>,
+        source: &str,
+        reason: &str,
+        correlation_id: &str,
+    ) -> Result<(), VerifyError> {
         self.requirements
             .send_to_review(
                 cert.contractor,
                 INSURANCE,
                 &INSURANCE_SOURCES,
-                TRUSTLAYER,
+                source,
                 cert.document_id,
                 cert.evidence_version,
                 reason,
@@ -227,6 +239,20 @@ impl SqsConsumer for VerifyInsurance {
             tracing::warn!(contractor_id = %evidence.contractor_id, "no such contractor; event skipped");
             return Ok(());
         };
+        if let Some(altered) = evidence.alteration() {
+            // Never verified automatically: a person compares it with what the page shows.
+            let cert = Certificate {
+                contractor: &contractor.id,
+                document_id: &evidence.document_id,
+                evidence_version: evidence.version,
+                object_key: &evidence.object_key,
+                party_name: "",
+            };
+            let reason = format!("The certificate may have been altered: {}", altered.message);
+            return self
+                .manual_review_as(&cert, "rules", &reason, ctx.correlation_id.as_str())
+                .await;
+        }
         let (legal_name, dba) = contractor.names();
         let now = chrono::Utc::now();
         let states: Vec<String> = contractor
@@ -241,6 +267,7 @@ impl SqsConsumer for VerifyInsurance {
             dba: dba.as_deref(),
             today: now.date_naive(),
             waivers: &[],
+            problems: &evidence.problems,
         };
         let mut result = certificate_result(
             &self.rules,

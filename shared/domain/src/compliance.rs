@@ -124,7 +124,14 @@ pub struct Facts<'a> {
     pub dba: Option<&'a str>,
     pub today: NaiveDate,
     pub waivers: &'a [Waiver],
+    /// What extraction found wrong with the document itself (a sample, a template, another
+    /// kind of document): each is a finding whatever the rules say.
+    pub problems: &'a [crate::extraction::FieldProblem],
 }
+
+/// Extraction problems that mean the file is not an issued certificate: the contractor
+/// must upload another one.
+const BLOCKING_PROBLEMS: [&str; 3] = ["sample_document", "kind_not_found", "placeholder"];
 
 /// Every rule's outcome, in rule order.
 pub fn evaluate(rules: &[Rule], facts: &Facts<'_>) -> Vec<RuleOutcome> {
@@ -179,6 +186,18 @@ pub fn certificate_result(
             serde_json::to_value(&outcomes).unwrap_or_default(),
         );
     }
+    for p in facts
+        .problems
+        .iter()
+        .filter(|p| BLOCKING_PROBLEMS.contains(&p.code.as_str()))
+    {
+        if !findings.iter().any(|f| f.code == p.code) {
+            findings.push(Finding {
+                code: p.code.clone(),
+                message: p.message.clone(),
+            });
+        }
+    }
     VerificationResult {
         // One verdict per document version: a redelivered event gives the same id.
         id: format!("rules:{document_id}:{evidence_version}"),
@@ -200,7 +219,8 @@ pub fn certificate_result(
 }
 
 fn outcome(rule: &Rule, facts: &Facts<'_>) -> RuleOutcome {
-    let actual = facts.fields.get(&rule.subject).map(|f| f.value.clone());
+    let field = facts.fields.get(&rule.subject);
+    let actual = field.map(|f| f.value.clone());
     let mut out = RuleOutcome {
         subject: rule.subject.clone(),
         requirement: rule.requirement.clone(),
@@ -224,7 +244,21 @@ fn outcome(rule: &Rule, facts: &Facts<'_>) -> RuleOutcome {
         out.waiver = Some(w.clone());
         return out;
     }
-    if let Err((code, message)) = check(rule, actual.as_deref(), facts) {
+    // A value read too doubtfully to act on never lets a certificate through: precision
+    // first (a wrong value that passes is worse than a missing one).
+    let doubtful = field.is_some_and(|f| f.confidence < crate::extraction::MIN_CONFIDENCE);
+    let checked = if doubtful {
+        Err((
+            "unreadable_value",
+            format!(
+                "{} — the certificate is too hard to read there. Upload the original PDF or a sharper photo.",
+                rule.requirement
+            ),
+        ))
+    } else {
+        check(rule, actual.as_deref(), facts)
+    };
+    if let Err((code, message)) = checked {
         out.status = RuleStatus::NonCompliant;
         // A rule's own code names a wrong value; a missing or unreadable one keeps its code.
         let generic = matches!(code, "field_missing" | "unreadable_value");
@@ -486,6 +520,7 @@ mod tests {
                 dba: Some("Bright Nights Holiday Decor"),
                 today: today(),
                 waivers,
+                problems: &[],
             },
         )
     }
@@ -539,6 +574,53 @@ mod tests {
         f.get_mut("general_liability.expiry").unwrap().value = "2026-10-01".into();
         let expired = run(&f, None, &[]);
         assert!(failing(&expired).contains(&("general_liability.expiry", "policy_expired")));
+    }
+
+    #[test]
+    fn a_doubtful_reading_never_passes_a_rule() {
+        let mut f = good();
+        f.get_mut("general_liability.each_occurrence")
+            .unwrap()
+            .confidence = 0.4;
+        assert_eq!(
+            failing(&run(&f, None, &[])),
+            vec![("general_liability.each_occurrence", "unreadable_value")]
+        );
+    }
+
+    #[test]
+    fn a_sample_or_a_template_is_a_finding_whatever_its_fields_say() {
+        let f = good();
+        let problems = [crate::extraction::FieldProblem::new(
+            "document",
+            "sample_document",
+            "This is a sample certificate.",
+        )];
+        let facts = Facts {
+            fields: &f,
+            legal_name: "Bright Lights LLC",
+            dba: None,
+            today: today(),
+            waivers: &[],
+            problems: &problems,
+        };
+        let result = certificate_result(
+            &RuleSet::shipped(),
+            &[],
+            &facts,
+            "doc",
+            1,
+            chrono::Utc::now(),
+        );
+        match result.outcome {
+            crate::verification::Outcome::Errors { findings } => {
+                assert_eq!(
+                    findings.iter().map(|f| f.code.as_str()).collect::<Vec<_>>(),
+                    ["sample_document"]
+                );
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

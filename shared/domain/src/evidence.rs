@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use crate::documents::{Document, DocumentKind, DocumentRepository, DocumentStatus};
 use crate::events::DomainEvent;
-use crate::extraction::ExtractedField;
+use crate::extraction::{ExtractedField, FieldProblem};
 use crate::ids::ContractorId;
 use crate::ports::RepoError;
 use crate::verification::VerificationResult;
@@ -21,6 +21,8 @@ pub struct Evidence {
     pub version: u32,
     pub object_key: String,
     pub fields: BTreeMap<String, ExtractedField>,
+    /// What extraction found wrong with the document (a possible alteration, a sample).
+    pub problems: Vec<FieldProblem>,
     /// The contractor version whose profile change asked for a re-evaluation.
     pub reevaluation: Option<u64>,
 }
@@ -34,6 +36,13 @@ pub enum EvidenceError {
 }
 
 impl Evidence {
+    /// The possible alteration extraction found (hidden text under what the page shows).
+    pub fn alteration(&self) -> Option<&FieldProblem> {
+        self.problems
+            .iter()
+            .find(|p| p.code == "possible_alteration")
+    }
+
     fn from_document(doc: &Document, reevaluation: u64) -> Option<Evidence> {
         let extraction = doc.extraction.as_ref()?;
         Some(Evidence {
@@ -42,6 +51,7 @@ impl Evidence {
             version: doc.version,
             object_key: doc.readable_key().to_owned(),
             fields: extraction.fields.clone(),
+            problems: extraction.problems.clone(),
             reevaluation: Some(reevaluation),
         })
     }
@@ -79,6 +89,8 @@ pub async fn for_event<D: DocumentRepository>(
                     .unwrap_or_default()
                     .to_owned(),
                 fields,
+                problems: serde_json::from_value(event.data["extraction"]["problems"].clone())
+                    .unwrap_or_default(),
                 reevaluation: None,
             }))
         }

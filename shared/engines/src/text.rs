@@ -311,7 +311,11 @@ impl CliTextReader {
                 // Same size, same place, different words (a bold face drawn twice says the
                 // same thing; a title's box may reach over small print).
                 let ratio = a.rect.height() / b.rect.height().max(0.01);
-                if a.text == b.text
+                let alnum = |w: &Word| w.text.chars().filter(|c| c.is_alphanumeric()).count();
+                // A tick or a `$` drawn over a label is how forms are filled, not an edit.
+                if alnum(a) < 2
+                    || alnum(b) < 2
+                    || a.text == b.text
                     || !(0.67..=1.5).contains(&ratio)
                     || a.rect.v_overlap(&b.rect) < 0.7
                     || a.rect.area_overlap(&b.rect) < 0.5

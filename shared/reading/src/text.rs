@@ -142,8 +142,10 @@ pub fn long_dates(s: &str) -> Vec<String> {
         .collect()
 }
 
+// `S` and `§` are how OCR reads a dollar sign; a `5` might be too, but it is more often
+// the amount's first digit ("500000"), so it is never taken for one.
 static MONEY: LazyLock<Regex> =
-    LazyLock::new(|| re(r"[$S5§]?\s?(\d{1,3}(?:\s?[,.]\s?[0-9O]{3})+|\d{4,})"));
+    LazyLock::new(|| re(r"[$S§]?\s?(\d{1,3}(?:\s?[,.]\s?[0-9O]{3})+|\d{4,})"));
 
 /// An amount like `$1,000,000` (or OCR's `S1.000,000`) as whole dollars.
 pub fn money(s: &str) -> Option<(String, f32)> {
@@ -216,6 +218,8 @@ mod tests {
         assert_eq!(money("$1,000,000").unwrap().0, "1000000");
         assert_eq!(money("S2.000.000").unwrap().0, "2000000");
         assert_eq!(money("$ 1000000").unwrap().0, "1000000");
+        assert_eq!(money("500000").unwrap().0, "500000");
+        assert_eq!(money("$ 5000").unwrap().0, "5000");
         assert_eq!(money("E.L. EACH ACCIDENT $500,000").unwrap().0, "500000");
         assert_eq!(dates("04/25/2026 04/25/2027").len(), 2);
         assert_eq!(dates("11/5/2023")[0].0, "2023-11-05");
