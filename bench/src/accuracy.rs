@@ -58,9 +58,7 @@ impl Tally {
     }
 }
 
-/// One document's expected fields: `Some(value)` to be read, `None` to be left empty (a
-/// blank or placeholder box: reading anything there is an error).
-type Truth = BTreeMap<String, Option<String>>;
+use e2e_tests::truth::{Truth, real_truth};
 
 /// What a field's value must be, as extraction gives it; `same` compares it.
 fn grade(
@@ -179,90 +177,6 @@ async fn generated(
     }
 }
 
-/// The fields a real document's truth file grades, as extraction names them.
-fn real_truth(truth: &Value) -> (DocumentKind, Truth) {
-    let s = |v: &Value| match v {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(if *b { "Y" } else { "N" }.to_owned()),
-        _ => None,
-    };
-    let mut t = Truth::new();
-    match truth["doc_type"].as_str().unwrap_or_default() {
-        "irs_w9" => {
-            t.insert("name".into(), s(&truth["name"]));
-            t.insert("business_name".into(), s(&truth["business_name"]));
-            let class = truth["tax_classification"].as_str().map(|c| {
-                match c {
-                    "llc" => "Limited liability company",
-                    "individual" => "Individual/sole proprietor",
-                    "c_corporation" => "C Corporation",
-                    "s_corporation" => "S Corporation",
-                    "partnership" => "Partnership",
-                    "trust" => "Trust/estate",
-                    other => other,
-                }
-                .to_owned()
-            });
-            t.insert("tax_classification".into(), class);
-            t.insert("tin".into(), s(&truth["tin"]).or(s(&truth["ssn"])));
-            let address = match (s(&truth["address"]), s(&truth["city_state_zip"])) {
-                (Some(a), Some(c)) => Some(format!("{a}, {c}")),
-                _ => None,
-            };
-            t.insert("address".into(), address);
-            (DocumentKind::W9, t)
-        }
-        "contractor_license" => {
-            t.insert("license_number".into(), s(&truth["license_number"]));
-            t.insert("licensee".into(), s(&truth["holder_name"]));
-            t.insert("state".into(), s(&truth["jurisdiction"]));
-            t.insert("expiry".into(), s(&truth["expiration_date"]));
-            (DocumentKind::License, t)
-        }
-        _ => {
-            t.insert("certificate_date".into(), s(&truth["certificate_date"]));
-            t.insert(
-                "insured_name".into(),
-                truth["insured"].get("name").and_then(s),
-            );
-            for i in truth["insurers"].as_array().into_iter().flatten() {
-                let l = i["letter"].as_str().unwrap_or("?").to_ascii_lowercase();
-                t.insert(format!("insurer_{l}.name"), s(&i["name"]));
-                t.insert(format!("insurer_{l}.naic"), s(&i["naic"]));
-            }
-            for (cov, c) in truth["coverages"].as_object().into_iter().flatten() {
-                for (ours, theirs) in [
-                    ("insurer", "insurer_letter"),
-                    ("policy_number", "policy_number"),
-                    ("effective", "effective_date"),
-                    ("expiry", "expiration_date"),
-                    ("each_occurrence", "each_occurrence"),
-                    ("general_aggregate", "general_aggregate"),
-                    ("combined_single_limit", "combined_single_limit"),
-                    ("aggregate", "aggregate"),
-                    ("each_accident", "el_each_accident"),
-                ] {
-                    if c.get(theirs).is_some() {
-                        t.insert(format!("{cov}.{ours}"), s(&c[theirs]));
-                    }
-                }
-            }
-            let holder = &truth["certificate_holder"];
-            let placeholder = holder["is_placeholder"].as_bool().unwrap_or(false);
-            t.insert(
-                "certificate_holder".into(),
-                if placeholder {
-                    None
-                } else {
-                    holder.get("name").and_then(s)
-                },
-            );
-            (DocumentKind::InsuranceCertificate, t)
-        }
-    }
-}
-
 async fn real(
     reader: &CliTextReader,
     dir: &Path,
@@ -282,6 +196,7 @@ async fn real(
         )
         .unwrap();
         let (kind, expected) = real_truth(&truth);
+        let kind = DocumentKind::parse(kind).expect("a document kind");
         let bytes = std::fs::read(&pdf).unwrap();
         let (read_doc, seconds) = read(reader, &bytes).await;
         let x = extract(kind, &read_doc);

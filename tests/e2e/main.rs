@@ -9,6 +9,7 @@ mod onboarding;
 mod openapi;
 mod pipeline;
 mod provisioning;
+mod real_documents;
 mod runner;
 mod template;
 mod verification;

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use e2e_tests::{client, corpus, corpus_entry, eventually, product, read};
+use e2e_tests::{client, corpus, corpus_entry, product, read, settled, wrong_fields};
 use serde_json::{Value, json};
 
 /// Registers a contractor and uploads `body` for an intent announcing `declared`.
@@ -36,40 +36,12 @@ async fn upload_corpus(file: &str) -> (String, Value) {
     .await
 }
 
-/// The document once it reaches a final state.
-async fn settled(token: &str, id: &str, limit: Duration) -> Value {
-    let stack = product();
-    eventually(limit, || async {
-        let (status, _, doc) = stack.get_as(token, &format!("/v1/documents/{id}")).await;
-        (status == 200 && !matches!(doc["status"].as_str(), Some("awaiting_upload" | "scanned")))
-            .then_some(doc)
-    })
-    .await
-    .unwrap_or_else(|| panic!("document {id} did not settle within {limit:?}"))
-}
-
 fn statuses(doc: &Value) -> Vec<String> {
     doc["history"]
         .as_array()
         .unwrap()
         .iter()
         .map(|h| h["status"].as_str().unwrap().to_owned())
-        .collect()
-}
-
-/// Fields of the document that differ from the corpus ground truth.
-fn wrong_fields(doc: &Value, truth: &Value, skip: &[&str]) -> Vec<String> {
-    let fields = &doc["extraction"]["fields"];
-    truth
-        .as_object()
-        .unwrap()
-        .iter()
-        .filter(|(k, _)| !skip.contains(&k.as_str()))
-        .filter_map(|(k, v)| {
-            let want = domain::extraction::canonical(v.as_str().unwrap());
-            let got = fields[k]["value"].as_str().unwrap_or("<missing>");
-            (got != want).then(|| format!("{k}: want {want:?}, got {got:?}"))
-        })
         .collect()
 }
 
@@ -160,7 +132,8 @@ async fn malware_executables_and_active_pdfs_are_quarantined_and_never_extracted
         ("eicar-in-pdf.pdf", "malware"),
         ("certificate-exe-appended.pdf", "malware"),
         ("invoice.pdf", "executable"),
-        ("certificate-js.pdf", "active_content"),
+        ("certificate-launch.pdf", "active_content"),
+        ("certificate-embedded.pdf", "active_content"),
         // ClamAV's own PDF heuristics flag the #xx-obfuscated name before our check does
         // (Heuristics.PDF.ObfuscatedNameObject); the inspection's unit tests cover the rest.
         ("certificate-js-escaped.pdf", "malware"),

@@ -1,6 +1,8 @@
 //! Test support: a local stack per test binary, started once on its own runtime so that
 //! every test (each on its own tokio runtime) can use it, plus HTTP helpers.
 
+pub mod truth;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -255,7 +257,8 @@ where
 }
 
 /// The generated document corpus (tests/corpus/generate.py), made once per test process:
-/// one document per kind as a text PDF and as a noisy photo, plus the malicious files.
+/// one document per kind as a text PDF and as a noisy photo, the form-software, altered and
+/// packet certificates, plus the malicious files.
 pub fn corpus() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
@@ -272,6 +275,7 @@ pub fn corpus() -> &'static Path {
                 "--seed",
                 "7",
                 "--compliant-cois",
+                "--specials",
             ])
             .output()
             .expect("run the corpus generator (scripts/bootstrap.sh makes its venv)");
@@ -316,6 +320,34 @@ pub fn kit(business: &str, license_state: &str, seed: u64) -> (PathBuf, Value) {
         }
     }
     (dir, Value::Object(by_kind))
+}
+
+/// The document once it reaches a final state.
+pub async fn settled(token: &str, id: &str, limit: std::time::Duration) -> Value {
+    let stack = product();
+    eventually(limit, || async {
+        let (status, _, doc) = stack.get_as(token, &format!("/v1/documents/{id}")).await;
+        (status == 200 && !matches!(doc["status"].as_str(), Some("awaiting_upload" | "scanned")))
+            .then_some(doc)
+    })
+    .await
+    .unwrap_or_else(|| panic!("document {id} did not settle within {limit:?}"))
+}
+
+/// Fields of the document that differ from the corpus ground truth.
+pub fn wrong_fields(doc: &Value, truth: &Value, skip: &[&str]) -> Vec<String> {
+    let fields = &doc["extraction"]["fields"];
+    truth
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(k, _)| !skip.contains(&k.as_str()))
+        .filter_map(|(k, v)| {
+            let want = domain::extraction::canonical(v.as_str().unwrap());
+            let got = fields[k]["value"].as_str().unwrap_or("<missing>");
+            (got != want).then(|| format!("{k}: want {want:?}, got {got:?}"))
+        })
+        .collect()
 }
 
 /// One corpus entry from its manifest, by file name.

@@ -285,6 +285,7 @@ impl CliTextReader {
             .map_err(|e| EngineError(format!("decode render: {e}")))?
             .to_luma8();
         let scale = INK_DPI as f32 / 72.0;
+        let first = hidden.len();
         let mut keep = vec![true; page.words.len()];
         for (i, w) in page.words.iter().enumerate() {
             if w.text.trim().chars().all(|c| !c.is_alphanumeric()) {
@@ -354,6 +355,8 @@ impl CliTextReader {
         }
         let mut k = keep.into_iter();
         page.words.retain(|_| k.next().unwrap_or(true));
+        let found = hidden.split_off(first);
+        hidden.extend(phrases(found));
         Ok(())
     }
 
@@ -419,6 +422,35 @@ impl CliTextReader {
             hidden: vec![],
         })
     }
+}
+
+/// Hidden words side by side on a line are one hidden phrase (an insurer's whole name).
+fn phrases(mut words: Vec<HiddenText>) -> Vec<HiddenText> {
+    words.sort_by(|a, b| {
+        a.rect
+            .cy()
+            .total_cmp(&b.rect.cy())
+            .then(a.rect.x0.total_cmp(&b.rect.x0))
+    });
+    let mut out: Vec<HiddenText> = Vec::new();
+    for w in words {
+        if let Some(last) = out.last_mut()
+            && last.page == w.page
+            && last.rect.v_overlap(&w.rect) >= 0.5
+            && w.rect.x0 - last.rect.x1 < 1.5 * w.rect.height()
+            && w.rect.x0 >= last.rect.x0
+        {
+            last.rect = last.rect.union(&w.rect);
+            last.text = format!("{} {}", last.text, w.text);
+            last.shown = match (last.shown.take(), w.shown) {
+                (Some(a), Some(b)) => Some(format!("{a} {b}")),
+                (a, b) => a.or(b),
+            };
+            continue;
+        }
+        out.push(w);
+    }
+    out
 }
 
 /// How alike two strings read (0–1), letters and digits only.
@@ -826,6 +858,26 @@ mod tests {
         }
         let a = skew(&words).to_degrees();
         assert!((a - 1.146).abs() < 0.05, "{a}");
+    }
+
+    #[test]
+    fn hidden_words_side_by_side_are_one_phrase() {
+        let w = |t: &str, x0: f32, y: f32| HiddenText {
+            page: 1,
+            rect: Rect::new(x0, y, x0 + 30.0, y + 8.0),
+            text: t.into(),
+            shown: Some(t.to_uppercase()),
+        };
+        let p = phrases(vec![
+            w("Mutual", 135.0, 100.0),
+            w("Hartwell", 100.0, 100.0),
+            w("elsewhere", 400.0, 100.0),
+            w("below", 100.0, 200.0),
+        ]);
+        assert_eq!(p.len(), 3);
+        assert_eq!(p[0].text, "Hartwell Mutual");
+        assert_eq!(p[0].shown.as_deref(), Some("HARTWELL MUTUAL"));
+        assert_eq!(p[0].rect, Rect::new(100.0, 100.0, 165.0, 108.0));
     }
 
     #[test]
