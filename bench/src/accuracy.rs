@@ -216,14 +216,7 @@ async fn real(
         t.pages += read_doc.pages.len().max(1);
         t.seconds += seconds;
         let name = pdf.file_name().unwrap().to_string_lossy().to_string();
-        grade(
-            t,
-            &x,
-            &expected,
-            |a, b| reading::text::same_text(a, b),
-            show,
-            &name,
-        );
+        grade(t, &x, &expected, reading::text::same_text, show, &name);
         if std::env::var("BENCH_SHOW_VALUES").is_ok_and(|v| v == "2") {
             for (k, f) in &x.fields {
                 eprintln!("  {name}: {k} = {:?} ({:.2})", f.value, f.confidence);

@@ -145,9 +145,7 @@ pub fn read(page: &Page, out: &mut Fields, problems: &mut Vec<FieldProblem>) {
     let holder = form
         .find("CERTIFICATE HOLDER")
         .into_iter()
-        .filter(|m| m.rect.x0 < form.mid)
-        .filter(|m| m.words[0].rect.x0 < form.left + 4.0 * lh)
-        .last();
+        .rfind(|m| m.rect.x0 < form.mid && m.words[0].rect.x0 < form.left + 4.0 * lh);
     let description = first(form.find("DESCRIPTION OF OPERATIONS"), |m| {
         m.rect.x0 < form.left + 4.0 * lh
     });

@@ -45,9 +45,9 @@ fn find_with<'a>(lines: &[Line<'a>], phrase: &str, slips: bool) -> Vec<Match<'a>
             // The first reading with a slip, kept while a longer run could read exactly.
             let mut slipped: Option<(usize, usize, usize)> = None;
             let mut exact: Option<(usize, usize, usize)> = None;
-            for j in i..words.len() {
+            for (j, word) in words.iter().enumerate().skip(i) {
                 let before = acc.len();
-                acc.push_str(&squash(&words[j].text));
+                acc.push_str(&squash(&word.text));
                 if acc.is_empty() {
                     break;
                 }
