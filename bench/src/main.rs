@@ -42,7 +42,7 @@ fn registration(i: usize) -> Value {
 }
 
 async fn token(http: &reqwest::Client, base: &str, sub: &str) -> String {
-    bench::token(http, base, sub, &[]).await
+    bench::token(http, base, sub, &["contractor"]).await
 }
 
 /// Runs `n` calls of `op(i)` with `concurrency` in flight; returns per-call latencies.

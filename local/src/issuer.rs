@@ -29,13 +29,19 @@ pub struct Issuer {
     e: Vec<u8>,
 }
 
+fn default_roles() -> Vec<String> {
+    vec!["contractor".into()]
+}
+
 /// Body of `POST /_local/token`. Only `sub` is required; the rest let tests build the
 /// tokens a real identity provider might send (expired, other audience, other issuer).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TokenRequest {
     pub sub: String,
-    #[serde(default)]
+    /// The roles claim; `["contractor"]` when left out (the role every signup gets, as an
+    /// identity provider's default role would give it). `[]` for a token with none.
+    #[serde(default = "default_roles")]
     pub roles: Vec<String>,
     pub email: Option<String>,
     /// Overrides the audience (string or list).

@@ -12,5 +12,6 @@ mod provisioning;
 mod real_documents;
 mod runner;
 mod template;
+mod trust;
 mod verification;
 mod webhooks;

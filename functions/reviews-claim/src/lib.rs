@@ -5,21 +5,21 @@
 use domain::events::DomainEvent;
 use domain::ids::ContractorId;
 use lambda_http::{Body, Request, Response};
-use platform::http::{self, ApiSettings, HttpApp, RequestMeta};
+use platform::http::{self, HttpApp, RequestMeta};
 use platform::{ApiError, BoxError, Env};
 use store::DynamoRequirements;
 
 pub struct ClaimReview {
     requirements: DynamoRequirements,
-    settings: ApiSettings,
+    api: wiring::Api,
     lease: chrono::Duration,
 }
 
 pub async fn build(env: &Env) -> Result<ClaimReview, BoxError> {
-    let aws = platform::aws::Aws::load(env).await;
+    let (api, aws) = wiring::Api::from_env(env).await?;
     Ok(ClaimReview {
         requirements: DynamoRequirements::from_env(env, &aws)?,
-        settings: ApiSettings::from_env(env),
+        api,
         lease: chrono::Duration::minutes(env.parse_or("REVIEW_CLAIM_MINUTES", 30)?),
     })
 }
@@ -28,7 +28,7 @@ impl HttpApp for ClaimReview {
     const NAME: &'static str = "reviews-claim";
 
     async fn handle(&self, req: Request, meta: RequestMeta) -> Result<Response<Body>, ApiError> {
-        let viewer = self.settings.viewer(&req)?;
+        let viewer = self.api.settings.viewer(&req)?;
         if !viewer.staff {
             return Err(ApiError::Forbidden(
                 "only reviewers claim review items".into(),
@@ -37,6 +37,10 @@ impl HttpApp for ClaimReview {
         let contractor = ContractorId::parse(http::path_param(&req, "id")?)
             .ok_or(ApiError::NotFound("requirement"))?;
         let name = http::path_param(&req, "name")?.to_owned();
+        self.api
+            .service
+            .guard_review(&viewer, &contractor, "claim", &wiring::facts(&req, &meta))
+            .await?;
         let internal = |e: domain::ports::RepoError| ApiError::Internal(Box::new(e));
         let now = chrono::Utc::now();
         let (mut requirement, version) = self

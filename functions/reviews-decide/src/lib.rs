@@ -41,6 +41,10 @@ impl HttpApp for DecideReview {
         let contractor = ContractorId::parse(http::path_param(&req, "id")?)
             .ok_or(ApiError::NotFound("requirement"))?;
         let name = http::path_param(&req, "name")?.to_owned();
+        self.api
+            .service
+            .guard_review(&viewer, &contractor, "decide", &wiring::facts(&req, &meta))
+            .await?;
         let internal = |e: domain::ports::RepoError| ApiError::Internal(Box::new(e));
         let (requirement, _) = self
             .requirements

@@ -23,6 +23,8 @@ pub struct Viewer {
     /// Reviewer or admin.
     pub staff: bool,
     pub admin: bool,
+    /// Holds the contractor role: may register a business.
+    pub contractor: bool,
 }
 
 impl Viewer {
@@ -91,6 +93,11 @@ impl<R: ContractorRepository, C: FieldCipher> Onboarding<R, C> {
         input: RegisterContractor,
         facts: &RequestFacts,
     ) -> Result<Contractor, OnboardingError> {
+        if !viewer.contractor {
+            return Err(OnboardingError::Forbidden(
+                "only a contractor registers a business",
+            ));
+        }
         let owner = OwnerId::parse(&viewer.subject).ok_or(OnboardingError::Forbidden(
             "the token has no usable subject",
         ))?;
@@ -474,6 +481,8 @@ impl<R: ContractorRepository, C: FieldCipher> Onboarding<R, C> {
             }])));
         }
         let before = self.get(viewer, id).await?;
+        self.guard_review(viewer, &before.id, "reject", facts)
+            .await?;
         if before.version != if_match {
             return Err(OnboardingError::StaleVersion {
                 current: before.version,
@@ -492,6 +501,52 @@ impl<R: ContractorRepository, C: FieldCipher> Onboarding<R, C> {
 
     /// Adds a reviewer's decision on a requirement to the contractor's audit trail (the
     /// account itself is unchanged but for its version).
+    /// Separation of duties: staff never claim, decide or reject anything on an account
+    /// they own. The refusal is kept in the account's audit trail, with who tried what.
+    pub async fn guard_review(
+        &self,
+        viewer: &Viewer,
+        id: &ContractorId,
+        action: &str,
+        facts: &RequestFacts,
+    ) -> Result<(), OnboardingError> {
+        let contractor = self
+            .contractors
+            .get(id)
+            .await?
+            .ok_or(OnboardingError::NotFound)?;
+        if contractor.owner.as_str() != viewer.subject {
+            return Ok(());
+        }
+        for _ in 0..3 {
+            let before = self
+                .contractors
+                .get(id)
+                .await?
+                .ok_or(OnboardingError::NotFound)?;
+            let after = before.clone();
+            match self
+                .commit(
+                    viewer.actor(),
+                    before,
+                    after,
+                    facts,
+                    "review.refused",
+                    json!({"action": action, "reason": "own_account"}),
+                    Vec::new(),
+                )
+                .await
+            {
+                Err(OnboardingError::StaleVersion { .. }) => continue,
+                Err(e) => return Err(e),
+                Ok(_) => break,
+            }
+        }
+        Err(OnboardingError::Forbidden(
+            "staff may not review or decide their own account",
+        ))
+    }
+
     pub async fn note_decision(
         &self,
         viewer: &Viewer,
@@ -630,6 +685,7 @@ mod tests {
             subject: "auth0|dana".into(),
             staff: false,
             admin: false,
+            contractor: true,
         }
     }
 
@@ -767,6 +823,7 @@ mod tests {
             subject: "auth0|rita".into(),
             staff: true,
             admin: false,
+            contractor: false,
         };
         assert!(matches!(
             s.save_step(&rita, &id, 1, StepName::License, &data, &facts())
@@ -815,6 +872,59 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn only_contractors_register_and_staff_never_review_their_own_account() {
+        let s = service();
+        let reviewer_only = Viewer {
+            subject: "auth0|rex".into(),
+            staff: true,
+            admin: false,
+            contractor: false,
+        };
+        assert!(matches!(
+            s.register(&reviewer_only, registration(), &facts()).await,
+            Err(OnboardingError::Forbidden(_))
+        ));
+        // A reviewer who also holds the contractor role registers a business of their own...
+        let both = Viewer {
+            contractor: true,
+            ..reviewer_only.clone()
+        };
+        let own = s.register(&both, registration(), &facts()).await.unwrap();
+        // ...and may not decide, claim or reject anything on it; the refusal is audited.
+        assert!(matches!(
+            s.guard_review(&both, &own.id, "decide", &facts()).await,
+            Err(OnboardingError::Forbidden(_))
+        ));
+        assert!(matches!(
+            s.reject(&both, own.id.as_str(), 2, "mine", &facts()).await,
+            Err(OnboardingError::Forbidden(_))
+        ));
+        let trail = s.contractors.audit_trail(&own.id).await.unwrap();
+        let refused: Vec<&str> = trail
+            .iter()
+            .filter(|e| e.action == "review.refused")
+            .map(|e| e.summary["action"].as_str().unwrap())
+            .collect();
+        assert_eq!(refused, ["decide", "reject"]);
+        assert!(
+            trail
+                .iter()
+                .filter(|e| e.action == "review.refused")
+                .all(|e| e.actor.id == "auth0|rex")
+        );
+        // Another reviewer may.
+        let other = Viewer {
+            subject: "auth0|ana".into(),
+            ..reviewer_only
+        };
+        assert!(
+            s.guard_review(&other, &own.id, "decide", &facts())
+                .await
+                .is_ok()
+        );
+    }
+
+    #[tokio::test]
     async fn a_reviewer_rejects_an_account_with_a_reason_once() {
         let s = service();
         let c = s.register(&dana(), registration(), &facts()).await.unwrap();
@@ -823,6 +933,7 @@ mod tests {
             subject: "auth0|ana".into(),
             staff: true,
             admin: false,
+            contractor: false,
         };
         let reject = |viewer: Viewer, version: u64, reason: &'static str| {
             let (s, id) = (&s, id.clone());

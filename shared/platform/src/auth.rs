@@ -1,6 +1,10 @@
 //! Who is calling: the subject and roles from the JWT that API Gateway's authorizer already
 //! verified. API Gateway HTTP APIs hand the claims over as strings, flattening arrays to
-//! `"[a b]"`; [`parse_roles`] accepts that form, JSON arrays and comma lists.
+//! `"[a b]"`, which loses where one role ends (`["contractor reviewer"]` and
+//! `["contractor", "reviewer"]` both arrive as `[contractor reviewer]`). So roles are read
+//! from the verified token itself (its payload, from the `Authorization` header the
+//! authorizer checked), each element exactly a role name; the flattened claim is read only
+//! when there is no token, and then only in exactly API Gateway's shape.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -15,8 +19,9 @@ pub enum Role {
 }
 
 impl Role {
+    /// Exactly a role's name: case-sensitive, nothing around it.
     fn parse(raw: &str) -> Option<Role> {
-        match raw.trim().to_ascii_lowercase().as_str() {
+        match raw {
             "contractor" => Some(Role::Contractor),
             "reviewer" => Some(Role::Reviewer),
             "admin" => Some(Role::Admin),
@@ -39,16 +44,29 @@ impl Caller {
         claims: &HashMap<String, String>,
         roles_claim: &str,
     ) -> Result<Caller, ApiError> {
+        Caller::from_token(claims, None, roles_claim)
+    }
+
+    /// As [`Caller::from_claims`], with roles from the verified token's payload when the
+    /// request carries it (`authorization`: the `Authorization` header's value). A subject
+    /// with surrounding spaces is refused, not trimmed: `" auth0|x"` is not `auth0|x`.
+    pub fn from_token(
+        claims: &HashMap<String, String>,
+        authorization: Option<&str>,
+        roles_claim: &str,
+    ) -> Result<Caller, ApiError> {
         let subject = claims
             .get("sub")
-            .map(|s| s.trim())
-            .filter(|s| !s.is_empty() && s.len() <= 255)
+            .filter(|s| !s.is_empty() && s.len() <= 255 && s.trim() == s.as_str())
             .ok_or(ApiError::Unauthorized)?
             .to_owned();
-        let roles = claims
-            .get(roles_claim)
-            .map(|raw| parse_roles(raw))
-            .unwrap_or_default();
+        let roles = match authorization.and_then(token_payload) {
+            Some(payload) => roles_in(&payload[roles_claim]),
+            None => claims
+                .get(roles_claim)
+                .map(|raw| parse_roles(raw))
+                .unwrap_or_default(),
+        };
         Ok(Caller { subject, roles })
     }
 
@@ -62,18 +80,40 @@ impl Caller {
     }
 }
 
-/// Parses a roles claim in any of the shapes it arrives in.
+/// Parses a roles claim as API Gateway flattens it: `[a b]` (elements split on single
+/// spaces, each exactly a role name; an element holding a bracket is not one), or one role
+/// name alone. Nothing looser: no commas, no trimming, no case folding.
 pub fn parse_roles(raw: &str) -> BTreeSet<Role> {
-    let trimmed = raw.trim();
-    if let Ok(list) = serde_json::from_str::<Vec<String>>(trimmed) {
-        return list.iter().filter_map(|r| Role::parse(r)).collect();
+    match raw.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
+        Some(inner) => inner.split(' ').filter_map(Role::parse).collect(),
+        None => Role::parse(raw).into_iter().collect(),
     }
-    trimmed
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .split(|c: char| c == ',' || c.is_whitespace())
-        .filter_map(Role::parse)
-        .collect()
+}
+
+/// Roles from a token's claim: an array of role names, or one name.
+fn roles_in(claim: &serde_json::Value) -> BTreeSet<Role> {
+    match claim {
+        serde_json::Value::Array(items) => items
+            .iter()
+            .filter_map(|v| v.as_str().and_then(Role::parse))
+            .collect(),
+        serde_json::Value::String(one) => Role::parse(one).into_iter().collect(),
+        _ => BTreeSet::new(),
+    }
+}
+
+/// The payload of a bearer JWT (already verified by the authorizer that let the request
+/// in; only read here, never trusted on its own).
+fn token_payload(authorization: &str) -> Option<serde_json::Value> {
+    use base64::Engine;
+    let token = authorization
+        .strip_prefix("Bearer ")
+        .or_else(|| authorization.strip_prefix("bearer "))?;
+    let payload = token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .ok()?;
+    serde_json::from_slice(&bytes).ok()
 }
 
 impl From<&Caller> for domain::onboarding::Viewer {
@@ -82,6 +122,7 @@ impl From<&Caller> for domain::onboarding::Viewer {
             subject: c.subject.clone(),
             staff: c.is_staff(),
             admin: c.has_role(Role::Admin),
+            contractor: c.has_role(Role::Contractor),
         }
     }
 }
@@ -98,16 +139,71 @@ mod tests {
     }
 
     #[test]
-    fn roles_in_every_shape() {
+    fn roles_only_in_api_gateways_shape() {
         let expect: BTreeSet<Role> = [Role::Reviewer, Role::Admin].into_iter().collect();
         assert_eq!(parse_roles("[reviewer admin]"), expect);
-        assert_eq!(parse_roles(r#"["reviewer","admin"]"#), expect);
-        assert_eq!(parse_roles("reviewer, admin"), expect);
         assert_eq!(
             parse_roles("[reviewer superuser]"),
             [Role::Reviewer].into_iter().collect()
         );
+        assert_eq!(
+            parse_roles("reviewer"),
+            [Role::Reviewer].into_iter().collect()
+        );
         assert!(parse_roles("").is_empty());
+        // One value never becomes several, and nothing is folded or trimmed.
+        for one in [
+            "contractor reviewer",
+            "contractor,reviewer",
+            "[[reviewer]]",
+            "Reviewer",
+            " reviewer",
+            "[reviewer, admin]",
+        ] {
+            assert!(
+                !parse_roles(one).contains(&Role::Reviewer),
+                "{one:?} must not grant reviewer"
+            );
+        }
+    }
+
+    fn bearer(payload: serde_json::Value) -> String {
+        use base64::Engine;
+        let enc = |v: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v);
+        format!(
+            "Bearer {}.{}.sig",
+            enc(br#"{"alg":"RS256"}"#),
+            enc(payload.to_string().as_bytes())
+        )
+    }
+
+    #[test]
+    fn roles_come_from_the_verified_token_element_by_element() {
+        // API Gateway would flatten both of these to "[contractor reviewer]".
+        let c = claims(&[("sub", "auth0|x"), ("roles", "[contractor reviewer]")]);
+        let one = bearer(serde_json::json!({"sub": "auth0|x", "roles": ["contractor reviewer"]}));
+        let caller = Caller::from_token(&c, Some(&one), "roles").unwrap();
+        assert!(
+            caller.roles.is_empty(),
+            "one element with a space is not two roles"
+        );
+        let two =
+            bearer(serde_json::json!({"sub": "auth0|x", "roles": ["contractor", "reviewer"]}));
+        let caller = Caller::from_token(&c, Some(&two), "roles").unwrap();
+        assert!(caller.has_role(Role::Reviewer) && caller.has_role(Role::Contractor));
+        for bad in [
+            serde_json::json!(["[reviewer]"]),
+            serde_json::json!("contractor,reviewer"),
+            serde_json::json!(["Reviewer"]),
+        ] {
+            let t = bearer(serde_json::json!({"sub": "auth0|x", "roles": bad}));
+            assert!(
+                !Caller::from_token(&c, Some(&t), "roles")
+                    .unwrap()
+                    .is_staff(),
+                "{t}"
+            );
+        }
     }
 
     #[test]
@@ -118,6 +214,11 @@ mod tests {
         ));
         assert!(matches!(
             Caller::from_claims(&claims(&[("sub", " ")]), "roles"),
+            Err(ApiError::Unauthorized)
+        ));
+        // Subjects that differ only by spaces are different subjects: refused, not trimmed.
+        assert!(matches!(
+            Caller::from_claims(&claims(&[("sub", " auth0|abc")]), "roles"),
             Err(ApiError::Unauthorized)
         ));
         let c = Caller::from_claims(

@@ -215,7 +215,7 @@ pub fn caller(req: &Request, roles_claim: &str) -> Result<Caller, ApiError> {
                 .and_then(|a| a.jwt.as_ref())
                 .map(|jwt| &jwt.claims)
                 .ok_or(ApiError::Unauthorized)?;
-            Caller::from_claims(claims, roles_claim)
+            Caller::from_token(claims, header(req, "authorization"), roles_claim)
         }
         _ => Err(ApiError::Unauthorized),
     }

@@ -85,6 +85,12 @@ pub struct Idempotent<A, S> {
     pub store: S,
 }
 
+/// The record's key: the subject's length, the subject, the caller's key. The length makes
+/// it unambiguous (`S#x` + `k1` and `S` + `x#k1` would otherwise share `S#x#k1`).
+pub fn scoped_key(subject: &str, key: &str) -> String {
+    format!("{}:{subject}#{key}", subject.len())
+}
+
 fn valid_key(key: &str) -> bool {
     !key.is_empty() && key.len() <= 255 && key.bytes().all(|b| b.is_ascii_graphic())
 }
@@ -155,7 +161,7 @@ impl<A: HttpApp, S: IdempotencyStore> HttpApp for Idempotent<A, S> {
         let Some(subject) = http::caller(&req, "roles").ok().map(|c| c.subject) else {
             return self.inner.handle(req, meta).await;
         };
-        let key = format!("{subject}#{raw_key}");
+        let key = scoped_key(&subject, &raw_key);
         let print = fingerprint(
             req.method().as_str(),
             req.raw_http_path(),
@@ -272,6 +278,12 @@ mod tests {
         for status in [409, 412, 428, 429, 500, 503] {
             assert!(!replayable(status), "{status}");
         }
+    }
+
+    #[test]
+    fn keys_of_different_subjects_never_collide() {
+        assert_ne!(scoped_key("S#x", "k1"), scoped_key("S", "x#k1"));
+        assert_eq!(scoped_key("auth0|a", "k"), scoped_key("auth0|a", "k"));
     }
 
     #[test]
