@@ -374,6 +374,14 @@ fn add_cors(resp: &mut Response, api: &HttpApiDef, origin: Option<&str>) {
     if let Ok(v) = HeaderValue::from_str(origin) {
         resp.headers_mut().insert("access-control-allow-origin", v);
     }
+    // The answer depends on the origin that asked, as API Gateway's does.
+    if !resp.headers().get_all("vary").iter().any(|v| {
+        v.to_str()
+            .is_ok_and(|v| v.to_ascii_lowercase().contains("origin"))
+    }) {
+        resp.headers_mut()
+            .append("vary", HeaderValue::from_static("Origin"));
+    }
     if !cors.expose_headers.is_empty()
         && let Ok(v) = HeaderValue::from_str(&cors.expose_headers.join(","))
     {

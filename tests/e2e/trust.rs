@@ -145,3 +145,69 @@ async fn a_subject_with_surrounding_spaces_is_refused_not_trimmed() {
     let (status, _, body) = stack.get_as(&spaced, "/v1/contractors/me").await;
     assert_eq!(status, 401, "{body}");
 }
+
+#[tokio::test]
+async fn answers_are_never_cached_or_sniffed_and_errors_repeat_little() {
+    let stack = product();
+    let (token, id, _) = e2e_tests::registered_contractor("headers").await;
+    let resp = client()
+        .get(stack.url(&format!("/v1/contractors/{id}")))
+        .bearer_auth(&token)
+        .header("origin", "http://localhost:5173")
+        .send()
+        .await
+        .unwrap();
+    let h = resp.headers().clone();
+    assert_eq!(h["cache-control"], "no-store");
+    assert_eq!(h["x-content-type-options"], "nosniff");
+    assert!(
+        h.get_all("vary").iter().any(|v| v
+            .to_str()
+            .unwrap()
+            .to_ascii_lowercase()
+            .contains("origin")),
+        "{h:?}"
+    );
+    // A problem answer carries them too, and a 50 KB If-Match is not echoed back.
+    let huge = format!("\"{}\"", "9".repeat(50_000));
+    let resp = client()
+        .patch(stack.url(&format!("/v1/contractors/{id}/progress")))
+        .bearer_auth(&token)
+        .header("if-match", huge)
+        .json(&json!({"step": "license", "data": {"state": "TX"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 412);
+    assert_eq!(resp.headers()["cache-control"], "no-store");
+    let body = resp.text().await.unwrap();
+    assert!(
+        body.len() < 1024,
+        "the problem repeats at most a few characters: {} bytes",
+        body.len()
+    );
+}
+
+#[tokio::test]
+async fn a_made_up_list_cursor_is_a_field_error_not_a_server_error() {
+    use base64::Engine;
+    let stack = product();
+    let reviewer = stack
+        .token(&unique("cursor"), json!({"roles": ["reviewer"]}))
+        .await;
+    let enc = |v: Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
+    for cursor in [
+        enc(json!({})),
+        enc(json!({"pk": "CONTRACTOR#x"})),
+        enc(json!({"pk": "a", "sk": "b", "gsi1pk": "STATUS#approved", "gsi1sk": "c"})),
+    ] {
+        let (status, _, body) = stack
+            .get_as(
+                &reviewer,
+                &format!("/v1/contractors?status=under_review&cursor={cursor}"),
+            )
+            .await;
+        assert_eq!(status, 422, "{cursor}: {body}");
+        assert_eq!(body["errors"][0]["field"], "cursor");
+    }
+}

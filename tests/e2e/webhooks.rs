@@ -19,6 +19,18 @@ async fn post(provider: &str, body: &str, headers: &[(&str, &str)]) -> (u16, Val
     (status, body)
 }
 
+/// A signed event whose id could not be a key part is refused as malformed (4xx, so the
+/// provider stops), never a 500 it would retry for ever.
+#[tokio::test]
+async fn a_signed_event_with_an_impossible_id_is_refused_not_failed() {
+    for id in ["x".repeat(3000), String::new(), "tl evt\u{1}".to_owned()] {
+        let body = json!({"id": id, "type": "document.verified", "data": {"documentId": "d_1", "status": "compliant"}}).to_string();
+        let sig = webhooks::sign_hmac_sha256(b"local-insurance-webhook-secret", body.as_bytes());
+        let (status, problem) = post("trustlayer", &body, &[("x-hmac-hash", &sig)]).await;
+        assert_eq!(status, 400, "{problem}");
+    }
+}
+
 #[tokio::test]
 async fn signed_webhooks_are_recorded_and_queued_once_and_bad_ones_refused() {
     let stack = product();

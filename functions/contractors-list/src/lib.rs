@@ -35,7 +35,7 @@ impl HttpApp for ListContractors {
         };
         let cursor = query.first("cursor").map(str::to_owned);
         if let Some(c) = &cursor
-            && !store::contractors::is_valid_cursor(c)
+            && !store::contractors::is_valid_cursor(c, &status)
         {
             return Err(ApiError::Validation(vec![FieldError::new(
                 "cursor",

@@ -46,6 +46,9 @@ pub async fn build(env: &Env) -> Result<ReceiveWebhooks, BoxError> {
     })
 }
 
+/// The longest provider event id kept (ids are key parts).
+const MAX_EVENT_ID: usize = 200;
+
 impl ReceiveWebhooks {
     /// Verifies the request for `provider` and names its event (the provider's id, or the
     /// body's SHA-256 where the provider sends none: Plaid repeats a webhook byte for byte).
@@ -90,6 +93,18 @@ impl ReceiveWebhooks {
             "trustlayer" => parsed["id"].as_str().map(str::to_owned),
             _ => None,
         };
+        // The event id becomes part of the inbox key (DynamoDB keys end at 2 KB): a signed
+        // event whose id could not be stored is refused as malformed, not failed as ours
+        // (which the provider would retry for ever).
+        if let Some(id) = &id
+            && (id.is_empty()
+                || id.len() > MAX_EVENT_ID
+                || !id.bytes().all(|b| b.is_ascii_graphic()))
+        {
+            return Err(ApiError::BadRequest(format!(
+                "the event id must be 1-{MAX_EVENT_ID} visible ASCII characters"
+            )));
+        }
         Ok(id.unwrap_or_else(|| hex::encode(Sha256::digest(body))))
     }
 }

@@ -69,7 +69,24 @@ pub async fn serve<A: HttpApp>(
     if let Ok(value) = http::HeaderValue::from_str(correlation_id.as_str()) {
         response.headers_mut().insert(correlation::HEADER, value);
     }
+    protect(&mut response);
     Ok(response)
+}
+
+/// Headers every API answer carries: answers hold personal data, so nothing keeps a copy
+/// (`Cache-Control: no-store`, unless the route chose otherwise); a browser never guesses a
+/// type (`nosniff`); and caches key on the origin that asked (`Vary: Origin`: CORS answers
+/// differ by origin).
+pub fn protect(response: &mut Response<Body>) {
+    let headers = response.headers_mut();
+    headers
+        .entry(http::header::CACHE_CONTROL)
+        .or_insert(http::HeaderValue::from_static("no-store"));
+    headers.insert(
+        http::header::X_CONTENT_TYPE_OPTIONS,
+        http::HeaderValue::from_static("nosniff"),
+    );
+    headers.append(http::header::VARY, http::HeaderValue::from_static("origin"));
 }
 
 /// A JSON response.

@@ -386,11 +386,19 @@ fn encode_cursor(key: &Item) -> String {
     B64.encode(serde_json::to_vec(&map).unwrap_or_default())
 }
 
+/// A cursor of the status index: exactly the four keys DynamoDB handed out, none empty. A
+/// cursor made up by a caller (`{}`, some keys, other keys) is refused here, before it can
+/// make DynamoDB fail.
 fn decode_cursor(cursor: &str) -> Option<Item> {
     let bytes = B64.decode(cursor).ok()?;
     let map: HashMap<String, String> = serde_json::from_slice(&bytes).ok()?;
-    let allowed = ["pk", "sk", "gsi1pk", "gsi1sk"];
-    if map.keys().any(|k| !allowed.contains(&k.as_str())) {
+    let keys = ["pk", "sk", "gsi1pk", "gsi1sk"];
+    if map.len() != keys.len()
+        || !keys.iter().all(|k| {
+            map.get(*k)
+                .is_some_and(|v| !v.is_empty() && v.len() <= 1024)
+        })
+    {
         return None;
     }
     Some(
@@ -400,7 +408,41 @@ fn decode_cursor(cursor: &str) -> Option<Item> {
     )
 }
 
-/// Whether `cursor` is one this adapter could have produced (for 422 instead of 500).
-pub fn is_valid_cursor(cursor: &str) -> bool {
-    decode_cursor(cursor).is_some()
+/// Whether `cursor` is one this adapter could have produced for the `status` list (for
+/// 422 instead of 500): well formed, and from that status's partition.
+pub fn is_valid_cursor(cursor: &str, status: &str) -> bool {
+    decode_cursor(cursor).is_some_and(|key| {
+        key.get("gsi1pk").and_then(|v| v.as_s().ok()) == Some(&keys::status_gsi1pk(status))
+    })
+}
+
+#[cfg(test)]
+mod cursor_tests {
+    use super::*;
+
+    fn cursor(v: serde_json::Value) -> String {
+        B64.encode(serde_json::to_vec(&v).unwrap())
+    }
+
+    #[test]
+    fn only_cursors_of_the_listed_partition_are_accepted() {
+        let good = serde_json::json!({"pk": "CONTRACTOR#c", "sk": "PROFILE", "gsi1pk": keys::status_gsi1pk("under_review"), "gsi1sk": "2026"});
+        assert!(is_valid_cursor(&cursor(good.clone()), "under_review"));
+        assert!(
+            !is_valid_cursor(&cursor(good), "approved"),
+            "another status's cursor"
+        );
+        for bad in [
+            serde_json::json!({}),
+            serde_json::json!({"pk": "CONTRACTOR#c"}),
+            serde_json::json!({"pk": "CONTRACTOR#c", "sk": "PROFILE", "gsi1pk": keys::status_gsi1pk("under_review")}),
+            serde_json::json!({"pk": "", "sk": "PROFILE", "gsi1pk": keys::status_gsi1pk("under_review"), "gsi1sk": "x"}),
+        ] {
+            assert!(
+                !is_valid_cursor(&cursor(bad.clone()), "under_review"),
+                "{bad}"
+            );
+        }
+        assert!(!is_valid_cursor("not base64!", "under_review"));
+    }
 }

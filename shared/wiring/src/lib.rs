@@ -110,8 +110,13 @@ pub fn if_match(req: &Request) -> Result<u64, ApiError> {
         .trim_matches('"')
         .parse()
         .map_err(|_| {
+            // Say what was sent, but not all of it: a header can be kilobytes long.
+            let mut shown: String = raw.chars().take(32).collect();
+            if raw.chars().count() > 32 {
+                shown.push('…');
+            }
             ApiError::PreconditionFailed(format!(
-                "If-Match {raw:?} is not a contractor ETag such as \"3\"."
+                "If-Match {shown:?} is not a contractor ETag such as \"3\"."
             ))
         })
 }
