@@ -528,6 +528,28 @@ async fn license_registry_findings_are_precise_and_lookups_are_cached() {
     })
     .await;
     assert_eq!(r.findings()[0].code, "license_not_found");
+    // The registry adds the record an hour later (or the number was mistyped and fixed): a
+    // new upload of the card looks again instead of reading "not found" from the cache.
+    let card = docs["license"]["expected"].clone();
+    registry(
+        "records",
+        json!({"state": "FL", "number": card["license_number"], "status": "active",
+               "business_name": unknown_name.to_uppercase(), "licensee_name": card["licensee"],
+               "classifications": ["EC Electrical Contractor"], "expires_on": iso(card["expiry"].as_str().unwrap())}),
+    )
+    .await;
+    upload(
+        &token,
+        &id,
+        "license",
+        &dir.join(docs["license"]["file"].as_str().unwrap()),
+    )
+    .await;
+    let r = requirement_where(&id, "license", Duration::from_secs(60), |r| {
+        r.evidence_version == 2 && r.state() != RequirementState::Errors
+    })
+    .await;
+    assert_eq!(r.state(), RequirementState::Verified, "{:?}", r.findings());
 }
 
 /// The product's dead-letter queues and their depth, as the alarms read it.

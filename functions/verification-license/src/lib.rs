@@ -62,6 +62,7 @@ pub async fn build(env: &Env) -> Result<VerifyLicense, BoxError> {
         cache: LicenseCache::new(
             table,
             chrono::Duration::hours(env.parse_or("LICENSE_CACHE_HOURS", 24)?),
+            chrono::Duration::minutes(env.parse_or("LICENSE_NOT_FOUND_CACHE_MINUTES", 15)?),
         ),
         rules,
         guards,
@@ -98,9 +99,9 @@ impl VerifyLicense {
 
     /// The registry's answer for `(state, number)`: from the cache, else from the registry
     /// through its breaker (cached on success).
-    async fn ask(&self, state: &str, number: &str) -> Result<Asked, VerifyError> {
+    async fn ask(&self, state: &str, number: &str, card: &str) -> Result<Asked, VerifyError> {
         let now = chrono::Utc::now();
-        if let Some(cached) = self.cache.get(state, number, now).await? {
+        if let Some(cached) = self.cache.get(state, number, now, card).await? {
             return Ok(Asked::Answer(cached));
         }
         let Some(rule) = self.rules.for_state(state) else {
@@ -119,7 +120,7 @@ impl VerifyLicense {
         {
             Ok(lookup) => {
                 guard.succeeded().await?;
-                self.cache.put(state, number, &lookup, now).await?;
+                self.cache.put(state, number, &lookup, now, card).await?;
                 Ok(Asked::Answer(lookup))
             }
             Err(e @ ProviderError::Refused(_)) => Ok(Asked::Unavailable(e.to_string())),
@@ -211,7 +212,7 @@ impl SqsConsumer for VerifyLicense {
         let lookup = match facts.lookup_key(&self.rules) {
             Some((state, number)) if !self.rules.required_states(&served).is_empty() => {
                 // Boxed: the registry call nests deeply (breaker, cache, HTTP).
-                match Box::pin(self.ask(&state, &number)).await? {
+                match Box::pin(self.ask(&state, &number, &card.document_id)).await? {
                     Asked::Answer(lookup) => Some(lookup),
                     Asked::Unavailable(reason) => {
                         let why = format!(

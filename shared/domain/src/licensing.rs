@@ -83,6 +83,23 @@ pub enum Lookup {
     NotFound,
 }
 
+/// Whether a cached registry answer may stand in for asking again. A record found is good
+/// for the whole `ttl`; "not found" only briefly (`negative_ttl`: the registry may add the
+/// record within the hour, or the contractor typed the number wrong), and never for new
+/// evidence: a new card is always looked up afresh.
+pub fn cached_answer_usable(
+    lookup: &Lookup,
+    age: chrono::Duration,
+    same_evidence: bool,
+    ttl: chrono::Duration,
+    negative_ttl: chrono::Duration,
+) -> bool {
+    match lookup {
+        Lookup::Found { .. } => age < ttl,
+        Lookup::NotFound => same_evidence && age < negative_ttl,
+    }
+}
+
 /// A license number compared the way registries print it: case, spaces and dashes ignored.
 pub fn same_number(a: &str, b: &str) -> bool {
     let norm = |s: &str| {
@@ -313,6 +330,38 @@ fn check_record(
                 "The license card does not match {state}'s record for license {number}: {}.",
                 disagreements.join(", ")
             ),
+        ));
+    }
+}
+
+#[cfg(test)]
+mod cache_tests {
+    use super::*;
+
+    #[test]
+    fn not_found_is_remembered_briefly_and_never_for_a_new_card() {
+        let (day, quarter) = (chrono::Duration::hours(24), chrono::Duration::minutes(15));
+        let min = chrono::Duration::minutes;
+        assert!(cached_answer_usable(
+            &Lookup::NotFound,
+            min(5),
+            true,
+            day,
+            quarter
+        ));
+        assert!(!cached_answer_usable(
+            &Lookup::NotFound,
+            min(60),
+            true,
+            day,
+            quarter
+        ));
+        assert!(!cached_answer_usable(
+            &Lookup::NotFound,
+            min(1),
+            false,
+            day,
+            quarter
         ));
     }
 }
