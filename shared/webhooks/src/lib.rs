@@ -117,12 +117,24 @@ pub trait KeySource: Send + Sync {
     fn fetch(&self, kid: &str) -> impl Future<Output = Result<Option<Jwk>, String>> + Send;
 }
 
-/// Keys by `kid`, fetched once and kept for `ttl` (a key Plaid reports expired is refused).
+/// Keys by `kid`, as Plaid's webhook verification procedure says: fetched when first seen
+/// and kept for `ttl`; a key whose `expired_at` is set is refused (a retired key is not
+/// trusted until its cache entry ages out); when an unknown `kid` arrives, the cached keys
+/// not yet retired are fetched again, so a retirement is seen at once. Unknown `kid`s are
+/// remembered for a while and fetches are rate-limited, so random `kid`s can't make us call
+/// Plaid once per request.
 pub struct KeyCache<S> {
     source: S,
     ttl: Duration,
     keys: Mutex<HashMap<String, (Jwk, Instant)>>,
+    misses: Mutex<HashMap<String, Instant>>,
+    fetches: Mutex<Vec<Instant>>,
 }
+
+/// How long an unknown `kid` is answered from memory.
+const MISS_TTL: Duration = Duration::from_secs(300);
+/// Fetches from the key endpoint allowed per minute.
+const FETCHES_PER_MINUTE: usize = 10;
 
 impl<S: KeySource> KeyCache<S> {
     pub fn new(source: S, ttl: Duration) -> Self {
@@ -130,21 +142,74 @@ impl<S: KeySource> KeyCache<S> {
             source,
             ttl,
             keys: Mutex::new(HashMap::new()),
+            misses: Mutex::new(HashMap::new()),
+            fetches: Mutex::new(Vec::new()),
         }
     }
 
-    async fn key(&self, kid: &str) -> Result<Jwk, Rejected> {
-        if let Some((jwk, at)) = self.keys.lock().expect("key cache").get(kid)
-            && at.elapsed() < self.ttl
-        {
-            return Ok(jwk.clone());
+    /// Takes one fetch from the budget, if any is left this minute.
+    fn may_fetch(&self) -> bool {
+        let mut fetches = self.fetches.lock().expect("fetch budget");
+        fetches.retain(|at| at.elapsed() < Duration::from_secs(60));
+        if fetches.len() >= FETCHES_PER_MINUTE {
+            return false;
         }
-        let jwk = self
-            .source
+        fetches.push(Instant::now());
+        true
+    }
+
+    async fn fetch(&self, kid: &str) -> Result<Option<Jwk>, Rejected> {
+        if !self.may_fetch() {
+            return Err(Rejected::KeyUnavailable(
+                "verification key fetches are rate-limited; retry later".into(),
+            ));
+        }
+        self.source
             .fetch(kid)
             .await
-            .map_err(Rejected::KeyUnavailable)?
-            .ok_or(Rejected::UnknownKey)?;
+            .map_err(Rejected::KeyUnavailable)
+    }
+
+    async fn key(&self, kid: &str) -> Result<Jwk, Rejected> {
+        let cached = self.keys.lock().expect("key cache").get(kid).cloned();
+        if let Some((jwk, at)) = cached
+            && at.elapsed() < self.ttl
+        {
+            return Ok(jwk);
+        }
+        if self
+            .misses
+            .lock()
+            .expect("miss cache")
+            .get(kid)
+            .is_some_and(|at| at.elapsed() < MISS_TTL)
+        {
+            return Err(Rejected::UnknownKey);
+        }
+        let Some(jwk) = self.fetch(kid).await? else {
+            self.misses
+                .lock()
+                .expect("miss cache")
+                .insert(kid.to_owned(), Instant::now());
+            return Err(Rejected::UnknownKey);
+        };
+        // A new key is a sign of rotation: look again at the keys we still trust.
+        let live: Vec<String> = self
+            .keys
+            .lock()
+            .expect("key cache")
+            .iter()
+            .filter(|(k, (j, _))| k.as_str() != kid && j.expired_at.is_none())
+            .map(|(k, _)| k.clone())
+            .collect();
+        for other in live {
+            if let Ok(Some(fresh)) = self.fetch(&other).await {
+                self.keys
+                    .lock()
+                    .expect("key cache")
+                    .insert(other, (fresh, Instant::now()));
+            }
+        }
         self.keys
             .lock()
             .expect("key cache")
@@ -182,7 +247,8 @@ impl<S: KeySource> KeyCache<S> {
         }
         let kid = header.kid.ok_or(Rejected::Malformed("no kid"))?;
         let jwk = self.key(&kid).await?;
-        if jwk.expired_at.is_some_and(|t| t <= now) {
+        // Plaid sets `expired_at` when it retires a key: from then on it is not trusted.
+        if jwk.expired_at.is_some() {
             return Err(Rejected::UnknownKey);
         }
         let point = jwk.point().ok_or(Rejected::UnknownKey)?;
@@ -350,24 +416,89 @@ mod tests {
     }
 
     struct Keys {
-        jwk: serde_json::Value,
+        jwks: Mutex<Vec<serde_json::Value>>,
         fetches: AtomicUsize,
     }
 
     impl KeySource for &'static Keys {
         async fn fetch(&self, kid: &str) -> Result<Option<Jwk>, String> {
             self.fetches.fetch_add(1, Ordering::SeqCst);
-            Ok((self.jwk["kid"] == kid).then(|| serde_json::from_value(self.jwk.clone()).unwrap()))
+            let jwks = self.jwks.lock().unwrap();
+            Ok(jwks
+                .iter()
+                .find(|j| j["kid"] == kid)
+                .map(|j| serde_json::from_value(j.clone()).unwrap()))
         }
     }
 
     fn setup() -> (PlaidSigner, KeyCache<&'static Keys>, &'static Keys) {
         let signer = PlaidSigner::generate("kid-1");
         let keys: &'static Keys = Box::leak(Box::new(Keys {
-            jwk: signer.jwk(),
+            jwks: Mutex::new(vec![signer.jwk()]),
             fetches: AtomicUsize::new(0),
         }));
         (signer, KeyCache::new(keys, Duration::from_secs(3600)), keys)
+    }
+
+    /// Plaid retires a key (sets `expired_at`) and signs with a new one: the first webhook
+    /// signed by the new key makes us look at the old one again, and it is refused from then
+    /// on, not a day later.
+    #[tokio::test]
+    async fn a_retired_key_is_refused_as_soon_as_a_new_one_appears() {
+        let (old, cache, keys) = setup();
+        assert_eq!(
+            cache
+                .verify_plaid(BODY, Some(&old.token(BODY, NOW)), NOW)
+                .await,
+            Ok(())
+        );
+        let new = PlaidSigner::generate("kid-2");
+        {
+            let mut jwks = keys.jwks.lock().unwrap();
+            jwks[0]["expired_at"] = serde_json::json!(NOW + 86_400);
+            jwks.push(new.jwk());
+        }
+        assert_eq!(
+            cache
+                .verify_plaid(BODY, Some(&new.token(BODY, NOW)), NOW)
+                .await,
+            Ok(())
+        );
+        assert_eq!(
+            cache
+                .verify_plaid(BODY, Some(&old.token(BODY, NOW)), NOW)
+                .await,
+            Err(Rejected::UnknownKey),
+            "expired_at set (even in the future): not trusted"
+        );
+    }
+
+    /// Random `kid`s never reach Plaid more than the budget allows, and a miss is answered
+    /// from memory.
+    #[tokio::test]
+    async fn unknown_kids_are_remembered_and_fetches_are_rate_limited() {
+        let (_, cache, keys) = setup();
+        let stranger = PlaidSigner::generate("kid-x");
+        for _ in 0..3 {
+            assert_eq!(
+                cache
+                    .verify_plaid(BODY, Some(&stranger.token(BODY, NOW)), NOW)
+                    .await,
+                Err(Rejected::UnknownKey)
+            );
+        }
+        assert_eq!(
+            keys.fetches.load(Ordering::SeqCst),
+            1,
+            "a miss is remembered"
+        );
+        for i in 0..50 {
+            let random = PlaidSigner::generate(format!("rnd-{i}"));
+            let _ = cache
+                .verify_plaid(BODY, Some(&random.token(BODY, NOW)), NOW)
+                .await;
+        }
+        assert_eq!(keys.fetches.load(Ordering::SeqCst), FETCHES_PER_MINUTE);
     }
 
     const NOW: i64 = 1_795_342_531;
