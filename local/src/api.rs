@@ -33,6 +33,8 @@ pub struct ApiState {
     pub issuer: Arc<Issuer>,
     pub schedules: Arc<Schedules>,
     pub moto_endpoint: String,
+    /// Where each sandbox listens and how to drive it.
+    pub sandboxes: serde_json::Map<String, Value>,
 }
 
 pub fn router(state: Arc<ApiState>) -> Router {
@@ -66,6 +68,7 @@ async fn health(State(s): State<Arc<ApiState>>) -> Response {
         "audience": s.issuer.audience,
         "routes": s.routes.iter().map(|r| format!("{} {}", r.method, r.path)).collect::<Vec<_>>(),
         "functions": s.functions.keys().collect::<Vec<_>>(),
+        "sandboxes": s.sandboxes,
     }))
     .into_response()
 }

@@ -26,6 +26,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         "  token:  curl -s -XPOST {}/_local/token -d '{{\"sub\":\"auth0|me\"}}'",
         stack.base_url
     );
+    for (name, sandbox) in &stack.sandboxes {
+        let at = sandbox["url"]
+            .as_str()
+            .or(sandbox["address"].as_str())
+            .unwrap_or("?");
+        eprintln!("  {name:<20} {at}");
+    }
+    eprintln!(
+        "  (how to drive each: GET {}/_local/health)",
+        stack.base_url
+    );
     tokio::signal::ctrl_c().await?;
     eprintln!("stopping");
     stack.shutdown().await;

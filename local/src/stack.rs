@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use platform::Env;
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 use tokio::task::JoinHandle;
 
 use crate::RunnerError;
@@ -72,8 +72,57 @@ pub struct LocalStack {
     plaid: Option<crate::sandboxes::Sandbox>,
     insurance: Option<crate::sandboxes::Sandbox>,
     licenses: Option<crate::sandboxes::Sandbox>,
+    /// What runs beside the API, by name: where it listens and how to drive it (shown by
+    /// `/_local/health` and the ready banner).
+    pub sandboxes: serde_json::Map<String, Value>,
     tasks: Vec<JoinHandle<()>>,
     server: Option<(tokio::sync::oneshot::Sender<()>, JoinHandle<()>)>,
+}
+
+/// Every sandbox that runs, where it listens, and the calls a newcomer drives it with.
+fn describe_sandboxes(
+    clamd: Option<&crate::clamd::Clamd>,
+    plaid: Option<&crate::sandboxes::Sandbox>,
+    insurance: Option<&crate::sandboxes::Sandbox>,
+    licenses: Option<&crate::sandboxes::Sandbox>,
+    secrets: &Map<String, Value>,
+) -> Map<String, Value> {
+    let mut out = Map::new();
+    let secret = |name: &str, key: &str| {
+        secrets
+            .get(name)
+            .and_then(|s| s.get(key))
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    if let Some(c) = clamd {
+        out.insert("clamd".into(), json!({"address": c.address, "scans": "every upload (INSTREAM); EICAR is in the local signatures"}));
+    }
+    if let Some(p) = plaid {
+        out.insert("plaid".into(), json!({
+            "url": p.base_url,
+            "credentials": {"client_id": secret("PlaidSecret", "client_id"), "secret": secret("PlaidSecret", "secret")},
+            "public_token": format!("POST {}/sandbox/public_token/create {{\"client_id\", \"secret\", \"institution_id\": \"ins_109508\", \"initial_products\": [\"auth\"], \"options\": {{\"override_username\": \"user_good\"}}}} (user_automated_micro: micro-deposits)", p.base_url),
+            "verification_status": format!("POST {}/sandbox/item/set_verification_status {{\"client_id\", \"secret\", \"item_id\", \"verification_status\": \"automatically_verified\" | \"verification_expired\"}} sends the signed AUTH webhook", p.base_url),
+        }));
+    }
+    if let Some(i) = insurance {
+        out.insert("insurance_verifier".into(), json!({
+            "url": i.base_url,
+            "scenario": format!("POST {}/sandbox/scenario {{\"party\": \"<business name>\", \"verdict\": \"compliant\" | \"non_compliant\" | \"down\" | ...}}", i.base_url),
+            "submissions": format!("GET {}/sandbox/submissions", i.base_url),
+        }));
+    }
+    if let Some(l) = licenses {
+        out.insert("license_registries".into(), json!({
+            "url": l.base_url,
+            "records": format!("POST {}/sandbox/records {{\"state\": \"CA\" | \"TX\" | \"FL\", \"number\", \"status\": \"active\" | \"inactive\" | \"expired\" | \"suspended\" | \"revoked\", \"business_name\", \"licensee_name\", \"classifications\": [...], \"expires_on\": \"YYYY-MM-DD\", \"bond_active\": true}}", l.base_url),
+            "scenario": format!("POST {}/sandbox/scenario {{\"state\", \"mode\": \"ok\" | \"down\" | \"rate_limited\", \"delay_ms\"}}", l.base_url),
+            "lookups": format!("GET {}/sandbox/lookups", l.base_url),
+        }));
+    }
+    out
 }
 
 /// The variables that point an SDK at moto.
@@ -324,7 +373,15 @@ impl LocalStack {
             tasks.extend(schedules.spawn_timers());
         }
 
+        let sandboxes = describe_sandboxes(
+            clamd.as_ref(),
+            plaid.as_ref(),
+            insurance.as_ref(),
+            licenses.as_ref(),
+            &secrets,
+        );
         let state = Arc::new(ApiState {
+            sandboxes: sandboxes.clone(),
             routes: defs.iter().flat_map(|d| d.http_routes.clone()).collect(),
             apis: model::http_apis(template, &resolver)?,
             functions: functions.clone(),
@@ -358,6 +415,7 @@ impl LocalStack {
             plaid,
             insurance,
             licenses,
+            sandboxes,
             tasks,
             server: Some((stop_tx, server)),
         })

@@ -5,6 +5,7 @@ mod approval;
 mod contractors;
 mod documents;
 mod handlers;
+mod newcomer;
 mod onboarding;
 mod openapi;
 mod pipeline;
