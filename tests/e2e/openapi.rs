@@ -137,3 +137,47 @@ async fn the_served_document_is_the_committed_one_and_matches_real_responses() {
         keys(&schema["AuditEntry"]["properties"])
     );
 }
+
+/// Every enum the documents list is the code's own list, so they can't drift apart again:
+/// document statuses, extraction problem codes, the W-9 tax classes (in docs/api.md).
+#[test]
+fn documented_enums_match_the_code() {
+    let doc = committed();
+    let schemas = &doc["components"]["schemas"];
+    let strings = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .unwrap_or_else(|| panic!("an enum: {v}"))
+            .iter()
+            .map(|s| s.as_str().unwrap().to_owned())
+            .collect()
+    };
+    let statuses: Vec<String> = domain::documents::DocumentStatus::ALL
+        .iter()
+        .map(|s| s.as_str().to_owned())
+        .collect();
+    for schema in ["Document", "DocumentWithUpload"] {
+        assert_eq!(
+            strings(&schemas[schema]["properties"]["status"]["enum"]),
+            statuses,
+            "{schema}.status"
+        );
+    }
+    assert_eq!(
+        strings(
+            &schemas["Document"]["properties"]["extraction"]["properties"]["problems"]["items"]["properties"]
+                ["code"]["enum"]
+        ),
+        reading::fields::PROBLEM_CODES.map(str::to_owned).to_vec(),
+    );
+    let api_md = std::fs::read_to_string(repo_root().join("docs/api.md")).unwrap();
+    let listed = domain::steps::TAX_CLASSIFICATIONS
+        .iter()
+        .map(|c| format!("`{c}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    assert!(
+        api_md.contains(&format!("tax_classification* ({listed})")),
+        "docs/api.md lists the tax classes: {listed}"
+    );
+    assert!(api_md.contains("verification {valid, entries, broken_at?, reason?}"));
+}

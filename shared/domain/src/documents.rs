@@ -85,6 +85,16 @@ pub enum DocumentStatus {
 }
 
 impl DocumentStatus {
+    /// Every status, in the order a document meets them.
+    pub const ALL: [DocumentStatus; 6] = [
+        DocumentStatus::AwaitingUpload,
+        DocumentStatus::Scanned,
+        DocumentStatus::Extracted,
+        DocumentStatus::Rejected,
+        DocumentStatus::Expired,
+        DocumentStatus::Failed,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             DocumentStatus::AwaitingUpload => "awaiting_upload",

@@ -3,6 +3,19 @@
 //! the saved ones, `null` clears one, fields not sent are kept — the phone autosaves as the
 //! contractor types, often half a step at a time.
 
+/// The W-9's federal tax classes, as the tax identity step takes them.
+pub const TAX_CLASSIFICATIONS: [&str; 9] = [
+    "individual",
+    "c_corporation",
+    "s_corporation",
+    "partnership",
+    "trust_estate",
+    "llc_c",
+    "llc_s",
+    "llc_p",
+    "other",
+];
+
 use std::fmt;
 
 use chrono::NaiveDate;
@@ -83,21 +96,7 @@ impl StepName {
                     f("tin_type", Choice(&["ein", "ssn"]), true),
                     f("tin", Tin, true),
                     f("name_on_return", PersonOrBusinessName, true),
-                    f(
-                        "tax_classification",
-                        Choice(&[
-                            "individual",
-                            "c_corporation",
-                            "s_corporation",
-                            "partnership",
-                            "trust_estate",
-                            "llc_c",
-                            "llc_s",
-                            "llc_p",
-                            "other",
-                        ]),
-                        true,
-                    ),
+                    f("tax_classification", Choice(&TAX_CLASSIFICATIONS), true),
                 ];
                 F
             }

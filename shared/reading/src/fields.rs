@@ -99,6 +99,21 @@ pub struct Extraction {
     pub page_count: Option<u32>,
 }
 
+/// Every problem code extraction gives (the TIN's own checks add `invalid_tin`,
+/// `invalid_ein` and `invalid_ssn`), as the API documents them.
+pub const PROBLEM_CODES: [&str; 10] = [
+    "missing",
+    "low_confidence",
+    "no_text",
+    "kind_not_found",
+    "placeholder",
+    "sample_document",
+    "possible_alteration",
+    "invalid_tin",
+    "invalid_ein",
+    "invalid_ssn",
+];
+
 /// Below this a field is too doubtful to act on: a required one is reported, and rules do
 /// not take it as read.
 pub const MIN_CONFIDENCE: f32 = 0.6;
