@@ -42,3 +42,25 @@ async fn health_lists_every_sandbox_with_its_address_and_how_to_drive_it() {
             .contains("\"status\": \"active\" | \"inactive\"")
     );
 }
+
+/// The README's walkthrough, exactly: `scripts/walkthrough.sh` against the running stack
+/// takes a new contractor from a token to `approved`, sandboxes included. Runs inside the
+/// insurance provider's sequence (verification.rs), which shares its circuit breaker.
+pub async fn the_readme_walkthrough_reaches_approved() {
+    let stack = product();
+    let base = stack.url("");
+    let out = tokio::process::Command::new("bash")
+        .arg(e2e_tests::repo_root().join("scripts/walkthrough.sh"))
+        .arg(base.trim_end_matches('/'))
+        .output()
+        .await
+        .expect("run the walkthrough");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "the walkthrough failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("status: approved"), "{stdout}");
+    assert!(stdout.contains("PUT 200"), "{stdout}");
+}

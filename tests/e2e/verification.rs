@@ -198,13 +198,15 @@ async fn submissions() -> Vec<Value> {
 
 /// The provider's flows share one circuit breaker, so they run in order: a compliant
 /// certificate verified automatically; verdicts delivered by hand, duplicated and out of
-/// order; a contractor from registration to approved (and suspended); then the provider
+/// order; a contractor from registration to approved (and suspended); the README's
+/// walkthrough from a token to approved; then the provider
 /// down until its breaker opens and certificates go to review.
 #[tokio::test]
 async fn certificates_are_verified_by_rules_and_provider_and_reviewed_when_it_is_down() {
     automatically_verified().await;
     verdicts_by_webhook_whatever_the_order().await;
     crate::approval::registration_to_approved_then_suspended().await;
+    crate::newcomer::the_readme_walkthrough_reaches_approved().await;
     provider_down_opens_the_circuit_and_sends_to_manual_review().await;
 }
 
