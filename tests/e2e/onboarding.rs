@@ -259,7 +259,10 @@ async fn idempotency_keys_replay_reject_and_recover() {
             .table_name(&table)
             .item(
                 "pk",
-                AttributeValue::S(format!("IDEMPOTENCY#{subject2}#{key}")),
+                AttributeValue::S(format!(
+                    "IDEMPOTENCY#{}",
+                    platform::idempotency::scoped_key(&subject2, key)
+                )),
             )
             .item("sk", AttributeValue::S("RECORD".into()))
             .item("entity", AttributeValue::S("idempotency".into()))

@@ -146,8 +146,14 @@ pub fn read(page: &Page, out: &mut Fields, problems: &mut Vec<FieldProblem>) {
         .find("CERTIFICATE HOLDER")
         .into_iter()
         .rfind(|m| m.rect.x0 < form.mid && m.words[0].rect.x0 < form.left + 4.0 * lh);
+    // The remarks box's heading, not the workers' comp cell's "describe under DESCRIPTION
+    // OF OPERATIONS below".
+    let wc_note = first(form.find("DESCRIPTION OF OPERATIONS below"), |_| true);
     let description = first(form.find("DESCRIPTION OF OPERATIONS"), |m| {
         m.rect.x0 < form.left + 4.0 * lh
+            && wc_note
+                .as_ref()
+                .is_none_or(|w| w.rect.v_overlap(&m.rect) < 0.5 || w.rect.x0 > m.rect.x1)
     });
 
     certificate_header(&form, out, problems);
@@ -171,7 +177,8 @@ pub fn read(page: &Page, out: &mut Fields, problems: &mut Vec<FieldProblem>) {
         .or(holder.as_ref().map(|h| h.rect.y0))
         .unwrap_or(page.height);
     let table_top = coverages_label.as_ref().map_or(0.0, |c| c.rect.y1);
-    coverage_table(&form, table_top, table_bottom, out);
+    let wc_end = wc_note.as_ref().map(|w| w.rect.y1 + 0.3 * lh);
+    coverage_table(&form, table_top, table_bottom, wc_end, out);
     if let Some(d) = &description {
         let bottom = holder.as_ref().map_or(d.rect.y1 + 10.0 * lh, |h| h.rect.y0);
         description_block(&form, d, bottom, out);
@@ -655,7 +662,7 @@ struct Section<'a> {
     bottom: f32,
 }
 
-fn coverage_table(form: &Form, top: f32, bottom: f32, out: &mut Fields) {
+fn coverage_table(form: &Form, top: f32, bottom: f32, wc_end: Option<f32>, out: &mut Fields) {
     let lh = form.lh;
     let (cols, header_bottom) = columns(form, top, bottom);
     let mut starts: Vec<(f32, &Coverage)> = Vec::new();
@@ -685,11 +692,95 @@ fn coverage_table(form: &Form, top: f32, bottom: f32, out: &mut Fields) {
         .map(|(i, (y, cov))| Section {
             coverage: cov,
             top: (y - pad).max(header_bottom),
-            bottom: starts.get(i + 1).map_or(bottom, |n| n.0 - pad),
+            bottom: starts.get(i + 1).map_or_else(
+                // Workers' comp ends with its cell's last line; rows below are other lines.
+                || match wc_end {
+                    Some(end) if cov.key == "workers_comp" && end < bottom => end,
+                    _ => bottom,
+                },
+                |n| n.0 - pad,
+            ),
         })
         .collect();
     for s in &sections {
         section(form, &cols, s, out);
+    }
+    let last = sections.last().map_or(header_bottom, |s| s.bottom);
+    if last < bottom - lh {
+        other_lines(form, &cols, last, bottom, out);
+    }
+}
+
+/// Rows below the four printed coverages (inland marine, professional liability, ...):
+/// each row with a policy number is `other_N` with what the row says.
+fn other_lines(form: &Form, cols: &Columns, top: f32, bottom: f32, out: &mut Fields) {
+    let lh = form.lh;
+    let policies = words_in(
+        form.page,
+        Rect::new(cols.policy.0, top, cols.policy.1, bottom),
+        &[],
+    );
+    let mut n = 0;
+    for l in lines(policies.iter().copied()) {
+        let ws: Vec<&Word> = l
+            .words
+            .iter()
+            .copied()
+            .filter(|w| dates(&w.text).is_empty())
+            .collect();
+        let joined: String = ws.iter().map(|w| w.text.as_str()).collect();
+        if !(POLICY.is_match(&joined) && joined.chars().filter(char::is_ascii_digit).count() >= 3) {
+            continue;
+        }
+        n += 1;
+        let key = format!("other_{n}");
+        let row = |x0: f32, x1: f32| -> Vec<&Word> {
+            form.page
+                .words
+                .iter()
+                .filter(|w| {
+                    w.rect.v_overlap(&l.rect) >= 0.5 && w.rect.cx() >= x0 && w.rect.cx() < x1
+                })
+                .collect()
+        };
+        out.read(
+            format!("{key}.policy_number"),
+            joined,
+            form.spot(&ws).expect("words"),
+            1.0,
+        );
+        let kind = row(cols.ltr.1, cols.addl.0);
+        if let Some(spot) = form.spot(&kind) {
+            out.read(format!("{key}.type"), join(&kind), spot, 1.0);
+        }
+        if let Some(w) = row(cols.ltr.0, cols.ltr.1).into_iter().find(|w| {
+            let t = w.text.trim_matches(|c: char| !c.is_alphanumeric());
+            t.len() == 1 && "ABCDEF".contains(t)
+        }) {
+            let letter = w
+                .text
+                .trim_matches(|c: char| !c.is_alphanumeric())
+                .to_owned();
+            let spot = form.spot(&[w]).expect("word");
+            resolve_insurer(out, &key, &letter, spot);
+            out.read(format!("{key}.insurer"), letter, spot, 1.0);
+        }
+        let found: Vec<(&Word, String, f32)> = row(cols.policy.1 - lh, cols.limits)
+            .into_iter()
+            .flat_map(|w| dates(&w.text).into_iter().map(move |(d, f)| (w, d, f)))
+            .collect();
+        for ((w, d, f), name) in found.iter().zip(["effective", "expiry"]) {
+            out.read(
+                format!("{key}.{name}"),
+                d.clone(),
+                form.spot(&[w]).expect("word"),
+                *f,
+            );
+        }
+        let limits = row(cols.limits, form.right + lh);
+        if let Some(spot) = form.spot(&limits) {
+            out.read(format!("{key}.limits"), join(&limits), spot, 1.0);
+        }
     }
 }
 

@@ -264,6 +264,8 @@ B      AUTOMOBILE LIABILITY                                           BA744039-2
 C      UMBRELLA LIAB OCCUR                                            UMB401193        04/25/2026   04/25/2027    EACH OCCURRENCE      $1,000,000
                                                                                                                   AGGREGATE            $5,000,000
 D      WORKERS COMPENSATION                                           WC11542004       04/25/2026   04/25/2027    E.L. EACH ACCIDENT   $1,000,000
+       DESCRIPTION OF OPERATIONS below
+B      INLAND MARINE                                                  IM5521007        04/25/2026   04/25/2027    LEASED EQUIP $50,000
 DESCRIPTION OF OPERATIONS: Holiday lighting installation.
 CERTIFICATE HOLDER Holiday Lights Marketplace Inc
          500 Market St Suite 300                                                       AUTHORIZED REPRESENTATIVE";
