@@ -518,30 +518,14 @@ impl<R: ContractorRepository, C: FieldCipher> Onboarding<R, C> {
         if contractor.owner.as_str() != viewer.subject {
             return Ok(());
         }
-        for _ in 0..3 {
-            let before = self
-                .contractors
-                .get(id)
-                .await?
-                .ok_or(OnboardingError::NotFound)?;
-            let after = before.clone();
-            match self
-                .commit(
-                    viewer.actor(),
-                    before,
-                    after,
-                    facts,
-                    "review.refused",
-                    json!({"action": action, "reason": "own_account"}),
-                    Vec::new(),
-                )
-                .await
-            {
-                Err(OnboardingError::StaleVersion { .. }) => continue,
-                Err(e) => return Err(e),
-                Ok(_) => break,
-            }
-        }
+        self.note(
+            viewer,
+            id,
+            "review.refused",
+            json!({"action": action, "reason": "own_account"}),
+            facts,
+        )
+        .await?;
         Err(OnboardingError::Forbidden(
             "staff may not review or decide their own account",
         ))
@@ -551,6 +535,20 @@ impl<R: ContractorRepository, C: FieldCipher> Onboarding<R, C> {
         &self,
         viewer: &Viewer,
         id: &ContractorId,
+        summary: Value,
+        facts: &RequestFacts,
+    ) -> Result<Contractor, OnboardingError> {
+        self.note(viewer, id, "requirement.decided", summary, facts)
+            .await
+    }
+
+    /// An audit entry on the contractor that changes nothing else (a decision recorded
+    /// elsewhere, a refusal), committed at whatever version the contractor is.
+    async fn note(
+        &self,
+        viewer: &Viewer,
+        id: &ContractorId,
+        action: &'static str,
         summary: Value,
         facts: &RequestFacts,
     ) -> Result<Contractor, OnboardingError> {
@@ -567,7 +565,7 @@ impl<R: ContractorRepository, C: FieldCipher> Onboarding<R, C> {
                     before,
                     after,
                     facts,
-                    "requirement.decided",
+                    action,
                     summary.clone(),
                     Vec::new(),
                 )

@@ -318,7 +318,37 @@ fn line_text(words: &[&Word]) -> String {
     collapse(&join(words))
 }
 
-fn producer_block(form: &Form, label: &Match, bottom: f32, out: &mut Fields) {
+/// A block's first line as `name_key` and the lines after it, joined, as `address_key`.
+fn name_and_address(
+    form: &Form,
+    lines: &[Vec<&Word>],
+    name_key: &str,
+    address_key: &str,
+    out: &mut Fields,
+) {
+    let Some((name, rest)) = lines.split_first() else {
+        return;
+    };
+    out.read(
+        name_key,
+        line_text(name),
+        form.spot(name).expect("words"),
+        1.0,
+    );
+    if !rest.is_empty() {
+        let all: Vec<&Word> = rest.iter().flat_map(|l| l.iter().copied()).collect();
+        let text: Vec<String> = rest.iter().map(|l| line_text(l)).collect();
+        out.read(
+            address_key,
+            text.join(", "),
+            form.spot(&all).expect("words"),
+            1.0,
+        );
+    }
+}
+
+/// The left column's block under `label` (producer, insured), down to `bottom`.
+fn left_block<'a>(form: &Form<'a>, label: &Match, bottom: f32) -> Block<'a> {
     let lh = form.lh;
     let region = Rect::new(
         form.left - lh,
@@ -326,7 +356,11 @@ fn producer_block(form: &Form, label: &Match, bottom: f32, out: &mut Fields) {
         form.mid - 0.5 * lh,
         bottom - 0.2 * lh,
     );
-    let b = block(form, region, &label.words);
+    block(form, region, &label.words)
+}
+
+fn producer_block(form: &Form, label: &Match, bottom: f32, out: &mut Fields) {
+    let b = left_block(form, label, bottom);
     let Some(first_line) = b.lines.first() else {
         return;
     };
@@ -358,24 +392,14 @@ fn producer_block(form: &Form, label: &Match, bottom: f32, out: &mut Fields) {
     {
         name_at = 1;
     }
-    let name = &b.lines[name_at];
-    out.read(
+    // A person's name above the agency's: the name line is the agency's.
+    name_and_address(
+        form,
+        &b.lines[name_at..],
         "producer",
-        line_text(name),
-        form.spot(name).expect("words"),
-        1.0,
+        "producer_address",
+        out,
     );
-    let address: Vec<&Vec<&Word>> = b.lines.iter().skip(name_at + 1).collect();
-    if !address.is_empty() {
-        let all: Vec<&Word> = address.iter().flat_map(|l| l.iter().copied()).collect();
-        let text: Vec<String> = address.iter().map(|l| line_text(l)).collect();
-        out.read(
-            "producer_address",
-            text.join(", "),
-            form.spot(&all).expect("words"),
-            1.0,
-        );
-    }
 }
 
 /// The contact box beside the producer: name, phone, fax, email.
@@ -465,32 +489,8 @@ fn contact_block(form: &Form, insurers_top: Option<f32>, out: &mut Fields) {
 }
 
 fn insured_block(form: &Form, label: &Match, bottom: f32, out: &mut Fields) {
-    let lh = form.lh;
-    let region = Rect::new(
-        form.left - lh,
-        label.rect.y0 - 0.3 * lh,
-        form.mid - 0.5 * lh,
-        bottom - 0.2 * lh,
-    );
-    let b = block(form, region, &label.words);
-    let Some(name) = b.lines.first() else { return };
-    out.read(
-        "insured_name",
-        line_text(name),
-        form.spot(name).expect("words"),
-        1.0,
-    );
-    let address: Vec<&Vec<&Word>> = b.lines.iter().skip(1).collect();
-    if !address.is_empty() {
-        let all: Vec<&Word> = address.iter().flat_map(|l| l.iter().copied()).collect();
-        let text: Vec<String> = address.iter().map(|l| line_text(l)).collect();
-        out.read(
-            "insured_address",
-            text.join(", "),
-            form.spot(&all).expect("words"),
-            1.0,
-        );
-    }
+    let b = left_block(form, label, bottom);
+    name_and_address(form, &b.lines, "insured_name", "insured_address", out);
 }
 
 /// `INSURER A :` … with what follows it on its line.
@@ -1297,7 +1297,9 @@ fn holder_block(form: &Form, label: &Match, out: &mut Fields, problems: &mut Vec
             1.0,
         );
     }
-    let Some(name) = b.lines.first() else { return };
+    if b.lines.is_empty() {
+        return;
+    }
     let placeholder = b.lines.iter().take(3).all(|l| {
         matches!(
             squash(&join(l)).as_str(),
@@ -1317,24 +1319,13 @@ fn holder_block(form: &Form, label: &Match, out: &mut Fields, problems: &mut Vec
         );
         return;
     }
-    out.read(
+    name_and_address(
+        form,
+        &b.lines,
         "certificate_holder",
-        line_text(name),
-        form.spot(name).expect("words"),
-        1.0,
+        "certificate_holder_address",
+        out,
     );
-    let address: Vec<&Vec<&Word>> = b.lines.iter().skip(1).collect();
-    if !address.is_empty() {
-        let all: Vec<&Word> = address.iter().flat_map(|l| l.iter().copied()).collect();
-        let text: Vec<String> = address.iter().map(|l| line_text(l)).collect();
-        out.read(
-            "certificate_holder_address",
-            text.join(", "),
-            form.spot(&all).expect("words"),
-            1.0,
-        );
-    }
-    let _ = lh;
 }
 
 /// `SAMPLE` / `EXAMPLE` printed big or across the form: a specimen, not proof of coverage.
