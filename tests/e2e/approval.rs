@@ -463,6 +463,37 @@ async fn bank_accounts_verify_instantly_or_by_micro_deposits() {
     assert!(status == 403 || status == 404, "{status}");
 }
 
+/// Same-day micro-deposits confirmed by a texted code finish in Link's update mode, which
+/// this product doesn't offer: the account goes to a reviewer instead of waiting for ever.
+#[tokio::test]
+async fn same_day_micro_deposits_go_to_a_reviewer_not_pending_for_ever() {
+    let (token, id) = register(&business("Lyra"), &["OR"]).await;
+    let (status, body) = link_bank(&token, &id, "user_automated_micro").await;
+    assert_eq!(status, 200, "{body}");
+    let item = body["account"]["item_id"].as_str().unwrap().to_owned();
+    let answer: Value = client()
+        .post(format!("{}/sandbox/webhooks/send", plaid_sandbox()))
+        .json(&json!({"url": product().url("/v1/webhooks/plaid"),
+                      "body": {"webhook_type": "AUTH", "webhook_code": "SMS_MICRODEPOSITS_VERIFICATION",
+                               "item_id": item, "status": "MANUALLY_VERIFIED", "environment": "sandbox"}}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(answer["statuses"], json!([200]), "{answer}");
+    let r = requirement_where(&id, "bank_account", Duration::from_secs(30), |r| {
+        r.state() == RequirementState::ManualReview
+    })
+    .await;
+    assert!(
+        format!("{:?}", r.results).contains("reviewer"),
+        "{:?}",
+        r.results
+    );
+}
+
 #[tokio::test]
 async fn license_registry_findings_are_precise_and_lookups_are_cached() {
     // Florida: one license revoked and of the wrong rank, one the registry doesn't know.

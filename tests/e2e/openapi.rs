@@ -169,6 +169,25 @@ fn documented_enums_match_the_code() {
         ),
         reading::fields::PROBLEM_CODES.map(str::to_owned).to_vec(),
     );
+    let verification: Vec<String> = domain::banking::AccountVerification::ALL
+        .iter()
+        .map(|v| {
+            serde_json::to_value(v)
+                .unwrap()
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(
+        strings(
+            &doc["paths"]["/v1/contractors/{id}/bank/exchange"]["post"]["responses"]["200"]["content"]
+                ["application/json"]["schema"]["properties"]["account"]["properties"]["verification"]
+                ["enum"]
+        ),
+        verification,
+        "bank account verification"
+    );
     let api_md = std::fs::read_to_string(repo_root().join("docs/api.md")).unwrap();
     let listed = domain::steps::TAX_CLASSIFICATIONS
         .iter()

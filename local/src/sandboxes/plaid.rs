@@ -90,9 +90,30 @@ impl PlaidSandbox {
             )
             .route("/webhook_verification_key/get", post(verification_key))
             .route("/sandbox/webhooks/send", post(send_webhook))
+            .layer(axum::middleware::from_fn(require_version))
             .with_state(state);
         Sandbox::serve("Plaid", app).await
     }
+}
+
+/// Plaid's API calls must name the version they speak (`Plaid-Version: 2020-09-14`), as
+/// our clients do.
+async fn require_version(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let path = req.uri().path();
+    // The sandbox's own controls (what a test or a newcomer calls by hand) are exempt.
+    let control = path.starts_with("/sandbox/");
+    let version = req
+        .headers()
+        .get("plaid-version")
+        .and_then(|v| v.to_str().ok());
+    if !control && version != Some("2020-09-14") {
+        return plaid_error(
+            StatusCode::BAD_REQUEST,
+            "INVALID_HEADERS",
+            "Plaid-Version must be 2020-09-14 for this integration",
+        );
+    }
+    next.run(req).await
 }
 
 fn plaid_error(status: StatusCode, code: &str, message: &str) -> Response {

@@ -9,39 +9,79 @@ use crate::ids::ContractorId;
 use crate::ports::EncryptedField;
 use crate::verification::{Finding, Outcome, PLAID, VerificationResult};
 
-/// Plaid's `verification_status` for an account (absent for instant Auth, which is verified).
+/// Plaid's `verification_status` for an account, every value of its enum (API version
+/// 2020-09-14) mapped on purpose; absent or empty means no micro-deposit or database
+/// verification happened: instant Auth, verified.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AccountVerification {
-    /// Instant Auth, or micro-deposits confirmed (automatically or by the user).
+    /// Instant Auth, micro-deposits confirmed, or Database Auth matched / passed.
     Verified,
     PendingAutomaticVerification,
+    /// Micro-deposits are pending but Plaid has not sent them yet (`unsent`).
+    DepositsNotSent,
+    /// Same-day micro-deposits: the user must confirm the amounts (or an SMS code) in
+    /// Link's update mode, which this product does not offer: a reviewer confirms instead.
     PendingManualVerification,
     VerificationExpired,
     VerificationFailed,
+    /// Database Auth's "pass with caution": plausible numbers, not recognised on Plaid's
+    /// network. A person decides.
+    PassedWithCaution,
+    /// A value Plaid added after the version we speak: never taken as failed.
+    Unrecognised,
 }
 
 impl AccountVerification {
+    /// Every value, as the API shows them.
+    pub const ALL: [AccountVerification; 8] = [
+        Self::Verified,
+        Self::PendingAutomaticVerification,
+        Self::DepositsNotSent,
+        Self::PendingManualVerification,
+        Self::VerificationExpired,
+        Self::VerificationFailed,
+        Self::PassedWithCaution,
+        Self::Unrecognised,
+    ];
+
     pub fn from_plaid(status: Option<&str>) -> AccountVerification {
         match status {
-            None | Some("automatically_verified" | "manually_verified") => Self::Verified,
+            None
+            | Some("" | "automatically_verified" | "manually_verified")
+            | Some("database_matched" | "database_insights_pass") => Self::Verified,
             Some("pending_automatic_verification") => Self::PendingAutomaticVerification,
+            Some("unsent") => Self::DepositsNotSent,
             Some("pending_manual_verification") => Self::PendingManualVerification,
             Some("verification_expired") => Self::VerificationExpired,
-            Some(_) => Self::VerificationFailed,
+            Some("verification_failed" | "database_insights_fail") => Self::VerificationFailed,
+            Some("database_insights_pass_with_caution") => Self::PassedWithCaution,
+            Some(_) => Self::Unrecognised,
         }
     }
 
     /// The requirement's outcome for this status.
     pub fn outcome(self) -> Outcome {
+        let review = |reason: &str| Outcome::ManualReview {
+            reason: reason.into(),
+        };
         match self {
             Self::Verified => Outcome::Verified,
             Self::PendingAutomaticVerification => Outcome::Pending {
                 reason: "Plaid is confirming the account with small deposits (1–2 business days).".into(),
             },
-            Self::PendingManualVerification => Outcome::Pending {
-                reason: "Enter the two small deposit amounts from your bank statement in the bank step.".into(),
+            Self::DepositsNotSent => Outcome::Pending {
+                reason: "Plaid is about to send the small deposits that confirm the account (1–2 business days).".into(),
             },
+            Self::PendingManualVerification => review(
+                "The bank account needs its small deposits (or a texted code) confirmed; a reviewer will confirm the account with you.",
+            ),
+            Self::PassedWithCaution => review(
+                "Plaid could not fully confirm the account numbers; a reviewer will check the account.",
+            ),
+            Self::Unrecognised => review(
+                "Plaid reported a verification status we do not know yet; a reviewer will check the account.",
+            ),
             Self::VerificationExpired => Outcome::Errors {
                 findings: vec![Finding {
                     code: "bank_verification_expired".into(),
@@ -103,6 +143,57 @@ impl BankLink {
             evidence: self.summary(),
             valid_until: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod mapping_tests {
+    use super::*;
+
+    /// Every value of Plaid's `verification_status` enum (2020-09-14), on purpose.
+    #[test]
+    fn every_official_status_is_mapped_deliberately() {
+        use AccountVerification::*;
+        for (plaid, ours) in [
+            (None, Verified),
+            (Some(""), Verified),
+            (Some("automatically_verified"), Verified),
+            (Some("manually_verified"), Verified),
+            (Some("database_matched"), Verified),
+            (Some("database_insights_pass"), Verified),
+            (
+                Some("pending_automatic_verification"),
+                PendingAutomaticVerification,
+            ),
+            (Some("unsent"), DepositsNotSent),
+            (
+                Some("pending_manual_verification"),
+                PendingManualVerification,
+            ),
+            (Some("verification_expired"), VerificationExpired),
+            (Some("verification_failed"), VerificationFailed),
+            (Some("database_insights_fail"), VerificationFailed),
+            (
+                Some("database_insights_pass_with_caution"),
+                PassedWithCaution,
+            ),
+            (Some("something_new"), Unrecognised),
+        ] {
+            assert_eq!(AccountVerification::from_plaid(plaid), ours, "{plaid:?}");
+        }
+        // Nothing a person can act on is a dead end: unknown and cautious go to a reviewer,
+        // same-day micro-deposits too (no update-mode link here), unsent waits.
+        for review in [Unrecognised, PassedWithCaution, PendingManualVerification] {
+            assert!(
+                matches!(review.outcome(), Outcome::ManualReview { .. }),
+                "{review:?}"
+            );
+        }
+        assert!(matches!(DepositsNotSent.outcome(), Outcome::Pending { .. }));
+        assert_eq!(
+            AccountVerification::from_plaid(Some("")).outcome(),
+            Outcome::Verified
+        );
     }
 }
 

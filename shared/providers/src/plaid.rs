@@ -37,13 +37,44 @@ pub struct LinkedAccount {
     pub numbers_available: bool,
 }
 
+/// The API version every call asks for (the one our definitions are checked against).
+pub const PLAID_VERSION: &str = "2020-09-14";
+
+/// What a refusal tells our caller: Plaid's `display_message` (meant for users) with the
+/// error code, never `error_message` (developer text, "not safe for programmatic use").
+/// The request id goes to the log for support.
+pub fn refusal(error: &Value) -> String {
+    let code = error["error_code"].as_str().unwrap_or("UNKNOWN");
+    match error["display_message"]
+        .as_str()
+        .filter(|m| !m.trim().is_empty())
+    {
+        Some(user) => format!("{user} ({code})"),
+        None => format!("Plaid could not complete the bank link ({code})"),
+    }
+}
+
 impl Plaid {
-    async fn call(&self, path: &str, mut body: Value) -> Result<Value, ProviderError> {
+    async fn call(&self, path: &str, body: Value) -> Result<Value, ProviderError> {
+        self.call_or_refusal(path, body)
+            .await?
+            .map_err(|error| ProviderError::Refused(refusal(&error)))
+    }
+
+    /// Plaid's answer, or its error object when it refused (logged with its request id).
+    async fn call_or_refusal(
+        &self,
+        path: &str,
+        mut body: Value,
+    ) -> Result<Result<Value, Value>, ProviderError> {
         body["client_id"] = json!(self.client_id);
         body["secret"] = json!(self.secret);
         let answer = read(
             self.http
                 .post(format!("{}{path}", self.base_url.trim_end_matches('/')))
+                // Without it Plaid answers in the dashboard's default version, whose
+                // `/auth/get` numbers differ.
+                .header("Plaid-Version", PLAID_VERSION)
                 .timeout(Duration::from_secs(15))
                 .json(&body)
                 .send()
@@ -52,13 +83,17 @@ impl Plaid {
         .await?;
         let parsed: Value = serde_json::from_str(&answer.body).unwrap_or_default();
         if answer.status == 200 {
-            return Ok(parsed);
+            return Ok(Ok(parsed));
         }
-        let code = parsed["error_code"].as_str().unwrap_or("UNKNOWN");
-        Err(ProviderError::Refused(format!(
-            "{code}: {}",
-            parsed["error_message"].as_str().unwrap_or("no message")
-        )))
+        tracing::warn!(
+            path,
+            status = answer.status,
+            error_type = parsed["error_type"].as_str().unwrap_or_default(),
+            error_code = parsed["error_code"].as_str().unwrap_or_default(),
+            request_id = parsed["request_id"].as_str().unwrap_or_default(),
+            "Plaid refused the request"
+        );
+        Ok(Err(parsed))
     }
 
     /// `/link/token/create` for Auth, with automated micro-deposits as the fallback when
@@ -107,8 +142,8 @@ impl Plaid {
     /// (`PRODUCT_NOT_READY`).
     pub async fn accounts(&self, access_token: &str) -> Result<Vec<LinkedAccount>, ProviderError> {
         let (out, numbers) = match self
-            .call("/auth/get", json!({"access_token": access_token}))
-            .await
+            .call_or_refusal("/auth/get", json!({"access_token": access_token}))
+            .await?
         {
             Ok(out) => {
                 let numbers: Vec<String> = out["numbers"]["ach"]
@@ -121,12 +156,12 @@ impl Plaid {
                     .unwrap_or_default();
                 (out, numbers)
             }
-            Err(ProviderError::Refused(why)) if why.starts_with("PRODUCT_NOT_READY") => (
+            Err(error) if error["error_code"] == "PRODUCT_NOT_READY" => (
                 self.call("/accounts/get", json!({"access_token": access_token}))
                     .await?,
                 Vec::new(),
             ),
-            Err(e) => return Err(e),
+            Err(error) => return Err(ProviderError::Refused(refusal(&error))),
         };
         Ok(out["accounts"]
             .as_array()
@@ -148,5 +183,29 @@ impl Plaid {
                 }
             })
             .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refusal_shows_the_user_text_never_the_developer_text() {
+        let error = json!({"error_type": "ITEM_ERROR", "error_code": "INVALID_CREDENTIALS",
+            "error_message": "the provided credentials were not correct (internal detail)",
+            "display_message": "The credentials you entered were incorrect. Please try again.",
+            "request_id": "req-123"});
+        let shown = refusal(&error);
+        assert_eq!(
+            shown,
+            "The credentials you entered were incorrect. Please try again. (INVALID_CREDENTIALS)"
+        );
+        assert!(!shown.contains("internal detail"));
+        let silent = json!({"error_code": "PRODUCT_NOT_READY", "error_message": "dev text", "display_message": null});
+        assert_eq!(
+            refusal(&silent),
+            "Plaid could not complete the bank link (PRODUCT_NOT_READY)"
+        );
     }
 }

@@ -21,10 +21,11 @@ use serde::Deserialize;
 
 /// Webhook bodies are small JSON documents; anything larger is not one.
 pub const MAX_BODY: usize = 64 * 1024;
-/// How old a Plaid verification token may be.
+/// How old a Plaid verification token may be (Plaid's rule: 5 minutes).
 pub const MAX_AGE_SECONDS: i64 = 5 * 60;
-/// Clock skew tolerated for an `iat` slightly ahead of ours.
-pub const FUTURE_SKEW_SECONDS: i64 = 5;
+/// Clock skew tolerated between Plaid's clock and ours, both ways: an `iat` up to a
+/// minute ahead of ours, or up to 5 minutes and a minute behind.
+pub const CLOCK_SKEW_SECONDS: i64 = 60;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum Rejected {
@@ -264,10 +265,10 @@ impl<S: KeySource> KeyCache<S> {
             request_body_sha256: String,
         }
         let claims: Claims = decode_json(claims).ok_or(Rejected::Malformed("claims"))?;
-        if claims.iat > now + FUTURE_SKEW_SECONDS {
+        if claims.iat > now + CLOCK_SKEW_SECONDS {
             return Err(Rejected::FromTheFuture);
         }
-        if now - claims.iat > MAX_AGE_SECONDS {
+        if now - claims.iat > MAX_AGE_SECONDS + CLOCK_SKEW_SECONDS {
             return Err(Rejected::Stale);
         }
         let actual = hex::encode(digest::digest(&digest::SHA256, body).as_ref());
@@ -360,6 +361,7 @@ impl KeySource for PlaidKeys {
         let resp = self
             .http
             .post(format!("{}/webhook_verification_key/get", self.base_url.trim_end_matches('/')))
+            .header("Plaid-Version", "2020-09-14")
             .json(&serde_json::json!({"client_id": self.client_id, "secret": self.secret, "key_id": kid}))
             .timeout(Duration::from_secs(5))
             .send()
@@ -522,16 +524,25 @@ mod tests {
     #[tokio::test]
     async fn stale_future_tampered_and_forged_tokens_are_refused() {
         let (signer, cache, _) = setup();
-        let stale = signer.token(BODY, NOW - MAX_AGE_SECONDS - 1);
+        let stale = signer.token(BODY, NOW - MAX_AGE_SECONDS - CLOCK_SKEW_SECONDS - 1);
         assert_eq!(
             cache.verify_plaid(BODY, Some(&stale), NOW).await,
             Err(Rejected::Stale)
         );
-        let future = signer.token(BODY, NOW + 60);
+        let future = signer.token(BODY, NOW + CLOCK_SKEW_SECONDS + 1);
         assert_eq!(
             cache.verify_plaid(BODY, Some(&future), NOW).await,
             Err(Rejected::FromTheFuture)
         );
+        // Clocks differ: half a minute either way past the limits is still Plaid's token.
+        for iat in [NOW + 30, NOW - MAX_AGE_SECONDS - 30] {
+            let skewed = signer.token(BODY, iat);
+            assert_eq!(
+                cache.verify_plaid(BODY, Some(&skewed), NOW).await,
+                Ok(()),
+                "{iat}"
+            );
+        }
         let token = signer.token(BODY, NOW);
         let other_body =
             br#"{"webhook_type":"AUTH","webhook_code":"VERIFICATION_EXPIRED","item_id":"it_1"}"#;
