@@ -64,3 +64,95 @@ pub async fn the_readme_walkthrough_reaches_approved() {
     assert!(stdout.contains("status: approved"), "{stdout}");
     assert!(stdout.contains("PUT 200"), "{stdout}");
 }
+
+/// The Plaid sandbox refuses what Plaid refuses (issue 19): a link token without the
+/// fields Plaid's definition requires, an unknown product or country, an empty public-token
+/// request, a call without `Plaid-Version`; with Plaid's error shape.
+#[tokio::test]
+async fn the_plaid_sandbox_refuses_what_plaid_refuses() {
+    let stack = product();
+    let health: Value = client()
+        .get(stack.url("/_local/health"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let plaid = health["sandboxes"]["plaid"]["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let keys =
+        serde_json::json!({"client_id": "local-plaid-client", "secret": "local-plaid-secret"});
+    let with = |extra: Value| {
+        let mut body = keys.clone();
+        body.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        body
+    };
+    let good = with(
+        serde_json::json!({"client_name": "Holiday Lights", "language": "en", "country_codes": ["US"], "user": {"client_user_id": "u1"}, "products": ["auth"]}),
+    );
+    let call = |path: &str, body: Value, version: bool| {
+        let mut req = client().post(format!("{plaid}{path}")).json(&body);
+        if version {
+            req = req.header("Plaid-Version", "2020-09-14");
+        }
+        req.send()
+    };
+    let ok = call("/link/token/create", good.clone(), true)
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 200);
+    for (body, code) in [
+        (
+            with(serde_json::json!({"user": {"client_user_id": "u1"}, "products": ["auth"]})),
+            "MISSING_FIELDS",
+        ),
+        (
+            with(
+                serde_json::json!({"client_name": "x", "language": "en", "country_codes": ["US"], "user": {"client_user_id": "u1"}, "products": ["bogus"]}),
+            ),
+            "INVALID_FIELD",
+        ),
+        (
+            with(
+                serde_json::json!({"client_name": "x", "language": "en", "country_codes": ["ZZ"], "user": {"client_user_id": "u1"}, "products": ["auth"]}),
+            ),
+            "INVALID_FIELD",
+        ),
+    ] {
+        let resp = call("/link/token/create", body, true).await.unwrap();
+        assert_eq!(resp.status(), 400);
+        let error: Value = resp.json().await.unwrap();
+        assert_eq!(error["error_code"], code, "{error}");
+        assert_eq!(error["error_type"], "INVALID_REQUEST");
+        assert!(error["request_id"].is_string());
+    }
+    let empty: Value = call("/sandbox/public_token/create", keys.clone(), false)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(empty["error_code"], "MISSING_FIELDS", "{empty}");
+    let unversioned: Value = call("/link/token/create", good, false)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        unversioned["error_code"], "INVALID_HEADERS",
+        "{unversioned}"
+    );
+    let bad_keys: Value = call("/link/token/create", serde_json::json!({}), true)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(bad_keys["error_type"], "INVALID_INPUT", "{bad_keys}");
+}

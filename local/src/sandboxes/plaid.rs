@@ -119,9 +119,103 @@ async fn require_version(req: axum::extract::Request, next: axum::middleware::Ne
 fn plaid_error(status: StatusCode, code: &str, message: &str) -> Response {
     (
         status,
-        Json(json!({"error_type": "INVALID_REQUEST", "error_code": code, "error_message": message, "display_message": null, "request_id": ulid::Ulid::new().to_string()})),
+        Json(json!({"error_type": error_type(code), "error_code": code, "error_message": message, "display_message": null, "request_id": ulid::Ulid::new().to_string()})),
     )
         .into_response()
+}
+
+/// Plaid's `error_type` for an `error_code`, as its errors reference groups them.
+fn error_type(code: &str) -> &'static str {
+    match code {
+        "INVALID_API_KEYS" | "INVALID_PUBLIC_TOKEN" | "INVALID_ACCESS_TOKEN" => "INVALID_INPUT",
+        "PRODUCT_NOT_READY" | "ITEM_NOT_FOUND" => "ITEM_ERROR",
+        _ => "INVALID_REQUEST",
+    }
+}
+
+/// Plaid's `Products` and `CountryCode` enums (API version 2020-09-14).
+const PRODUCTS: [&str; 38] = [
+    "assets",
+    "auth",
+    "balance",
+    "balance_plus",
+    "beacon",
+    "identity",
+    "identity_match",
+    "investments",
+    "investments_auth",
+    "liabilities",
+    "payment_initiation",
+    "identity_verification",
+    "transactions",
+    "credit_details",
+    "income",
+    "income_verification",
+    "standing_orders",
+    "transfer",
+    "employment",
+    "recurring_transactions",
+    "transactions_refresh",
+    "signal",
+    "statements",
+    "processor_payments",
+    "processor_identity",
+    "profile",
+    "cra_base_report",
+    "cra_income_insights",
+    "cra_partner_insights",
+    "cra_network_insights",
+    "cra_cashflow_insights",
+    "cra_monitoring",
+    "cra_lend_score",
+    "cra_plaid_credit_score",
+    "layer",
+    "pay_by_bank",
+    "protect_linked_bank",
+    "protect_transactions",
+];
+const COUNTRIES: [&str; 20] = [
+    "US", "GB", "ES", "NL", "FR", "IE", "CA", "DE", "IT", "PL", "DK", "NO", "SE", "EE", "LT", "LV",
+    "PT", "BE", "AT", "FI",
+];
+
+/// The fields a request lacks, by name (`MISSING_FIELDS`, as Plaid answers).
+fn missing(req: &Value, fields: &[&str]) -> Option<Response> {
+    let absent: Vec<&str> = fields
+        .iter()
+        .copied()
+        .filter(|f| {
+            let v = f.split('.').fold(req, |v, k| &v[k]);
+            v.is_null()
+                || v.as_str().is_some_and(str::is_empty)
+                || v.as_array().is_some_and(Vec::is_empty)
+        })
+        .collect();
+    (!absent.is_empty()).then(|| {
+        plaid_error(
+            StatusCode::BAD_REQUEST,
+            "MISSING_FIELDS",
+            &format!(
+                "the following required fields are missing: {}",
+                absent.join(", ")
+            ),
+        )
+    })
+}
+
+/// An enum field whose values are not all in `allowed`.
+fn invalid(req: &Value, field: &str, allowed: &[&str]) -> Option<Response> {
+    let bad = req[field].as_array().is_some_and(|vs| {
+        vs.iter()
+            .any(|v| !v.as_str().is_some_and(|v| allowed.contains(&v)))
+    });
+    bad.then(|| {
+        plaid_error(
+            StatusCode::BAD_REQUEST,
+            "INVALID_FIELD",
+            &format!("{field} contains a value Plaid does not know"),
+        )
+    })
 }
 
 /// Plaid's answer to a request without our client id and secret.
@@ -139,17 +233,21 @@ async fn link_token_create(State(s): State<Arc<PlaidState>>, Json(req): Json<Val
     if let Some(refused) = refused_keys(&s, &req) {
         return refused;
     }
-    if req["user"]["client_user_id"]
-        .as_str()
-        .unwrap_or_default()
-        .is_empty()
-        || req["products"].as_array().is_none_or(|p| p.is_empty())
+    // What Plaid's definition requires of `/link/token/create`.
+    if let Some(refused) = missing(
+        &req,
+        &[
+            "client_name",
+            "language",
+            "country_codes",
+            "user.client_user_id",
+            "products",
+        ],
+    )
+    .or_else(|| invalid(&req, "products", &PRODUCTS))
+    .or_else(|| invalid(&req, "country_codes", &COUNTRIES))
     {
-        return plaid_error(
-            StatusCode::BAD_REQUEST,
-            "INVALID_FIELD",
-            "user.client_user_id and products are required",
-        );
+        return refused;
     }
     let expiration = chrono::Utc::now() + chrono::Duration::hours(4);
     Json(json!({"link_token": id("link-sandbox-"), "expiration": expiration.to_rfc3339_opts(chrono::SecondsFormat::Secs, true), "request_id": id("")})).into_response()
@@ -161,6 +259,11 @@ async fn link_token_create(State(s): State<Arc<PlaidState>>, Json(req): Json<Val
 /// micro-deposits.
 async fn public_token_create(State(s): State<Arc<PlaidState>>, Json(req): Json<Value>) -> Response {
     if let Some(refused) = refused_keys(&s, &req) {
+        return refused;
+    }
+    if let Some(refused) = missing(&req, &["institution_id", "initial_products"])
+        .or_else(|| invalid(&req, "initial_products", &PRODUCTS))
+    {
         return refused;
     }
     let username = req["options"]["override_username"]
