@@ -4,17 +4,21 @@
 use e2e_tests::{client, product};
 use serde_json::Value;
 
-#[tokio::test]
-async fn health_lists_every_sandbox_with_its_address_and_how_to_drive_it() {
-    let stack = product();
-    let health: Value = client()
-        .get(stack.url("/_local/health"))
+/// What `/_local/health` says.
+async fn health() -> Value {
+    client()
+        .get(product().url("/_local/health"))
         .send()
         .await
         .unwrap()
         .json()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+#[tokio::test]
+async fn health_lists_every_sandbox_with_its_address_and_how_to_drive_it() {
+    let health = health().await;
     let sandboxes = health["sandboxes"].as_object().expect("sandboxes");
     for name in ["clamd", "plaid", "insurance_verifier", "license_registries"] {
         assert!(sandboxes.contains_key(name), "{name} is listed: {health}");
@@ -70,15 +74,7 @@ pub async fn the_readme_walkthrough_reaches_approved() {
 /// request, a call without `Plaid-Version`; with Plaid's error shape.
 #[tokio::test]
 async fn the_plaid_sandbox_refuses_what_plaid_refuses() {
-    let stack = product();
-    let health: Value = client()
-        .get(stack.url("/_local/health"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let health = health().await;
     let plaid = health["sandboxes"]["plaid"]["url"]
         .as_str()
         .unwrap()

@@ -753,17 +753,11 @@ fn other_lines(form: &Form, cols: &Columns, top: f32, bottom: f32, out: &mut Fie
         if let Some(spot) = form.spot(&kind) {
             out.read(format!("{key}.type"), join(&kind), spot, 1.0);
         }
-        if let Some(w) = row(cols.ltr.0, cols.ltr.1).into_iter().find(|w| {
-            let t = w.text.trim_matches(|c: char| !c.is_alphanumeric());
-            t.len() == 1 && "ABCDEF".contains(t)
-        }) {
-            let letter = w
-                .text
-                .trim_matches(|c: char| !c.is_alphanumeric())
-                .to_owned();
-            let spot = form.spot(&[w]).expect("word");
-            resolve_insurer(out, &key, &letter, spot);
-            out.read(format!("{key}.insurer"), letter, spot, 1.0);
+        if let Some(w) = row(cols.ltr.0, cols.ltr.1)
+            .into_iter()
+            .find(|w| insurer_letter(w).is_some())
+        {
+            read_letter(form, out, &key, w);
         }
         let found: Vec<(&Word, String, f32)> = row(cols.policy.1 - lh, cols.limits)
             .into_iter()
@@ -821,10 +815,7 @@ fn section(form: &Form, cols: &Columns, s: &Section, out: &mut Fields) {
     // Insurer letters in the INSR LTR column.
     let letters: Vec<&Word> = band(cols.ltr.0, cols.ltr.1)
         .into_iter()
-        .filter(|w| {
-            let t = w.text.trim_matches(|c: char| !c.is_alphanumeric());
-            t.len() == 1 && ("ABCDEF".contains(t))
-        })
+        .filter(|w| insurer_letter(w).is_some())
         .collect();
     let mut letters_left = letters.clone();
     if let Some((number, ws)) = policies.first() {
@@ -841,13 +832,7 @@ fn section(form: &Form, cols: &Columns, s: &Section, out: &mut Fields) {
         None
     }) {
         let w = letters_left.remove(i);
-        let letter = w
-            .text
-            .trim_matches(|c: char| !c.is_alphanumeric())
-            .to_owned();
-        let spot = form.spot(&[w]).expect("word");
-        resolve_insurer(out, key, &letter, spot);
-        out.read(format!("{key}.insurer"), letter, spot, 1.0);
+        read_letter(form, out, key, w);
     }
     // Further layers: each with the letter nearest to it.
     for (n, (number, ws)) in policies.iter().enumerate().skip(1) {
@@ -865,13 +850,7 @@ fn section(form: &Form, cols: &Columns, s: &Section, out: &mut Fields) {
                 .total_cmp(&(letters_left[*b].rect.cy() - y).abs())
         }) {
             let w = letters_left.remove(i);
-            let letter = w
-                .text
-                .trim_matches(|c: char| !c.is_alphanumeric())
-                .to_owned();
-            let spot = form.spot(&[w]).expect("word");
-            resolve_insurer(out, &layer, &letter, spot);
-            out.read(format!("{layer}.insurer"), letter, spot, 1.0);
+            read_letter(form, out, &layer, w);
         }
     }
     // Dates: nearest to the policy line, in the column whose header is nearest.
@@ -928,6 +907,22 @@ fn section(form: &Form, cols: &Columns, s: &Section, out: &mut Fields) {
         retention(form, cols, s, out);
     }
     limits(form, cols, s, out);
+}
+
+/// The insurer letter a word in the `INSR LTR` column is (`A`–`F`, OCR's brackets aside).
+fn insurer_letter(w: &Word) -> Option<&str> {
+    let t = w.text.trim_matches(|c: char| !c.is_alphanumeric());
+    (t.len() == 1 && "ABCDEF".contains(t)).then_some(t)
+}
+
+/// Records `w` as the insurer letter of `key`, with the insurer's name and NAIC.
+fn read_letter(form: &Form, out: &mut Fields, key: &str, w: &Word) {
+    let Some(letter) = insurer_letter(w) else {
+        return;
+    };
+    let spot = form.spot(&[w]).expect("word");
+    resolve_insurer(out, key, letter, spot);
+    out.read(format!("{key}.insurer"), letter, spot, 1.0);
 }
 
 fn resolve_insurer(out: &mut Fields, key: &str, letter: &str, spot: Spot) {
