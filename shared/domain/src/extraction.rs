@@ -2,10 +2,9 @@
 //! parsers (crate `reading`: ACORD 25, W-9, license cards, packets) read the form the
 //! document's kind says it is. This module maps a document's kind to that form.
 
-pub use reading::page::{Page, Rect, Word};
+pub use reading::page::Page;
 pub use reading::{
-    ExtractedField, Extraction, FieldProblem, MIN_CONFIDENCE, PageUsed, ReadDocument, ReadMethod,
-    canonical, collapse, dates, money,
+    ExtractedField, Extraction, FieldProblem, MIN_CONFIDENCE, ReadDocument, ReadMethod, canonical,
 };
 
 use crate::documents::DocumentKind;

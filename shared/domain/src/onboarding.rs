@@ -481,8 +481,7 @@ impl<R: ContractorRepository, C: FieldCipher> Onboarding<R, C> {
             }])));
         }
         let before = self.get(viewer, id).await?;
-        self.guard_review(viewer, &before.id, "reject", facts)
-            .await?;
+        self.refuse_own(viewer, &before, "reject", facts).await?;
         if before.version != if_match {
             return Err(OnboardingError::StaleVersion {
                 current: before.version,
@@ -507,7 +506,7 @@ impl<R: ContractorRepository, C: FieldCipher> Onboarding<R, C> {
         &self,
         viewer: &Viewer,
         id: &ContractorId,
-        action: &str,
+        action: &'static str,
         facts: &RequestFacts,
     ) -> Result<(), OnboardingError> {
         let contractor = self
@@ -515,12 +514,23 @@ impl<R: ContractorRepository, C: FieldCipher> Onboarding<R, C> {
             .get(id)
             .await?
             .ok_or(OnboardingError::NotFound)?;
+        self.refuse_own(viewer, &contractor, action, facts).await
+    }
+
+    /// [`Onboarding::guard_review`] on a contractor already read.
+    async fn refuse_own(
+        &self,
+        viewer: &Viewer,
+        contractor: &Contractor,
+        action: &'static str,
+        facts: &RequestFacts,
+    ) -> Result<(), OnboardingError> {
         if contractor.owner.as_str() != viewer.subject {
             return Ok(());
         }
         self.note(
             viewer,
-            id,
+            &contractor.id,
             "review.refused",
             json!({"action": action, "reason": "own_account"}),
             facts,

@@ -145,13 +145,8 @@ impl Spot {
 pub struct Fields(pub BTreeMap<String, ExtractedField>);
 
 impl Fields {
-    /// Keeps `value` for `name` unless an earlier reading is at least as sure.
-    pub fn put(&mut self, name: impl Into<String>, value: impl Into<String>, confidence: f32) {
-        self.put_at(name, value, confidence, None);
-    }
-
-    /// As [`Fields::put`], with where the value was read; `factor` is the parser's own
-    /// certainty, multiplied with the words' confidence.
+    /// Keeps `value` for `name`, read at `spot`, unless an earlier reading is at least as
+    /// sure; `factor` is the parser's own certainty, multiplied with the words' confidence.
     pub fn read(
         &mut self,
         name: impl Into<String>,
@@ -159,16 +154,7 @@ impl Fields {
         spot: Spot,
         factor: f32,
     ) {
-        self.put_at(name, value, spot.confidence * factor, Some(spot));
-    }
-
-    fn put_at(
-        &mut self,
-        name: impl Into<String>,
-        value: impl Into<String>,
-        confidence: f32,
-        spot: Option<Spot>,
-    ) {
+        let confidence = spot.confidence * factor;
         let value = collapse(&value.into());
         if value.is_empty() {
             return;
@@ -186,8 +172,8 @@ impl Fields {
             ExtractedField {
                 value,
                 confidence: confidence.clamp(0.0, 1.0),
-                page: spot.map(|s| s.page),
-                rect: spot.map(|s| s.rect.rounded()),
+                page: Some(spot.page),
+                rect: Some(spot.rect.rounded()),
             },
         );
     }

@@ -16,7 +16,7 @@ pub mod w9;
 pub use classify::FormKind;
 pub use fields::{ExtractedField, Extraction, FieldProblem, Fields, MIN_CONFIDENCE, PageUsed};
 pub use page::{HiddenText, Page, ReadDocument, ReadMethod, Rect, Word};
-pub use text::{canonical, collapse, dates, money};
+pub use text::canonical;
 
 /// Extracts the fields of `kind` from `doc`: the page (of a packet, the best page) that is
 /// that form is read; missing and doubtful required fields, hidden text and a file that is
