@@ -104,7 +104,9 @@ fn describe_sandboxes(
             "url": p.base_url,
             "credentials": {"client_id": secret("PlaidSecret", "client_id"), "secret": secret("PlaidSecret", "secret")},
             "public_token": format!("POST {}/sandbox/public_token/create {{\"client_id\", \"secret\", \"institution_id\": \"ins_109508\", \"initial_products\": [\"auth\"], \"options\": {{\"override_username\": \"user_good\"}}}} (user_automated_micro: micro-deposits)", p.base_url),
-            "verification_status": format!("POST {}/sandbox/item/set_verification_status {{\"client_id\", \"secret\", \"item_id\", \"verification_status\": \"automatically_verified\" | \"verification_expired\"}} sends the signed AUTH webhook", p.base_url),
+            "verification_status": format!("POST {}/sandbox/item/set_verification_status {{\"client_id\", \"secret\", \"access_token\", \"account_id\", \"verification_status\": \"automatically_verified\" | \"verification_expired\"}} sends the signed AUTH webhook (an item's access token: POST /sandbox/items/access_token {{\"item_id\"}})", p.base_url),
+            "fire_webhook": format!("POST {}/sandbox/item/fire_webhook {{\"client_id\", \"secret\", \"access_token\", \"webhook_code\": \"DEFAULT_UPDATE\" | \"SMS_MICRODEPOSITS_VERIFICATION\"}}", p.base_url),
+            "rotate_key": format!("POST {}/sandbox/webhook_key/rotate (the old key answers with expired_at)", p.base_url),
         }));
     }
     if let Some(i) = insurance {
@@ -206,12 +208,11 @@ impl LocalStack {
         let mut functions = HashMap::new();
         let defs = model::functions(template, &resolver)?;
         // The scan function's clamd runs beside it; start one when a function names it.
+        let repo_dir = std::fs::canonicalize(&opts.template)
+            .ok()
+            .and_then(|t| t.parent().map(std::path::Path::to_path_buf))
+            .unwrap_or_default();
         let clamd = if defs.iter().any(|d| d.env.contains_key("CLAMD_ADDRESS")) {
-            let repo_dir = opts
-                .template
-                .parent()
-                .map(std::path::Path::to_path_buf)
-                .unwrap_or_default();
             Some(crate::clamd::Clamd::start_or_attach(&repo_dir).await?)
         } else {
             None
@@ -253,8 +254,15 @@ impl LocalStack {
                     .to_owned()
             };
             Some(
-                crate::sandboxes::PlaidSandbox::start(&field("client_id"), &field("secret"))
-                    .await?,
+                crate::sandboxes::PlaidSandbox::start(
+                    &field("client_id"),
+                    &field("secret"),
+                    crate::sandboxes::definition(
+                        &crate::sandboxes::specs_dir(&repo_dir),
+                        "plaid-2020-09-14.yml",
+                    ),
+                )
+                .await?,
             )
         } else {
             None

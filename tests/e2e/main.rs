@@ -3,6 +3,7 @@
 
 mod approval;
 mod contractors;
+mod contracts;
 mod documents;
 mod handlers;
 mod newcomer;

@@ -1,6 +1,7 @@
 //! Test support: a local stack per test binary, started once on its own runtime so that
 //! every test (each on its own tokio runtime) can use it, plus HTTP helpers.
 
+pub mod contract;
 pub mod truth;
 
 use std::collections::HashMap;

@@ -1,9 +1,15 @@
 //! Plaid: Link tokens, sandbox public tokens, the exchange, `/auth/get` and
 //! `/accounts/get` (instant Auth or automated micro-deposits, by the sandbox username), the
-//! webhook verification key (`/webhook_verification_key/get`, checking client id and
-//! secret), `/sandbox/item/set_verification_status` (which sends the Auth webhook, as Plaid's
-//! sandbox does), and signed webhooks (`Plaid-Verification`, ES256) sent on a test's request,
-//! duplicated, stale or tampered.
+//! webhook verification keys (`/webhook_verification_key/get`, checking client id and
+//! secret; rotated on request, the old key answered with `expired_at`),
+//! `/sandbox/item/set_verification_status` and `/sandbox/item/fire_webhook` (which send the
+//! Auth webhooks, as Plaid's sandbox does), and signed webhooks (`Plaid-Verification`,
+//! ES256) sent on a test's request, duplicated, stale, tampered or signed by a retired key.
+//!
+//! Every request to an operation Plaid's definition (`plaid-2020-09-14.yml`) describes is
+//! checked against it first and refused as Plaid refuses (`MISSING_FIELDS`,
+//! `INVALID_FIELD`). The sandbox's own controls, not Plaid's, are `/sandbox/webhooks/send`,
+//! `/sandbox/webhook_key/rotate` and `/sandbox/items/access_token`.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -21,8 +27,36 @@ use webhooks::PlaidSigner;
 
 pub struct PlaidSandbox;
 
-struct PlaidState {
+/// A webhook signing key: the newest signs; older ones are answered with `expired_at`.
+struct SigningKey {
     signer: PlaidSigner,
+    created_at: i64,
+    expired_at: Option<i64>,
+}
+
+impl SigningKey {
+    fn new() -> SigningKey {
+        SigningKey {
+            signer: PlaidSigner::generate(format!(
+                "sandbox-{}",
+                ulid::Ulid::new().to_string().to_lowercase()
+            )),
+            created_at: chrono::Utc::now().timestamp(),
+            expired_at: None,
+        }
+    }
+
+    fn jwk(&self) -> Value {
+        let mut jwk = self.signer.jwk();
+        jwk["created_at"] = json!(self.created_at);
+        jwk["expired_at"] = json!(self.expired_at);
+        jwk
+    }
+}
+
+struct PlaidState {
+    keys: Mutex<Vec<SigningKey>>,
+    definition: Option<Arc<contracts::Definition>>,
     client_id: String,
     secret: String,
     http: reqwest::Client,
@@ -49,14 +83,37 @@ struct Account {
     verification_status: Option<String>,
 }
 
-impl Account {
+impl Item {
+    /// Plaid's `Item` object, with every field its definition requires.
     fn json(&self) -> Value {
         json!({
+            "item_id": self.item_id, "institution_id": self.institution_id,
+            "institution_name": "First Platypus Bank",
+            "webhook": if self.webhook.is_empty() { Value::Null } else { json!(self.webhook) },
+            "auth_method": if self.accounts.iter().any(|a| a.verification_status.is_some()) {
+                "AUTOMATED_MICRODEPOSITS" } else { "INSTANT_AUTH" },
+            "error": null,
+            "available_products": ["balance", "identity", "transactions"],
+            "billed_products": ["auth"], "products": ["auth"], "consented_products": ["auth"],
+            "consent_expiration_time": null, "update_type": "background",
+        })
+    }
+}
+
+impl Account {
+    fn json(&self) -> Value {
+        // Plaid leaves `verification_status` out for instant Auth (it is not nullable).
+        let mut account = json!({
             "account_id": self.account_id, "mask": self.mask, "name": self.name,
             "official_name": format!("Plaid {}", self.name), "type": "depository",
-            "subtype": self.subtype, "verification_status": self.verification_status,
-            "balances": {"available": 100.0, "current": 110.0, "iso_currency_code": "USD"},
-        })
+            "subtype": self.subtype,
+            "balances": {"available": 100.0, "current": 110.0, "limit": null,
+                         "iso_currency_code": "USD", "unofficial_currency_code": null},
+        });
+        if let Some(status) = &self.verification_status {
+            account["verification_status"] = json!(status);
+        }
+        account
     }
 }
 
@@ -65,13 +122,16 @@ fn id(prefix: &str) -> String {
 }
 
 impl PlaidSandbox {
-    /// Starts on a free loopback port, accepting `client_id`/`secret` (the local secret).
-    pub async fn start(client_id: &str, secret: &str) -> Result<Sandbox, RunnerError> {
+    /// Starts on a free loopback port, accepting `client_id`/`secret` (the local secret),
+    /// checking requests against Plaid's `definition` when there is one.
+    pub async fn start(
+        client_id: &str,
+        secret: &str,
+        definition: Option<Arc<contracts::Definition>>,
+    ) -> Result<Sandbox, RunnerError> {
         let state = Arc::new(PlaidState {
-            signer: PlaidSigner::generate(format!(
-                "sandbox-{}",
-                ulid::Ulid::new().to_string().to_lowercase()
-            )),
+            keys: Mutex::new(vec![SigningKey::new()]),
+            definition,
             client_id: client_id.to_owned(),
             secret: secret.to_owned(),
             http: reqwest::Client::new(),
@@ -88,8 +148,15 @@ impl PlaidSandbox {
                 "/sandbox/item/set_verification_status",
                 post(set_verification_status),
             )
+            .route("/sandbox/item/fire_webhook", post(fire_webhook))
             .route("/webhook_verification_key/get", post(verification_key))
             .route("/sandbox/webhooks/send", post(send_webhook))
+            .route("/sandbox/webhook_key/rotate", post(rotate_key))
+            .route("/sandbox/items/access_token", post(access_token_control))
+            .layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                as_the_definition_says,
+            ))
             .layer(axum::middleware::from_fn(require_version))
             .with_state(state);
         Sandbox::serve("Plaid", app).await
@@ -116,6 +183,69 @@ async fn require_version(req: axum::extract::Request, next: axum::middleware::Ne
     next.run(req).await
 }
 
+/// Refuses a request the definition refuses, as Plaid does: absent required fields are
+/// `MISSING_FIELDS`, anything else wrong is `INVALID_FIELD`, both naming the fields.
+async fn as_the_definition_says(
+    State(s): State<Arc<PlaidState>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let Some(definition) = s.definition.clone() else {
+        return next.run(req).await;
+    };
+    let (parts, body) = req.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 1 << 20).await else {
+        return plaid_error(StatusCode::BAD_REQUEST, "INVALID_BODY", "body too large");
+    };
+    let parsed: Value = match serde_json::from_slice(&bytes) {
+        Ok(v) => v,
+        Err(_) if definition.operation("POST", parts.uri.path()).is_some() => {
+            return plaid_error(
+                StatusCode::BAD_REQUEST,
+                "INVALID_BODY",
+                "body could not be parsed as JSON",
+            );
+        }
+        Err(_) => Value::Null,
+    };
+    if let Some(found) = super::refusals(
+        Some(&definition),
+        parts.method.as_str(),
+        parts.uri.path(),
+        Some("application/json"),
+        &parsed,
+    ) {
+        let field = |v: &contracts::Violation| v.at.trim_start_matches("$.").to_owned();
+        let absent: Vec<String> = found
+            .iter()
+            .filter(|v| v.problem == contracts::Problem::Missing)
+            .map(field)
+            .collect();
+        return if absent.is_empty() {
+            let wrong: Vec<String> = found.iter().map(ToString::to_string).collect();
+            plaid_error(
+                StatusCode::BAD_REQUEST,
+                "INVALID_FIELD",
+                &wrong.join("; ").replace("$.", ""),
+            )
+        } else {
+            plaid_error(
+                StatusCode::BAD_REQUEST,
+                "MISSING_FIELDS",
+                &format!(
+                    "the following required fields are missing: {}",
+                    absent.join(", ")
+                ),
+            )
+        };
+    }
+    next.run(axum::extract::Request::from_parts(
+        parts,
+        axum::body::Body::from(bytes),
+    ))
+    .await
+}
+
 fn plaid_error(status: StatusCode, code: &str, message: &str) -> Response {
     (
         status,
@@ -127,7 +257,11 @@ fn plaid_error(status: StatusCode, code: &str, message: &str) -> Response {
 /// Plaid's `error_type` for an `error_code`, as its errors reference groups them.
 fn error_type(code: &str) -> &'static str {
     match code {
-        "INVALID_API_KEYS" | "INVALID_PUBLIC_TOKEN" | "INVALID_ACCESS_TOKEN" => "INVALID_INPUT",
+        "INVALID_API_KEYS"
+        | "INVALID_PUBLIC_TOKEN"
+        | "INVALID_ACCESS_TOKEN"
+        | "INVALID_ACCOUNT_ID"
+        | "INVALID_WEBHOOK_VERIFICATION_KEY_ID" => "INVALID_INPUT",
         "PRODUCT_NOT_READY" | "ITEM_NOT_FOUND" => "ITEM_ERROR",
         _ => "INVALID_REQUEST",
     }
@@ -334,20 +468,37 @@ async fn exchange(State(s): State<Arc<PlaidState>>, Json(req): Json<Value>) -> R
     Json(json!({"access_token": access, "item_id": item_id, "request_id": id("")})).into_response()
 }
 
-/// The access token a request names, or (sandbox convenience, for tests that never see
-/// the token) the one of its `item_id`.
-fn access_token_of(s: &PlaidState, req: &Value) -> String {
-    if let Some(token) = req["access_token"].as_str() {
-        return token.to_owned();
-    }
+/// The access token a request names (Plaid takes no `item_id` in its place).
+fn access_token_of(req: &Value) -> String {
+    req["access_token"].as_str().unwrap_or_default().to_owned()
+}
+
+/// `{item_id}` → `{access_token, account_ids}`: a control of this sandbox, not Plaid's, for tests and
+/// newcomers who hold an item id (our API returns it) but never the token (we keep it
+/// encrypted).
+async fn access_token_control(
+    State(s): State<Arc<PlaidState>>,
+    Json(req): Json<Value>,
+) -> Response {
     let item_id = req["item_id"].as_str().unwrap_or_default();
-    s.items
+    let found = s
+        .items
         .lock()
         .expect("items")
         .iter()
         .find(|(_, item)| item.item_id == item_id)
-        .map(|(token, _)| token.clone())
-        .unwrap_or_default()
+        .map(|(token, item)| {
+            let accounts: Vec<&str> = item
+                .accounts
+                .iter()
+                .map(|a| a.account_id.as_str())
+                .collect();
+            json!({"access_token": token, "account_ids": accounts})
+        });
+    match found {
+        Some(answer) => Json(answer).into_response(),
+        None => plaid_error(StatusCode::BAD_REQUEST, "ITEM_NOT_FOUND", "no such item"),
+    }
 }
 
 fn item_of(s: &PlaidState, req: &Value) -> Result<Item, Box<Response>> {
@@ -355,7 +506,7 @@ fn item_of(s: &PlaidState, req: &Value) -> Result<Item, Box<Response>> {
         return Err(Box::new(refused));
     }
     // The token first: looking it up takes the same lock.
-    let token = access_token_of(s, req);
+    let token = access_token_of(req);
     s.items
         .lock()
         .expect("items")
@@ -395,7 +546,7 @@ async fn auth_get(State(s): State<Arc<PlaidState>>, Json(req): Json<Value>) -> R
     Json(json!({
         "accounts": item.accounts.iter().map(Account::json).collect::<Vec<_>>(),
         "numbers": {"ach": ach, "eft": [], "international": [], "bacs": []},
-        "item": {"item_id": item.item_id, "institution_id": item.institution_id, "webhook": item.webhook},
+        "item": item.json(),
         "request_id": id(""),
     }))
     .into_response()
@@ -405,7 +556,7 @@ async fn accounts_get(State(s): State<Arc<PlaidState>>, Json(req): Json<Value>) 
     match item_of(&s, &req) {
         Ok(item) => Json(json!({
             "accounts": item.accounts.iter().map(Account::json).collect::<Vec<_>>(),
-            "item": {"item_id": item.item_id, "institution_id": item.institution_id},
+            "item": item.json(),
             "request_id": id(""),
         }))
         .into_response(),
@@ -423,14 +574,10 @@ async fn set_verification_status(
         Ok(item) => item,
         Err(refused) => return *refused,
     };
-    // Without an account id, the item's first account (the sandbox's micro-deposit items
-    // have one).
-    let account_id = req["account_id"]
-        .as_str()
-        .or(item.accounts.first().map(|a| a.account_id.as_str()))
-        .unwrap_or_default()
-        .to_owned();
-    let account_id = account_id.as_str();
+    if let Some(refused) = missing(&req, &["access_token", "account_id", "verification_status"]) {
+        return refused;
+    }
+    let account_id = req["account_id"].as_str().unwrap_or_default();
     let status = req["verification_status"].as_str().unwrap_or_default();
     let code = match status {
         "automatically_verified" => "AUTOMATICALLY_VERIFIED",
@@ -444,7 +591,7 @@ async fn set_verification_status(
         }
     };
     {
-        let token = access_token_of(&s, &req);
+        let token = access_token_of(&req);
         let mut items = s.items.lock().expect("items");
         let Some(stored) = items.get_mut(&token) else {
             return plaid_error(StatusCode::BAD_REQUEST, "INVALID_ACCESS_TOKEN", "unknown");
@@ -462,13 +609,14 @@ async fn set_verification_status(
         };
         account.verification_status = Some(status.to_owned());
     }
-    let body = json!({"webhook_type": "AUTH", "webhook_code": code, "item_id": item.item_id, "account_id": account_id, "environment": "sandbox"});
+    let body = json!({"webhook_type": "AUTH", "webhook_code": code, "item_id": item.item_id, "account_id": account_id, "environment": "sandbox", "error": null});
     let statuses = deliver(&s, &item.webhook, &body.to_string(), 1, 0, false).await;
-    Json(json!({"request_id": id(""), "webhook_statuses": statuses})).into_response()
+    answered_with_webhooks(json!({"request_id": id("")}), &statuses)
 }
 
-/// Signs `body` (ES256, `iat` now + `iat_offset`) and POSTs it to `url` `copies` times;
-/// `tamper` changes the body after signing. The HTTP statuses received, in order.
+/// Signs `body` (ES256, `iat` now + `iat_offset`) with the current key, or with the key
+/// `kid` (a retired one, for tests), and POSTs it to `url` `copies` times; `tamper` changes
+/// the body after signing. The HTTP statuses received, in order.
 async fn deliver(
     s: &PlaidState,
     url: &str,
@@ -477,9 +625,27 @@ async fn deliver(
     iat_offset: i64,
     tamper: bool,
 ) -> Vec<u16> {
-    let token = s
-        .signer
-        .token(body.as_bytes(), chrono::Utc::now().timestamp() + iat_offset);
+    deliver_signed_by(s, None, url, body, copies, iat_offset, tamper).await
+}
+
+async fn deliver_signed_by(
+    s: &PlaidState,
+    kid: Option<&str>,
+    url: &str,
+    body: &str,
+    copies: u64,
+    iat_offset: i64,
+    tamper: bool,
+) -> Vec<u16> {
+    let iat = chrono::Utc::now().timestamp() + iat_offset;
+    let token = {
+        let keys = s.keys.lock().expect("keys");
+        let key = kid
+            .and_then(|kid| keys.iter().find(|k| k.signer.jwk()["kid"] == kid))
+            .or(keys.last())
+            .expect("a signing key");
+        key.signer.token(body.as_bytes(), iat)
+    };
     let sent = if tamper {
         body.replacen('"', "\" ", 1)
     } else {
@@ -506,23 +672,98 @@ async fn verification_key(State(s): State<Arc<PlaidState>>, Json(req): Json<Valu
     if let Some(refused) = refused_keys(&s, &req) {
         return refused;
     }
-    let jwk = s.signer.jwk();
-    if req["key_id"] != jwk["kid"] {
+    let jwk = s
+        .keys
+        .lock()
+        .expect("keys")
+        .iter()
+        .map(SigningKey::jwk)
+        .find(|jwk| req["key_id"] == jwk["kid"]);
+    let Some(jwk) = jwk else {
         return plaid_error(
             StatusCode::BAD_REQUEST,
             "INVALID_WEBHOOK_VERIFICATION_KEY_ID",
             "invalid key_id provided",
         );
-    }
+    };
     Json(json!({"key": jwk, "request_id": ulid::Ulid::new().to_string()})).into_response()
 }
 
-/// `{url, body, copies?, iat_offset_seconds?, tamper?}`: signs `body` and POSTs it to `url`
-/// `copies` times (a duplicated webhook); a negative `iat_offset_seconds` makes it stale;
-/// `tamper` changes the body after signing (a forgery). Answers the statuses received.
+/// A control of this sandbox: a new signing key; the previous ones get `expired_at` (as
+/// when Plaid rotates). Answers the new and the retired key ids.
+async fn rotate_key(State(s): State<Arc<PlaidState>>) -> Response {
+    let now = chrono::Utc::now().timestamp();
+    let mut keys = s.keys.lock().expect("keys");
+    let mut retired = Vec::new();
+    for key in keys.iter_mut().filter(|k| k.expired_at.is_none()) {
+        key.expired_at = Some(now);
+        retired.push(key.signer.jwk()["kid"].clone());
+    }
+    keys.push(SigningKey::new());
+    let current = keys.last().map(|k| k.signer.jwk()["kid"].clone());
+    Json(json!({"key_id": current, "retired": retired})).into_response()
+}
+
+/// `/sandbox/item/fire_webhook {access_token, webhook_type?, webhook_code}`: the Auth
+/// webhooks Plaid's sandbox can fire — `DEFAULT_UPDATE` (account numbers changed) and
+/// `SMS_MICRODEPOSITS_VERIFICATION` (same-day micro-deposits confirmed by text, for the
+/// item's first account). Other codes of Plaid's list are Item and Transactions webhooks
+/// this integration doesn't subscribe to; the sandbox says so rather than pretend.
+async fn fire_webhook(State(s): State<Arc<PlaidState>>, Json(req): Json<Value>) -> Response {
+    let item = match item_of(&s, &req) {
+        Ok(item) => item,
+        Err(refused) => return *refused,
+    };
+    let first = item
+        .accounts
+        .first()
+        .map(|a| a.account_id.clone())
+        .unwrap_or_default();
+    let body = match req["webhook_code"].as_str().unwrap_or_default() {
+        "DEFAULT_UPDATE" => json!({
+            "webhook_type": "AUTH", "webhook_code": "DEFAULT_UPDATE", "item_id": item.item_id,
+            "account_ids_with_new_auth": [], "account_ids_with_updated_auth": {first.clone(): ["ACCOUNT_NUMBER"]},
+            "error": null, "environment": "sandbox"}),
+        "SMS_MICRODEPOSITS_VERIFICATION" => json!({
+            "webhook_type": "AUTH", "webhook_code": "SMS_MICRODEPOSITS_VERIFICATION",
+            "status": "MANUALLY_VERIFIED", "item_id": item.item_id, "account_id": first,
+            "environment": "sandbox"}),
+        other => {
+            return plaid_error(
+                StatusCode::BAD_REQUEST,
+                "SANDBOX_WEBHOOK_NOT_SIMULATED",
+                &format!("the local sandbox fires Auth webhooks only, not {other}"),
+            );
+        }
+    };
+    let statuses = deliver(&s, &item.webhook, &body.to_string(), 1, 0, false).await;
+    answered_with_webhooks(
+        json!({"webhook_fired": true, "request_id": id("")}),
+        &statuses,
+    )
+}
+
+/// Plaid's answer, with what the webhook receiver answered in a header of this sandbox's
+/// own (`Sandbox-Webhook-Statuses: 200,200`), so the body stays as Plaid defines it.
+fn answered_with_webhooks(body: Value, statuses: &[u16]) -> Response {
+    let shown: Vec<String> = statuses.iter().map(u16::to_string).collect();
+    let mut answer = Json(body).into_response();
+    if let Ok(value) = shown.join(",").parse() {
+        answer
+            .headers_mut()
+            .insert("sandbox-webhook-statuses", value);
+    }
+    answer
+}
+
+/// `{url, body, copies?, iat_offset_seconds?, tamper?, key_id?}`: signs `body` and POSTs
+/// it to `url` `copies` times (a duplicated webhook); a negative `iat_offset_seconds` makes
+/// it stale; `tamper` changes the body after signing (a forgery); `key_id` signs with that
+/// (retired) key. Answers the statuses received.
 async fn send_webhook(State(s): State<Arc<PlaidState>>, Json(req): Json<Value>) -> Response {
-    let statuses = deliver(
+    let statuses = deliver_signed_by(
         &s,
+        req["key_id"].as_str(),
         req["url"].as_str().unwrap_or_default(),
         &req["body"].to_string(),
         req["copies"].as_u64().unwrap_or(1),

@@ -37,6 +37,43 @@ pub struct LinkedAccount {
     pub numbers_available: bool,
 }
 
+/// What this integration reads from Plaid's answers and webhooks, by operation (or webhook
+/// schema) and field path. The contract tests check every one exists in Plaid's definition,
+/// so a misspelt read can't silently come back empty. Keep it beside the code that reads.
+pub const READS: &[(&str, &[&str])] = &[
+    ("POST /link/token/create", &["link_token"]),
+    ("POST /link/token/create", &["expiration"]),
+    ("POST /item/public_token/exchange", &["access_token"]),
+    ("POST /item/public_token/exchange", &["item_id"]),
+    ("POST /auth/get", &["numbers", "ach", "account_id"]),
+    ("POST /auth/get", &["accounts", "account_id"]),
+    ("POST /auth/get", &["accounts", "type"]),
+    ("POST /auth/get", &["accounts", "mask"]),
+    ("POST /auth/get", &["accounts", "name"]),
+    ("POST /auth/get", &["accounts", "subtype"]),
+    ("POST /auth/get", &["accounts", "verification_status"]),
+    ("POST /accounts/get", &["accounts", "account_id"]),
+    ("POST /accounts/get", &["accounts", "verification_status"]),
+    ("POST /webhook_verification_key/get", &["key", "kid"]),
+    ("POST /webhook_verification_key/get", &["key", "kty"]),
+    ("POST /webhook_verification_key/get", &["key", "crv"]),
+    ("POST /webhook_verification_key/get", &["key", "x"]),
+    ("POST /webhook_verification_key/get", &["key", "y"]),
+    ("POST /webhook_verification_key/get", &["key", "alg"]),
+    ("POST /webhook_verification_key/get", &["key", "expired_at"]),
+    // `webhooks-process` reads these of the Auth webhooks.
+    ("AutomaticallyVerifiedWebhook", &["webhook_type"]),
+    ("AutomaticallyVerifiedWebhook", &["webhook_code"]),
+    ("AutomaticallyVerifiedWebhook", &["item_id"]),
+    ("AutomaticallyVerifiedWebhook", &["account_id"]),
+    ("VerificationExpiredWebhook", &["account_id"]),
+    ("HostedMMDVerificationWebhook", &["account_id"]),
+    ("HostedMMDVerificationWebhook", &["status"]),
+];
+
+/// What this integration reads of Plaid's error object (every operation's `default` answer).
+pub const ERROR_READS: &[&str] = &["error_type", "error_code", "display_message", "request_id"];
+
 /// The API version every call asks for (the one our definitions are checked against).
 pub const PLAID_VERSION: &str = "2020-09-14";
 
