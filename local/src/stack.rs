@@ -112,7 +112,9 @@ fn describe_sandboxes(
     if let Some(i) = insurance {
         out.insert("insurance_verifier".into(), json!({
             "url": i.base_url,
-            "scenario": format!("POST {}/sandbox/scenario {{\"party\": \"<business name>\", \"verdict\": \"compliant\" | \"non_compliant\" | \"down\" | ...}}", i.base_url),
+            "api": "TrustLayer v2 (/v2/primary-records, request records, /v2/policies/{number}; Bearer) and v1 (POST /v1/parties/{id}/documents, multipart; Authorization: <token>)",
+            "scenario": format!("POST {}/sandbox/scenario {{\"party\": \"<business name>\", \"mode\": \"compliant\" | \"non_compliant\" | \"silent\" | \"down\" | \"rate_limited\", \"copies\", \"late\", \"delay_ms\"}}", i.base_url),
+            "cancel": format!("POST {}/sandbox/cancel {{\"party\", \"policy_number\"}} (the insurer cancels; request records non-compliant, webhook sent)", i.base_url),
             "submissions": format!("GET {}/sandbox/submissions", i.base_url),
         }));
     }
@@ -238,6 +240,14 @@ impl LocalStack {
                     &field("api_token"),
                     &field("webhook_secret"),
                     &format!("{base_url}/v1/webhooks/trustlayer"),
+                    crate::sandboxes::definition(
+                        &crate::sandboxes::specs_dir(&repo_dir),
+                        "trustlayer-platform-v1.yaml",
+                    ),
+                    crate::sandboxes::definition(
+                        &crate::sandboxes::specs_dir(&repo_dir),
+                        "trustlayer-platform-v2.yaml",
+                    ),
                 )
                 .await?,
             )

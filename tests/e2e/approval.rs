@@ -243,12 +243,11 @@ async fn recheck(id: &str, day: &str) -> Value {
     out
 }
 
-/// Registration → documents, license and bank verified automatically → submitted →
-/// approved; then the policy lapses and the scheduled re-check suspends the account. Runs
-/// inside the insurance provider's sequence (verification.rs), which shares its breaker.
-pub async fn registration_to_approved_then_suspended() {
-    let name = business("Aurora");
-    let (dir, docs) = kit(&name, "CA", 41);
+/// A contractor taken from registration to approved: documents, license and bank verified
+/// automatically, then submitted. Its token, id, the kit's truth and its legal name.
+async fn approved_contractor(label: &str, seed: u64) -> (String, String, Value, String) {
+    let name = business(label);
+    let (dir, docs) = kit(&name, "CA", seed);
     let license = docs["license"]["expected"].clone();
     let (token, id) = register(&name, &["CA"]).await;
     // The state's record: active, C-10, renewed (the card predates it), bonded.
@@ -320,6 +319,14 @@ pub async fn registration_to_approved_then_suspended() {
     assert_eq!(entry["summary"]["failed"], json!([]));
     assert_eq!(audit["verification"]["valid"], true);
 
+    (token, id, docs, name)
+}
+
+/// An approved contractor whose policy lapses: the scheduled re-check suspends the account.
+/// Runs inside the insurance provider's sequence (verification.rs), which shares its breaker.
+pub async fn registration_to_approved_then_suspended() {
+    let (token, id, docs, _) = approved_contractor("Aurora", 41).await;
+
     // The day after the policy ends, the re-check finds it lapsed: suspended.
     let insurance = requirement_where(&id, "insurance", Duration::from_secs(5), |_| true).await;
     let ends = insurance
@@ -360,6 +367,39 @@ pub async fn registration_to_approved_then_suspended() {
     // The license (valid to 2028) did not lapse.
     let license = requirement_where(&id, "license", Duration::from_secs(5), |_| true).await;
     assert_eq!(license.state(), RequirementState::Verified);
+}
+
+/// An approved contractor whose insurer cancels the policy: TrustLayer's request-record
+/// compliance webhook, read back, puts the cancellation on the insurance requirement and the
+/// account is suspended. Runs inside the insurance provider's sequence (verification.rs).
+pub async fn policy_cancelled_after_approval_suspends() {
+    let (token, id, docs, legal_name) = approved_contractor("Polaris", 43).await;
+    let sandbox =
+        product().function_envs["verification-insurance"]["INSURANCE_VERIFIER_BASE_URL"].clone();
+    let policy =
+        docs["insurance_certificate"]["expected"]["general_liability.policy_number"].clone();
+    let answer = client()
+        .post(format!("{sandbox}/sandbox/cancel"))
+        .json(&json!({"party": legal_name, "policy_number": policy}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        answer.status(),
+        200,
+        "{}",
+        answer.text().await.unwrap_or_default()
+    );
+    let suspended = status_becomes(&token, &id, "suspended").await;
+    let errors = suspended["requirements"]["errors"].as_array().unwrap();
+    assert!(
+        errors.iter().any(|e| e["requirement"] == "insurance"
+            && e["code"] == "policy_cancelled"
+            && e["reason"]
+                .as_str()
+                .is_some_and(|m| m.contains("General Liability"))),
+        "{errors:?}"
+    );
 }
 
 #[tokio::test]

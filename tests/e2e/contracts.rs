@@ -379,3 +379,286 @@ async fn a_retired_plaid_key_is_refused_as_soon_as_the_new_one_is_seen() {
     assert!(key["key"]["expired_at"].as_i64().is_some(), "{key}");
     sandbox.stop();
 }
+
+const TL_TOKEN: &str = "contract-trustlayer-token";
+const TL_SECRET: &str = "contract-trustlayer-secret";
+
+/// The TrustLayer adapter through its whole journey against the sandbox, with every request
+/// it builds and every answer checked against TrustLayer's own v1 and v2 definitions.
+#[tokio::test]
+async fn trustlayer_adapter_and_sandbox_agree_with_trustlayers_definitions() {
+    use local_runner::sandboxes::InsuranceSandbox;
+    use providers::trustlayer::{self, TrustLayer};
+    let v1 = sandboxes::definition(&specs_dir(), "trustlayer-platform-v1.yaml")
+        .expect("TrustLayer's v1 definition in ../shared/specs");
+    let v2 = sandboxes::definition(&specs_dir(), "trustlayer-platform-v2.yaml")
+        .expect("TrustLayer's v2 definition in ../shared/specs");
+    let inbox = Inbox::start().await;
+    let sandbox = InsuranceSandbox::start(
+        TL_TOKEN,
+        TL_SECRET,
+        &inbox.url,
+        Some(v1.clone()),
+        Some(v2.clone()),
+    )
+    .await
+    .unwrap();
+    let recorder = Recorder::start(&sandbox.base_url).await;
+    let tl = TrustLayer {
+        http: reqwest::Client::new(),
+        base_url: recorder.url.clone(),
+        api_token: TL_TOKEN.into(),
+        primary_object_id: "65a000000000000000000001".into(),
+        document_type: "65a000000000000000000002".into(),
+    };
+    let control = |path: &str, body: Value| {
+        let url = format!("{}{path}", sandbox.base_url);
+        async move {
+            let answer = reqwest::Client::new()
+                .post(url)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            assert!(answer.status().is_success());
+        }
+    };
+    control(
+        "/sandbox/scenario",
+        json!({"party": "Lumen Crews LLC", "mode": "non_compliant"}),
+    )
+    .await;
+    let pdf = std::fs::read(e2e_tests::corpus().join(crate::verification::COI)).unwrap();
+
+    // Two contractors: created once, found again on a retry; a request record per profile.
+    let mut primaries = Vec::new();
+    for (contractor, name) in [
+        ("ctr_contract_a", "Aurora Lights LLC"),
+        ("ctr_contract_b", "Lumen Crews LLC"),
+    ] {
+        let primary = tl.primary_record(contractor, name).await.unwrap();
+        assert_eq!(
+            tl.primary_record(contractor, name).await.unwrap(),
+            primary,
+            "found, not made again"
+        );
+        for profile in ["65a000000000000000000010", "65a000000000000000000011"] {
+            let made = tl.request_record(&primary, profile, name).await.unwrap();
+            assert_eq!(
+                tl.request_record(&primary, profile, name).await.unwrap(),
+                made
+            );
+        }
+        tl.upload_certificate(&primary, "certificate.pdf", pdf.clone())
+            .await
+            .unwrap();
+        assert_eq!(tl.contractor_of(&primary).await.unwrap(), [contractor]);
+        primaries.push(primary);
+    }
+    // The verdicts come by webhook (one per request record), signed as TrustLayer signs.
+    let hooks = e2e_tests::eventually(Duration::from_secs(10), || async {
+        let got = inbox.taken();
+        (got.len() >= 4).then_some(got)
+    })
+    .await
+    .expect("a webhook per request record");
+    for (headers, body) in &hooks {
+        let sig = headers.get("x-hmac-hash").and_then(|v| v.to_str().ok());
+        assert_eq!(
+            webhooks::verify_hmac_sha256(TL_SECRET.as_bytes(), body, sig),
+            Ok(())
+        );
+        let parsed: Value = serde_json::from_slice(body).unwrap();
+        let (request, primary) = trustlayer::webhook_records(&parsed);
+        assert!(
+            request.is_some() && primary.is_some_and(|p| primaries.contains(&p)),
+            "{parsed}"
+        );
+    }
+    let compliant = tl.compliance(&primaries[0]).await.unwrap();
+    assert_eq!(compliant.len(), 2);
+    assert!(
+        compliant
+            .iter()
+            .all(|r| r.compliant == Some(true) && r.reasons.is_empty())
+    );
+    let refused = tl.compliance(&primaries[1]).await.unwrap();
+    assert!(refused.iter().all(|r| r.compliant == Some(false)));
+    assert_eq!(
+        refused[0].reasons[0].code,
+        "trustlayer_generalliability_generalliabilityeachoccurrence"
+    );
+    // The insurer cancels: the policy by number says so, the request records too.
+    assert_eq!(
+        tl.policy_problems("GL0000000").await.unwrap(),
+        None,
+        "unknown policy"
+    );
+    control(
+        "/sandbox/cancel",
+        json!({"party": "Aurora Lights LLC", "policy_number": "GL1234567"}),
+    )
+    .await;
+    let problems = tl
+        .policy_problems("GL1234567")
+        .await
+        .unwrap()
+        .expect("known policy");
+    assert_eq!(problems[0].code, "policy_cancelled");
+    let cancelled = tl.compliance(&primaries[0]).await.unwrap();
+    assert!(
+        cancelled
+            .iter()
+            .all(|r| r.reasons.iter().any(|x| x.code == "policy_cancelled"))
+    );
+
+    // What TrustLayer refuses, in its error shape.
+    let http = reqwest::Client::new();
+    let answer = http
+        .post(format!("{}/v2/primary-records", sandbox.base_url))
+        .bearer_auth(TL_TOKEN)
+        .json(&json!({"name": "No object"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 400);
+    let error: Value = answer.json().await.unwrap();
+    assert_eq!(error["applicationCode"], "FLOW.002", "{error}");
+    let op = v2.operation("POST", "/v2/primary-records").unwrap();
+    assert_eq!(
+        v2.check(
+            op.response_schema(400, None).unwrap(),
+            &error,
+            Strictness::Strict
+        ),
+        vec![]
+    );
+    let unauthorised = http
+        .get(format!("{}/v2/primary-records", sandbox.base_url))
+        .bearer_auth("wrong")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unauthorised.status(), 401);
+    let form = reqwest::multipart::Form::new().text("documentType", "x");
+    let no_document = http
+        .post(format!(
+            "{}/v1/parties/{}/documents",
+            sandbox.base_url, primaries[0]
+        ))
+        .header("authorization", TL_TOKEN)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(no_document.status(), 400, "a document is required");
+
+    // Every exchange against the definition of its version; what the adapter reads, too.
+    let exchanges = recorder.taken();
+    let (v1_calls, v2_calls): (Vec<_>, Vec<_>) = exchanges
+        .into_iter()
+        .partition(|x| x.path.starts_with("/v1/"));
+    let mut ledger = Ledger::default();
+    check_exchanges(&v2, &v2_calls, &[], &mut ledger);
+    check_exchanges(&v1, &v1_calls, &[], &mut ledger);
+    for (endpoint, path) in trustlayer::READS {
+        let (method, template) = endpoint.split_once(' ').unwrap();
+        let definition = if template.starts_with("/parties") {
+            &v1
+        } else {
+            &v2
+        };
+        let concrete = template
+            .replace("{id}", "x")
+            .replace("{number}", "x")
+            .replace("{partyId}", "x");
+        let op = definition
+            .operation(method, &concrete)
+            .expect("an operation of the definition");
+        let status = if method == "POST" { 201 } else { 200 };
+        let schema = op
+            .response_schema(status, None)
+            .expect("a documented answer");
+        if !definition.names(schema, path) {
+            ledger.fail(
+                endpoint,
+                format!("the adapter reads {path:?}, which the definition does not name"),
+            );
+        }
+    }
+    println!(
+        "{}",
+        ledger.report("TrustLayer contract (trustlayer-platform-v1.yaml, -v2.yaml)")
+    );
+    assert_eq!(ledger.violations(), Vec::<String>::new());
+    // The checks have teeth here too: a renamed form field or answer field is caught.
+    let upload = v1_calls.iter().find(|x| x.status == 201).unwrap();
+    let mut form = upload.request_json();
+    assert_eq!(form["document"], "<binary>", "{form}");
+    let kind = form
+        .as_object_mut()
+        .unwrap()
+        .remove("documentType")
+        .unwrap();
+    form["docType"] = kind;
+    let op = v1.operation("POST", &upload.path).unwrap();
+    let found: Vec<String> = v1
+        .check(
+            op.request_schema(Some("multipart/form-data")).unwrap(),
+            &form,
+            Strictness::Strict,
+        )
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(found, ["$.docType: not in the definition"]);
+    let record = v2_calls
+        .iter()
+        .find(|x| {
+            x.path.starts_with("/v2/request-records/")
+                && x.response_json()["complianceStatus"].is_string()
+        })
+        .unwrap();
+    let mut answer = record.response_json();
+    let status = answer
+        .as_object_mut()
+        .unwrap()
+        .remove("complianceStatus")
+        .unwrap();
+    answer["complianceState"] = status;
+    answer["complianceModules"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("subjects");
+    let op = v2.operation("GET", &record.path).unwrap();
+    let found: Vec<String> = v2
+        .check(
+            op.response_schema(200, None).unwrap(),
+            &answer,
+            Strictness::Strict,
+        )
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        found,
+        [
+            "$.complianceModules[0].subjects: required but missing",
+            "$.complianceState: not in the definition"
+        ]
+    );
+    for (endpoint, calls) in [
+        ("GET /primary-records", 4),
+        ("POST /primary-records", 2),
+        ("GET /primary-records/{id}", 2),
+        ("GET /primary-records/{id}/request-records", 8),
+        ("POST /primary-records/{id}/request-records", 4),
+        ("GET /request-records/{id}", 6),
+        ("GET /policies/{number}", 2),
+        ("POST /parties/{partyId}/documents", 2),
+    ] {
+        let t = ledger.tally(endpoint);
+        assert!(t.responses >= calls, "{endpoint}: {t:?}");
+    }
+    sandbox.stop();
+}

@@ -10,7 +10,7 @@ use domain::verification::{Requirement, RequirementState};
 use e2e_tests::{client, corpus, corpus_entry, eventually, product, read};
 use serde_json::{Value, json};
 
-const COI: &str = "insurance_certificate-000-text_pdf.pdf";
+pub(crate) const COI: &str = "insurance_certificate-000-text_pdf.pdf";
 
 /// The codes the shipped marketplace rules must give this certificate's ground truth.
 fn expected_codes(truth: &Value, insured_matches: bool) -> Vec<String> {
@@ -171,11 +171,17 @@ async fn a_certificate_naming_someone_else_fails_the_rules_with_precise_codes() 
 }
 
 async fn scenario(party: &str, mode: &str) {
+    scenario_with(party, json!({"mode": mode})).await
+}
+
+async fn scenario_with(party: &str, settings: Value) {
     let sandbox =
         product().function_envs["verification-insurance"]["INSURANCE_VERIFIER_BASE_URL"].clone();
+    let mut body = settings;
+    body["party"] = json!(party);
     let resp = client()
         .post(format!("{sandbox}/sandbox/scenario"))
-        .json(&json!({"party": party, "mode": mode}))
+        .json(&body)
         .send()
         .await
         .unwrap();
@@ -205,7 +211,9 @@ async fn submissions() -> Vec<Value> {
 async fn certificates_are_verified_by_rules_and_provider_and_reviewed_when_it_is_down() {
     automatically_verified().await;
     verdicts_by_webhook_whatever_the_order().await;
+    non_compliant_with_trustlayers_reasons().await;
     crate::approval::registration_to_approved_then_suspended().await;
+    crate::approval::policy_cancelled_after_approval_suspends().await;
     crate::newcomer::the_readme_walkthrough_reaches_approved().await;
     provider_down_opens_the_circuit_and_sends_to_manual_review().await;
 }
@@ -242,13 +250,15 @@ async fn automatically_verified() {
     let submitted = submissions()
         .await
         .into_iter()
-        .find(|s| s["externalId"] == doc.as_str())
+        .find(|s| s["party"] == insured.as_str())
         .expect("submitted");
     assert_eq!(
         submitted["fetched_bytes"],
         json!(size),
-        "the provider fetched the certificate by its presigned URL"
+        "the certificate was uploaded whole (multipart, v1)"
     );
+    assert_eq!(submitted["document_type"], "65a000000000000000000002");
+    let _ = doc;
 }
 
 async fn trustlayer_webhook(body: &Value) -> u16 {
@@ -266,65 +276,94 @@ async fn trustlayer_webhook(body: &Value) -> u16 {
         .as_u16()
 }
 
-/// The provider's verdict arrives by signed webhook; a duplicate and an older verdict
-/// delivered late change nothing: one outcome.
+/// TrustLayer's verdict arrives as request-record compliance webhooks, duplicated and with
+/// an older one delivered late; each makes us read the request records back, so all of
+/// them record one outcome. A hand-made webhook claiming another status, correctly signed,
+/// changes nothing either: TrustLayer's API is the truth.
 async fn verdicts_by_webhook_whatever_the_order() {
     let truth = corpus_entry(COI)["expected"].clone();
-    // Another spelling of the insured (the rules accept it); the sandbox stays silent for it.
+    // Another spelling of the insured (the rules accept it).
     let party = truth["insured_name"].as_str().unwrap().to_uppercase();
-    scenario(&party, "silent").await;
+    scenario_with(
+        &party,
+        json!({"mode": "compliant", "copies": 2, "late": true, "delay_ms": 300}),
+    )
+    .await;
     let (token, id) = register(&party).await;
-    let doc = upload_coi(&token, &id).await;
-    let pending = insurance_requirement(&id).await;
-    assert_eq!(codes(&pending), Vec::<String>::new());
-    assert_eq!(
-        pending.state(),
-        RequirementState::PendingVerification,
-        "rules pass; the provider has not answered"
-    );
-    eventually(Duration::from_secs(30), || async {
-        submissions()
-            .await
-            .iter()
-            .any(|s| s["externalId"] == doc.as_str())
-            .then_some(())
-    })
-    .await
-    .expect("submitted to the provider");
-
-    let verdict = |event: &str, status: &str, at: &str| {
-        json!({"id": format!("{event}-{doc}"), "type": "document.processed",
-               "data": {"externalId": doc, "status": status, "processedAt": at,
-                        "reasons": [{"code": "policy_cancelled", "message": "The insurer reports the policy cancelled."}]}})
-    };
-    let compliant = verdict("tl_evt_2", "compliant", "2026-11-22T10:05:00Z");
-    assert_eq!(trustlayer_webhook(&compliant).await, 200);
-    assert_eq!(trustlayer_webhook(&compliant).await, 200, "duplicate");
-    let late = verdict("tl_evt_1", "non_compliant", "2026-11-22T10:00:00Z");
-    assert_eq!(
-        trustlayer_webhook(&late).await,
-        200,
-        "older, delivered late"
-    );
-    let settled = eventually(Duration::from_secs(30), || async {
+    upload_coi(&token, &id).await;
+    let settled = eventually(Duration::from_secs(60), || async {
         let r = insurance_requirement(&id).await;
-        r.seen.iter().any(|s| s.contains("tl_evt_1")).then_some(r)
+        r.results
+            .contains_key(domain::verification::TRUSTLAYER)
+            .then_some(r)
     })
     .await
-    .expect("all deliveries processed");
+    .expect("TrustLayer's verdict recorded");
     assert_eq!(
         settled.state(),
         RequirementState::Verified,
         "{:?}",
         settled.results
     );
-    assert_eq!(
-        settled
+    let submitted = submissions()
+        .await
+        .into_iter()
+        .find(|s| s["party"] == party.as_str())
+        .expect("uploaded");
+    let primary = submitted["primary_record"].as_str().unwrap().to_owned();
+    // A forged claim of non-compliance, signed with the shared secret, for the same record.
+    let claim = json!({"type": "request-record.compliance-status.updated", "createdAt": "2026-11-22T10:00:00.000Z",
+                       "primaryRecord": {"id": primary, "name": party}, "requestRecord": {"complianceStatus": "non_compliant"}});
+    assert_eq!(trustlayer_webhook(&claim).await, 200);
+    // Give every delivery time to be processed, then look again: one TrustLayer result.
+    let all_in = eventually(Duration::from_secs(30), || async {
+        let r = insurance_requirement(&id).await;
+        let seen = r
             .seen
             .iter()
-            .filter(|s| s.contains("tl_evt_2"))
+            .filter(|s| s.starts_with("trustlayer:"))
+            .count();
+        (seen >= 1 && r.state() == RequirementState::Verified).then_some(r)
+    })
+    .await
+    .expect("still verified");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let r = insurance_requirement(&id).await;
+    assert_eq!(r.state(), RequirementState::Verified, "{:?}", r.results);
+    assert_eq!(
+        r.seen
+            .iter()
+            .filter(|s| s.starts_with("trustlayer:"))
             .count(),
-        1
+        1,
+        "{:?}",
+        all_in.seen
+    );
+}
+
+/// TrustLayer finds the certificate non-compliant: the requirement is in errors with
+/// TrustLayer's own reason, in its words.
+async fn non_compliant_with_trustlayers_reasons() {
+    let truth = corpus_entry(COI)["expected"].clone();
+    // Another spelling again (the rules accept it), so its scenario is its own.
+    let party = truth["insured_name"].as_str().unwrap().to_lowercase();
+    scenario(&party, "non_compliant").await;
+    let (token, id) = register(&party).await;
+    upload_coi(&token, &id).await;
+    let r = eventually(Duration::from_secs(60), || async {
+        let r = insurance_requirement(&id).await;
+        (r.state() == RequirementState::Errors).then_some(r)
+    })
+    .await
+    .expect("TrustLayer's verdict recorded");
+    let finding = r
+        .findings()
+        .into_iter()
+        .find(|f| f.code == "trustlayer_generalliability_generalliabilityeachoccurrence")
+        .unwrap_or_else(|| panic!("{:?}", r.results));
+    assert_eq!(
+        finding.message,
+        "General Liability: Each Occurrence must be greater or equal to 1000000 (found 500000). Ask your agent for a policy with at least $1,000,000 per occurrence."
     );
 }
 

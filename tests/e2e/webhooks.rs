@@ -1,5 +1,5 @@
 //! Provider webhooks through the local stack: the Plaid sandbox signs (ES256, key fetched by
-//! `kid` from the sandbox's `/webhook_verification_key/get`), TrustLayer-style HMAC with the
+//! `kid` from the sandbox's `/webhook_verification_key/get`), TrustLayer's HMAC with the
 //! local secret; duplicates are recorded (and queued) once; forged, stale, unsigned and
 //! tampered requests get 401 and leave nothing behind.
 
@@ -19,16 +19,27 @@ async fn post(provider: &str, body: &str, headers: &[(&str, &str)]) -> (u16, Val
     (status, body)
 }
 
-/// A signed event whose id could not be a key part is refused as malformed (4xx, so the
-/// provider stops), never a 500 it would retry for ever.
+/// TrustLayer documents no delivery id: a signed event is named by its body's SHA-256,
+/// whatever id-like field it carries, and a signed body that is not JSON is refused as
+/// malformed (4xx, so the sender stops), never a 500 it would retry for ever.
 #[tokio::test]
-async fn a_signed_event_with_an_impossible_id_is_refused_not_failed() {
-    for id in ["x".repeat(3000), String::new(), "tl evt\u{1}".to_owned()] {
-        let body = json!({"id": id, "type": "document.verified", "data": {"documentId": "d_1", "status": "compliant"}}).to_string();
-        let sig = webhooks::sign_hmac_sha256(b"local-insurance-webhook-secret", body.as_bytes());
-        let (status, problem) = post("trustlayer", &body, &[("x-hmac-hash", &sig)]).await;
-        assert_eq!(status, 400, "{problem}");
-    }
+async fn trustlayer_events_are_named_by_their_body_and_malformed_ones_refused() {
+    let stack = product();
+    let body = json!({"id": "x".repeat(3000), "type": "request-record.compliance-status.updated",
+                      "requestRecord": {"id": format!("rr-{}", ulid::Ulid::new())}})
+    .to_string();
+    let sig = webhooks::sign_hmac_sha256(b"local-insurance-webhook-secret", body.as_bytes());
+    let (status, answer) = post("trustlayer", &body, &[("x-hmac-hash", &sig)]).await;
+    assert_eq!(status, 200, "{answer}");
+    let key = format!(
+        "WEBHOOK#trustlayer#{}",
+        e2e_tests::hex_sha256(body.as_bytes())
+    );
+    assert!(stack.table_item(&key, "RECEIVED").await.is_some());
+    let garbage = "not json";
+    let sig = webhooks::sign_hmac_sha256(b"local-insurance-webhook-secret", garbage.as_bytes());
+    let (status, problem) = post("trustlayer", garbage, &[("x-hmac-hash", &sig)]).await;
+    assert_eq!(status, 400, "{problem}");
 }
 
 #[tokio::test]
@@ -76,9 +87,9 @@ async fn signed_webhooks_are_recorded_and_queued_once_and_bad_ones_refused() {
     let (status, problem) = post("plaid", &verified.to_string(), &[]).await;
     assert_eq!(status, 401, "unsigned: {problem}");
 
-    // TrustLayer-style HMAC of the raw body with the shared secret.
-    let event = format!("tl_evt_{}", ulid::Ulid::new());
-    let body = json!({"id": event, "type": "document.verified", "data": {"documentId": "d_1", "status": "compliant"}}).to_string();
+    // TrustLayer: HMAC-SHA256 of the raw body, hex, in X-Hmac-Hash (its webhooks page).
+    let event = format!("rr_{}", ulid::Ulid::new());
+    let body = json!({"type": "request-record.compliance-status.updated", "requestRecord": {"id": event, "complianceStatus": "compliant"}}).to_string();
     let sig = webhooks::sign_hmac_sha256(b"local-insurance-webhook-secret", body.as_bytes());
     let (status, first) = post("trustlayer", &body, &[("x-hmac-hash", &sig)]).await;
     assert_eq!(
@@ -122,13 +133,25 @@ async fn signed_webhooks_are_recorded_and_queued_once_and_bad_ones_refused() {
     assert_eq!(plaid["provider"].as_s().unwrap(), "plaid");
     assert!(inbox("plaid", sha(&json!({"webhook_type": "AUTH", "webhook_code": "VERIFICATION_EXPIRED", "item_id": stale_item}))).await.is_none());
     let recorded = stack
-        .table_item(&format!("WEBHOOK#trustlayer#{event}"), "RECEIVED")
+        .table_item(
+            &format!(
+                "WEBHOOK#trustlayer#{}",
+                e2e_tests::hex_sha256(body.as_bytes())
+            ),
+            "RECEIVED",
+        )
         .await
         .expect("recorded");
     assert_eq!(recorded["status"].as_s().unwrap(), "enqueued");
     assert!(
         stack
-            .table_item(&format!("WEBHOOK#trustlayer#{event}-forged"), "RECEIVED")
+            .table_item(
+                &format!(
+                    "WEBHOOK#trustlayer#{}",
+                    e2e_tests::hex_sha256(forged_event.as_bytes())
+                ),
+                "RECEIVED",
+            )
             .await
             .is_none(),
         "a forgery leaves nothing"

@@ -30,7 +30,16 @@ pub struct Exchange {
 }
 
 impl Exchange {
+    /// The request body as JSON; a `multipart/form-data` body as an object of its fields,
+    /// files shown as `"<binary>"` (how a definition's form schema sees them).
     pub fn request_json(&self) -> Value {
+        let content_type = self.request_type.as_deref().unwrap_or_default();
+        if let Some(boundary) = content_type
+            .strip_prefix("multipart/form-data")
+            .and_then(|rest| rest.split("boundary=").nth(1))
+        {
+            return form_fields(&self.request, boundary.trim_matches('"'));
+        }
         serde_json::from_slice(&self.request).unwrap_or(Value::Null)
     }
     pub fn response_json(&self) -> Value {
@@ -225,4 +234,34 @@ pub fn check_exchanges(
             ),
         }
     }
+}
+
+/// The fields of a `multipart/form-data` body: text values as strings, files as
+/// `"<binary>"`.
+fn form_fields(body: &[u8], boundary: &str) -> Value {
+    let text = String::from_utf8_lossy(body);
+    let mut fields = serde_json::Map::new();
+    for part in text.split(&format!("--{boundary}")) {
+        let Some((head, value)) = part.split_once("\r\n\r\n") else {
+            continue;
+        };
+        let disposition = head
+            .lines()
+            .find(|l| l.to_ascii_lowercase().starts_with("content-disposition"))
+            .unwrap_or_default();
+        let Some(name) = disposition
+            .split("name=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+        else {
+            continue;
+        };
+        let value = if disposition.contains("filename=") {
+            Value::String("<binary>".into())
+        } else {
+            Value::String(value.trim_end_matches("\r\n").to_owned())
+        };
+        fields.insert(name.to_owned(), value);
+    }
+    Value::Object(fields)
 }

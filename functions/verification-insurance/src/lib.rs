@@ -13,11 +13,13 @@ use domain::documents::DocumentKind;
 use domain::events::DomainEvent;
 use domain::evidence::{self, Evidence, EvidenceError};
 use domain::ids::ContractorId;
+use domain::pipeline::ObjectStore;
 use domain::ports::{ContractorRepository, RepoError};
 use domain::verification::{INSURANCE, INSURANCE_SOURCES, Outcome, TRUSTLAYER};
 use platform::sqs::{Backoff, MessageContext, PROVIDER_RETRIES, SqsConsumer};
 use platform::{BoxError, Env};
-use providers::{InsuranceVerifier, ProviderError};
+use providers::ProviderError;
+use providers::trustlayer::TrustLayer;
 use store::breakers::{Gate, ProviderGuard};
 use store::{DynamoContractors, DynamoDocuments, DynamoRequirements, S3Objects};
 
@@ -28,7 +30,9 @@ pub struct VerifyInsurance {
     pub requirements: DynamoRequirements,
     pub rules: RuleSet,
     pub objects: S3Objects,
-    pub verifier: InsuranceVerifier,
+    pub verifier: TrustLayer,
+    /// TrustLayer compliance profile ids by state (`default` for the others).
+    pub profiles: std::collections::HashMap<String, String>,
     pub guard: ProviderGuard,
     pub documents: DynamoDocuments,
 }
@@ -45,16 +49,8 @@ pub async fn build(env: &Env) -> Result<VerifyInsurance, BoxError> {
         requirements: DynamoRequirements::from_env(env, &aws)?,
         rules: RuleSet::shipped(),
         objects: S3Objects::from_env(env, &aws)?,
-        verifier: InsuranceVerifier {
-            http: reqwest::Client::new(),
-            base_url: env.required("INSURANCE_VERIFIER_BASE_URL")?,
-            api_token: aws
-                .secret_json(&env.required("INSURANCE_VERIFIER_SECRET_ARN")?)
-                .await?["api_token"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned(),
-        },
+        verifier: providers::trustlayer::from_env(env, &aws).await?,
+        profiles: providers::trustlayer::profiles_from_env(env)?,
         guard: ProviderGuard::new(store::Table::from_env(env, &aws)?, PROVIDER, env)?,
         documents: DynamoDocuments::new(store::Table::from_env(env, &aws)?),
     })
@@ -81,6 +77,7 @@ struct Certificate<'a> {
     evidence_version: u32,
     object_key: &'a str,
     party_name: &'a str,
+    states: &'a [String],
 }
 
 impl VerifyInsurance {
@@ -110,21 +107,17 @@ impl VerifyInsurance {
             // Another instance holds the probe: try again later.
             Gate::Busy => return Err(RepoError::VersionConflict.into()),
         }
-        let url = self
-            .objects
-            .presigned_get(cert.object_key, std::time::Duration::from_secs(3600))
-            .await?;
-        match self.verifier.submit(cert.document_id, &url, cert.party_name).await {
+        match self.send_to_trustlayer(cert).await {
             Ok(provider_id) => {
                 self.guard.succeeded().await?;
                 tracing::info!(document_id = cert.document_id, provider_id, "submitted to the insurance verifier");
                 Ok(())
             }
-            Err(ProviderError::Refused(why)) => {
+            Err(VerifyError::Provider(ProviderError::Refused(why))) => {
                 self.manual_review(cert, &format!("The insurance provider refused the certificate ({why}); a reviewer will check it."), correlation_id)
                     .await
             }
-            Err(e) => {
+            Err(VerifyError::Provider(e)) => {
                 if self.guard.failed(now, &e.to_string()).await? {
                     self.manual_review(cert, &format!("The insurance provider is unavailable ({e}); a reviewer will check the certificate."), correlation_id)
                         .await
@@ -132,7 +125,47 @@ impl VerifyInsurance {
                     Err(e.into())
                 }
             }
+            Err(other) => Err(other),
         }
+    }
+
+    /// The contractor as a primary record, a request record under each compliance profile
+    /// its states call for, then the certificate uploaded to it. Each step finds what a
+    /// previous try made, so a retry repeats nothing but the upload.
+    async fn send_to_trustlayer(&self, cert: &Certificate<'_>) -> Result<String, VerifyError> {
+        let primary = self
+            .verifier
+            .primary_record(cert.contractor.as_str(), cert.party_name)
+            .await?;
+        let mut profiles: Vec<&String> = cert
+            .states
+            .iter()
+            .filter_map(|s| {
+                self.profiles
+                    .get(s)
+                    .or_else(|| self.profiles.get("default"))
+            })
+            .collect();
+        profiles.sort();
+        profiles.dedup();
+        for profile in profiles {
+            self.verifier
+                .request_record(
+                    &primary,
+                    profile,
+                    &format!("Onboarding {}", cert.party_name),
+                )
+                .await?;
+        }
+        let bytes = self
+            .objects
+            .fetch(cert.object_key, None)
+            .await?
+            .ok_or_else(|| domain::pipeline::EngineError("the certificate is gone".into()))?;
+        Ok(self
+            .verifier
+            .upload_certificate(&primary, &format!("{}.pdf", cert.document_id), bytes)
+            .await?)
     }
 
     async fn manual_review(
@@ -219,6 +252,7 @@ impl SqsConsumer for VerifyInsurance {
             evidence_version: evidence.version,
             object_key: &evidence.object_key,
             party_name: "",
+            states: &[],
         };
         let reason = format!(
             "Automatic verification kept failing ({error}); a reviewer will check the certificate."
@@ -247,6 +281,7 @@ impl SqsConsumer for VerifyInsurance {
                 evidence_version: evidence.version,
                 object_key: &evidence.object_key,
                 party_name: "",
+                states: &[],
             };
             let reason = format!("The certificate may have been altered: {}", altered.message);
             return self
@@ -309,6 +344,7 @@ impl SqsConsumer for VerifyInsurance {
                     evidence_version: evidence.version,
                     object_key: &evidence.object_key,
                     party_name: &legal_name,
+                    states: &states,
                 },
                 ctx.correlation_id.as_str(),
             )

@@ -9,8 +9,7 @@
 
 use aws_lambda_events::event::sqs::SqsMessage;
 use domain::banking::AccountVerification;
-use domain::documents::DocumentRepository;
-use domain::ids::DocumentId;
+use domain::ids::ContractorId;
 use domain::ports::RepoError;
 use domain::verification::{
     BANK_ACCOUNT, BANK_SOURCES, Finding, INSURANCE, INSURANCE_SOURCES, Outcome, TRUSTLAYER,
@@ -18,15 +17,16 @@ use domain::verification::{
 };
 use platform::sqs::{Backoff, MessageContext, PIPELINE_RETRIES, SqsConsumer};
 use platform::{BoxError, Env};
+use providers::trustlayer::{RequestCompliance, TrustLayer};
 use serde_json::Value;
-use store::{BankLinks, DynamoDocuments, DynamoRequirements};
+use store::{BankLinks, DynamoRequirements};
 
 pub struct ProcessWebhooks {
     pub metrics_namespace: String,
     pub backoff: Backoff,
-    pub documents: DynamoDocuments,
     pub requirements: DynamoRequirements,
     pub banks: BankLinks,
+    pub trustlayer: TrustLayer,
 }
 
 pub async fn build(env: &Env) -> Result<ProcessWebhooks, BoxError> {
@@ -34,9 +34,9 @@ pub async fn build(env: &Env) -> Result<ProcessWebhooks, BoxError> {
     Ok(ProcessWebhooks {
         metrics_namespace: platform::metrics::namespace(env),
         backoff: Backoff::new(aws.sqs(), &PIPELINE_RETRIES),
-        documents: DynamoDocuments::new(store::Table::from_env(env, &aws)?),
         requirements: DynamoRequirements::from_env(env, &aws)?,
         banks: BankLinks::new(store::Table::from_env(env, &aws)?),
+        trustlayer: providers::trustlayer::from_env(env, &aws).await?,
     })
 }
 
@@ -46,61 +46,158 @@ pub enum ProcessError {
     Malformed(String),
     #[error(transparent)]
     Repo(#[from] RepoError),
+    /// TrustLayer could not be read: retried.
+    #[error(transparent)]
+    Provider(#[from] providers::ProviderError),
 }
 
-/// TrustLayer's verdict on a document as a verification result for its evidence version.
+/// TrustLayer's compliance of a contractor's request records as one result for the
+/// certificate's evidence version: compliant when every record is, otherwise errors with
+/// TrustLayer's own reasons. `None` while a record has not been evaluated yet. The result
+/// is keyed and ordered by the records' newest `updatedAt`, so a duplicated or late webhook
+/// (which only makes us read the records again) records nothing new.
 pub fn trustlayer_result(
-    event_id: &str,
-    body: &Value,
+    primary: &str,
+    records: &[RequestCompliance],
     evidence_version: u32,
 ) -> Option<VerificationResult> {
-    let data = &body["data"];
-    let at = data["processedAt"]
-        .as_str()
-        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-        .map(|t| t.with_timezone(&chrono::Utc))
+    if records.is_empty() || records.iter().any(|r| r.compliant.is_none()) {
+        return None;
+    }
+    let at = records
+        .iter()
+        .filter_map(|r| r.updated_at)
+        .max()
         .unwrap_or_else(chrono::Utc::now);
-    let outcome = match data["status"].as_str()? {
-        "compliant" => Outcome::Verified,
-        "non_compliant" => Outcome::Errors {
-            findings: data["reasons"]
-                .as_array()
-                .map(|reasons| {
-                    reasons
-                        .iter()
-                        .map(|r| Finding {
-                            code: r["code"]
-                                .as_str()
-                                .unwrap_or("provider_non_compliant")
-                                .to_owned(),
-                            message: r["message"]
-                                .as_str()
-                                .unwrap_or(
-                                    "The insurance provider found the certificate non-compliant.",
-                                )
-                                .to_owned(),
-                        })
-                        .collect()
-                })
-                .unwrap_or_default(),
-        },
-        "needs_review" => Outcome::ManualReview {
-            reason: "the insurance provider could not decide".into(),
-        },
-        _ => return None,
+    let outcome = if records.iter().all(|r| r.compliant == Some(true)) {
+        Outcome::Verified
+    } else {
+        let mut findings: Vec<Finding> = Vec::new();
+        for record in records.iter().filter(|r| r.compliant == Some(false)) {
+            if record.reasons.is_empty() {
+                findings.push(Finding {
+                    code: "provider_non_compliant".into(),
+                    message: "The insurance provider found the certificate non-compliant.".into(),
+                });
+            }
+            for reason in &record.reasons {
+                if !findings
+                    .iter()
+                    .any(|f| f.code == reason.code && f.message == reason.message)
+                {
+                    findings.push(Finding {
+                        code: reason.code.clone(),
+                        message: reason.message.clone(),
+                    });
+                }
+            }
+        }
+        Outcome::Errors { findings }
     };
+    let evidence: Vec<Value> = records
+        .iter()
+        .map(|r| {
+            serde_json::json!({"request_record": r.id, "compliant": r.compliant,
+                "updated_at": r.updated_at.map(|t| t.to_rfc3339()),
+                "reasons": r.reasons.iter().map(|x| serde_json::json!({"code": x.code, "message": x.message})).collect::<Vec<_>>()})
+        })
+        .collect();
     Some(VerificationResult {
-        id: format!("trustlayer:{event_id}"),
+        id: format!("trustlayer:{primary}:{}", at.timestamp_millis()),
         source: TRUSTLAYER.into(),
         evidence_version,
         outcome,
         at,
-        evidence: body.clone(),
+        evidence: serde_json::json!({"primary_record": primary, "request_records": evidence}),
         valid_until: None,
     })
 }
 
 impl ProcessWebhooks {
+    /// A TrustLayer compliance webhook: the records it names are read back (the webhook is
+    /// a hint; TrustLayer's API is the truth), the contractor found by the primary record's
+    /// external code, and the compliance of all its request records recorded as TrustLayer's
+    /// result on the current certificate.
+    async fn trustlayer(
+        &self,
+        event_id: &str,
+        body: &Value,
+        ctx: &MessageContext,
+    ) -> Result<(), ProcessError> {
+        let (request_record, primary) = providers::trustlayer::webhook_records(body);
+        let primary = match (request_record, primary) {
+            (_, Some(primary)) => primary,
+            (Some(id), None) => match self.trustlayer.request_compliance(&id).await? {
+                Some(record) => record.primary_record_id,
+                None => {
+                    tracing::warn!(
+                        event_id,
+                        "TrustLayer event for a request record it does not know; ignored"
+                    );
+                    return Ok(());
+                }
+            },
+            (None, None) => {
+                tracing::info!(event_id, kind = %body["type"], "TrustLayer event names no record; needs no work");
+                return Ok(());
+            }
+        };
+        let contractor = self
+            .trustlayer
+            .contractor_of(&primary)
+            .await?
+            .iter()
+            .find_map(|code| ContractorId::parse(code));
+        let Some(contractor) = contractor else {
+            tracing::warn!(
+                event_id,
+                primary,
+                "TrustLayer record of no contractor of ours; ignored"
+            );
+            return Ok(());
+        };
+        let Some((requirement, _)) = self.requirements.get(&contractor, INSURANCE).await? else {
+            tracing::warn!(
+                event_id,
+                "TrustLayer result for a contractor without an insurance requirement; ignored"
+            );
+            return Ok(());
+        };
+        let records = self.trustlayer.compliance(&primary).await?;
+        let Some(result) = trustlayer_result(&primary, &records, requirement.evidence_version)
+        else {
+            tracing::info!(
+                event_id,
+                primary,
+                "TrustLayer has not evaluated every request record yet"
+            );
+            return Ok(());
+        };
+        match self
+            .requirements
+            .record(
+                &contractor,
+                INSURANCE,
+                &INSURANCE_SOURCES,
+                &result,
+                ctx.correlation_id.as_str(),
+            )
+            .await?
+        {
+            Some(state) => {
+                tracing::info!(event_id, contractor_id = %contractor, state = ?state, "provider result recorded");
+                platform::metrics::emit_count(
+                    &self.metrics_namespace,
+                    Self::NAME,
+                    "ProviderResultsRecorded",
+                    1,
+                );
+            }
+            None => tracing::info!(event_id, "duplicate or stale provider result"),
+        }
+        Ok(())
+    }
+
     /// Plaid Auth webhooks about micro-deposit verification, by item and account.
     async fn plaid(
         &self,
@@ -178,64 +275,17 @@ impl SqsConsumer for ProcessWebhooks {
         let body: Value = serde_json::from_str(envelope["body"].as_str().unwrap_or_default())
             .map_err(|e| ProcessError::Malformed(format!("body: {e}")))?;
         match provider {
-            "trustlayer" if body["type"] == "document.processed" => {}
-            "trustlayer" => {
-                tracing::info!(event_id, kind = %body["type"], "TrustLayer event needs no work");
-                return Ok(());
-            }
-            "plaid" => return self.plaid(event_id, &body, ctx).await,
+            "trustlayer" => self.trustlayer(event_id, &body, ctx).await,
+            "plaid" => self.plaid(event_id, &body, ctx).await,
             other => {
                 tracing::warn!(
                     provider = other,
                     event_id,
                     "no consumer for this provider's events; kept in the webhook inbox"
                 );
-                return Ok(());
+                Ok(())
             }
         }
-        let found = match body["data"]["externalId"]
-            .as_str()
-            .and_then(DocumentId::parse)
-        {
-            Some(id) => self.documents.get(&id).await?,
-            None => None,
-        };
-        let Some(doc) = found else {
-            tracing::warn!(
-                event_id,
-                "TrustLayer result for a document we do not know; ignored"
-            );
-            return Ok(());
-        };
-        let Some(result) = trustlayer_result(event_id, &body, doc.version) else {
-            return Err(ProcessError::Malformed(format!(
-                "unknown status {}",
-                body["data"]["status"]
-            )));
-        };
-        match self
-            .requirements
-            .record(
-                &doc.contractor_id,
-                INSURANCE,
-                &INSURANCE_SOURCES,
-                &result,
-                ctx.correlation_id.as_str(),
-            )
-            .await?
-        {
-            Some(state) => {
-                tracing::info!(event_id, document_id = %doc.id, state = ?state, "provider result recorded");
-                platform::metrics::emit_count(
-                    &self.metrics_namespace,
-                    Self::NAME,
-                    "ProviderResultsRecorded",
-                    1,
-                );
-            }
-            None => tracing::info!(event_id, "duplicate or stale provider result"),
-        }
-        Ok(())
     }
 }
 
@@ -243,22 +293,70 @@ impl SqsConsumer for ProcessWebhooks {
 mod tests {
     use super::*;
 
+    fn record(
+        id: &str,
+        compliant: Option<bool>,
+        at: &str,
+        reasons: &[(&str, &str)],
+    ) -> RequestCompliance {
+        RequestCompliance {
+            id: id.into(),
+            primary_record_id: "p1".into(),
+            compliant,
+            updated_at: Some(
+                chrono::DateTime::parse_from_rfc3339(at)
+                    .unwrap()
+                    .with_timezone(&chrono::Utc),
+            ),
+            reasons: reasons
+                .iter()
+                .map(|(c, m)| providers::trustlayer::Reason {
+                    code: (*c).into(),
+                    message: (*m).into(),
+                })
+                .collect(),
+        }
+    }
+
     #[test]
-    fn trustlayer_verdicts_map_to_outcomes() {
-        let body = serde_json::json!({"id": "e1", "type": "document.processed", "data": {"externalId": "doc_x", "status": "non_compliant", "processedAt": "2026-11-22T10:00:00Z", "reasons": [{"code": "policy_cancelled", "message": "The policy was cancelled."}]}});
-        let r = trustlayer_result("e1", &body, 2).unwrap();
-        assert_eq!(r.id, "trustlayer:e1");
-        assert_eq!(r.evidence_version, 2);
-        assert!(
-            matches!(&r.outcome, Outcome::Errors { findings } if findings[0].code == "policy_cancelled")
-        );
-        let ok = serde_json::json!({"data": {"status": "compliant"}});
+    fn trustlayer_compliance_of_every_request_record_makes_one_result() {
+        let ok = [
+            record("r1", Some(true), "2026-11-22T10:00:00Z", &[]),
+            record("r2", Some(true), "2026-11-22T10:05:00Z", &[]),
+        ];
+        let r = trustlayer_result("p1", &ok, 2).unwrap();
         assert_eq!(
-            trustlayer_result("e2", &ok, 1).unwrap().outcome,
-            Outcome::Verified
+            (r.outcome.clone(), r.evidence_version),
+            (Outcome::Verified, 2)
         );
+        assert_eq!(r.id, format!("trustlayer:p1:{}", r.at.timestamp_millis()));
+        assert_eq!(r.at.to_rfc3339(), "2026-11-22T10:05:00+00:00");
+        let mixed = [
+            ok[0].clone(),
+            record(
+                "r2",
+                Some(false),
+                "2026-11-22T10:06:00Z",
+                &[(
+                    "policy_cancelled",
+                    "TrustLayer reports General Liability cancelled.",
+                )],
+            ),
+        ];
         assert!(
-            trustlayer_result("e3", &serde_json::json!({"data": {"status": "?"}}), 1).is_none()
+            matches!(&trustlayer_result("p1", &mixed, 2).unwrap().outcome,
+            Outcome::Errors { findings } if findings.len() == 1 && findings[0].code == "policy_cancelled")
         );
+        let bare = [record("r3", Some(false), "2026-11-22T10:00:00Z", &[])];
+        assert!(
+            matches!(&trustlayer_result("p1", &bare, 1).unwrap().outcome,
+            Outcome::Errors { findings } if findings[0].code == "provider_non_compliant")
+        );
+        let waiting = [
+            ok[0].clone(),
+            record("r4", None, "2026-11-22T10:00:00Z", &[]),
+        ];
+        assert!(trustlayer_result("p1", &waiting, 1).is_none());
+        assert!(trustlayer_result("p1", &[], 1).is_none());
     }
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 pub mod licenses;
 pub mod plaid;
+pub mod trustlayer;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ProviderError {
@@ -27,55 +28,6 @@ impl ProviderError {
                 retry_after_seconds,
             } => Some(Duration::from_secs(*retry_after_seconds)),
             _ => None,
-        }
-    }
-}
-
-/// The insurance verifier (TrustLayer-style API): documents are submitted by URL with our
-/// id as `externalId`; the verdict comes back by signed webhook (`document.processed`).
-#[derive(Clone, Debug)]
-pub struct InsuranceVerifier {
-    pub http: reqwest::Client,
-    pub base_url: String,
-    pub api_token: String,
-}
-
-impl InsuranceVerifier {
-    /// Submits a certificate for verification; the provider deduplicates by `externalId`,
-    /// so a retried submission is harmless. Returns the provider's document id.
-    pub async fn submit(
-        &self,
-        external_id: &str,
-        document_url: &str,
-        party_name: &str,
-    ) -> Result<String, ProviderError> {
-        let resp = self
-            .http
-            .post(format!(
-                "{}/v2/documents",
-                self.base_url.trim_end_matches('/')
-            ))
-            .bearer_auth(&self.api_token)
-            .timeout(Duration::from_secs(10))
-            .json(&serde_json::json!({
-                "externalId": external_id,
-                "documentUrl": document_url,
-                "documentType": "certificate_of_insurance",
-                "party": {"name": party_name},
-            }))
-            .send()
-            .await;
-        let Answer { status, body } = read(resp).await?;
-        let body: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
-        match status {
-            200..=299 => body["id"]
-                .as_str()
-                .map(str::to_owned)
-                .ok_or_else(|| ProviderError::Unavailable("answer without an id".into())),
-            _ => Err(ProviderError::Refused(format!(
-                "HTTP {status}: {}",
-                body["message"].as_str().unwrap_or("no message")
-            ))),
         }
     }
 }
