@@ -400,6 +400,15 @@ pub async fn policy_cancelled_after_approval_suspends() {
                 .is_some_and(|m| m.contains("General Liability"))),
         "{errors:?}"
     );
+    // The policy was also asked about by its number (v2 `/policies/{number}`).
+    let insurance = requirement_where(&id, "insurance", Duration::from_secs(5), |_| true).await;
+    let evidence = &insurance.results[domain::verification::TRUSTLAYER].evidence;
+    assert_eq!(evidence["policies"][0]["number"], policy, "{evidence}");
+    assert_eq!(
+        evidence["policies"][0]["reasons"],
+        json!(["policy_cancelled"]),
+        "{evidence}"
+    );
 }
 
 #[tokio::test]

@@ -490,7 +490,7 @@ async fn trustlayer_adapter_and_sandbox_agree_with_trustlayers_definitions() {
     );
     // The insurer cancels: the policy by number says so, the request records too.
     assert_eq!(
-        tl.policy_problems("GL0000000").await.unwrap(),
+        tl.policy("GL0000000").await.unwrap(),
         None,
         "unknown policy"
     );
@@ -499,12 +499,9 @@ async fn trustlayer_adapter_and_sandbox_agree_with_trustlayers_definitions() {
         json!({"party": "Aurora Lights LLC", "policy_number": "GL1234567"}),
     )
     .await;
-    let problems = tl
-        .policy_problems("GL1234567")
-        .await
-        .unwrap()
-        .expect("known policy");
-    assert_eq!(problems[0].code, "policy_cancelled");
+    let policy = tl.policy("GL1234567").await.unwrap().expect("known policy");
+    assert_eq!(policy.reasons[0].code, "policy_cancelled");
+    assert!(policy.changed_at.is_some());
     let cancelled = tl.compliance(&primaries[0]).await.unwrap();
     assert!(
         cancelled

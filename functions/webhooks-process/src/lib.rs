@@ -9,17 +9,19 @@
 
 use aws_lambda_events::event::sqs::SqsMessage;
 use domain::banking::AccountVerification;
-use domain::ids::ContractorId;
+use domain::documents::DocumentRepository;
+use domain::ids::{ContractorId, DocumentId};
 use domain::ports::RepoError;
+use domain::verification::Requirement;
 use domain::verification::{
     BANK_ACCOUNT, BANK_SOURCES, Finding, INSURANCE, INSURANCE_SOURCES, Outcome, TRUSTLAYER,
     VerificationResult,
 };
 use platform::sqs::{Backoff, MessageContext, PIPELINE_RETRIES, SqsConsumer};
 use platform::{BoxError, Env};
-use providers::trustlayer::{RequestCompliance, TrustLayer};
+use providers::trustlayer::{PolicyStanding, Reason, RequestCompliance, TrustLayer};
 use serde_json::Value;
-use store::{BankLinks, DynamoRequirements};
+use store::{BankLinks, DynamoDocuments, DynamoRequirements};
 
 pub struct ProcessWebhooks {
     pub metrics_namespace: String,
@@ -27,6 +29,7 @@ pub struct ProcessWebhooks {
     pub requirements: DynamoRequirements,
     pub banks: BankLinks,
     pub trustlayer: TrustLayer,
+    pub documents: DynamoDocuments,
 }
 
 pub async fn build(env: &Env) -> Result<ProcessWebhooks, BoxError> {
@@ -37,6 +40,7 @@ pub async fn build(env: &Env) -> Result<ProcessWebhooks, BoxError> {
         requirements: DynamoRequirements::from_env(env, &aws)?,
         banks: BankLinks::new(store::Table::from_env(env, &aws)?),
         trustlayer: providers::trustlayer::from_env(env, &aws).await?,
+        documents: DynamoDocuments::new(store::Table::from_env(env, &aws)?),
     })
 }
 
@@ -51,14 +55,17 @@ pub enum ProcessError {
     Provider(#[from] providers::ProviderError),
 }
 
-/// TrustLayer's compliance of a contractor's request records as one result for the
-/// certificate's evidence version: compliant when every record is, otherwise errors with
-/// TrustLayer's own reasons. `None` while a record has not been evaluated yet. The result
-/// is keyed and ordered by the records' newest `updatedAt`, so a duplicated or late webhook
-/// (which only makes us read the records again) records nothing new.
+/// TrustLayer's compliance of a contractor's request records, and the standing of the
+/// certificate's policies by number, as one result for the certificate's evidence version:
+/// verified when every record is compliant and no policy is cancelled or expired, otherwise
+/// errors with TrustLayer's own reasons. `None` while a record has not been evaluated yet.
+/// The result is keyed and ordered by the newest `updatedAt` or policy change, so a
+/// duplicated or late webhook (which only makes us read everything again) records nothing
+/// new.
 pub fn trustlayer_result(
     primary: &str,
     records: &[RequestCompliance],
+    policies: &[PolicyStanding],
     evidence_version: u32,
 ) -> Option<VerificationResult> {
     if records.is_empty() || records.iter().any(|r| r.compliant.is_none()) {
@@ -67,9 +74,12 @@ pub fn trustlayer_result(
     let at = records
         .iter()
         .filter_map(|r| r.updated_at)
+        .chain(policies.iter().filter_map(|p| p.changed_at))
         .max()
         .unwrap_or_else(chrono::Utc::now);
-    let outcome = if records.iter().all(|r| r.compliant == Some(true)) {
+    let policy_reasons: Vec<&Reason> = policies.iter().flat_map(|p| &p.reasons).collect();
+    let outcome = if records.iter().all(|r| r.compliant == Some(true)) && policy_reasons.is_empty()
+    {
         Outcome::Verified
     } else {
         let mut findings: Vec<Finding> = Vec::new();
@@ -80,7 +90,13 @@ pub fn trustlayer_result(
                     message: "The insurance provider found the certificate non-compliant.".into(),
                 });
             }
-            for reason in &record.reasons {
+        }
+        let reasons = records
+            .iter()
+            .flat_map(|r| &r.reasons)
+            .chain(policy_reasons);
+        {
+            for reason in reasons {
                 if !findings
                     .iter()
                     .any(|f| f.code == reason.code && f.message == reason.message)
@@ -108,7 +124,9 @@ pub fn trustlayer_result(
         evidence_version,
         outcome,
         at,
-        evidence: serde_json::json!({"primary_record": primary, "request_records": evidence}),
+        evidence: serde_json::json!({"primary_record": primary, "request_records": evidence,
+            "policies": policies.iter().map(|p| serde_json::json!({"number": p.number,
+                "reasons": p.reasons.iter().map(|x| x.code.as_str()).collect::<Vec<_>>()})).collect::<Vec<_>>()}),
         valid_until: None,
     })
 }
@@ -164,7 +182,14 @@ impl ProcessWebhooks {
             return Ok(());
         };
         let records = self.trustlayer.compliance(&primary).await?;
-        let Some(result) = trustlayer_result(&primary, &records, requirement.evidence_version)
+        let mut policies = Vec::new();
+        for number in self.policy_numbers(&requirement).await? {
+            if let Some(policy) = self.trustlayer.policy(&number).await? {
+                policies.push(policy);
+            }
+        }
+        let Some(result) =
+            trustlayer_result(&primary, &records, &policies, requirement.evidence_version)
         else {
             tracing::info!(
                 event_id,
@@ -196,6 +221,36 @@ impl ProcessWebhooks {
             None => tracing::info!(event_id, "duplicate or stale provider result"),
         }
         Ok(())
+    }
+
+    /// The policy numbers read, surely enough, from the certificate the rules judged (their
+    /// result names it), to ask TrustLayer about each policy by number.
+    async fn policy_numbers(&self, requirement: &Requirement) -> Result<Vec<String>, ProcessError> {
+        let document = requirement
+            .results
+            .get("rules")
+            .and_then(|r| r.id.strip_prefix("rules:"))
+            .and_then(|rest| rest.rsplit_once(':'))
+            .and_then(|(id, _)| DocumentId::parse(id));
+        let Some(document) = document else {
+            return Ok(Vec::new());
+        };
+        let Some(doc) = self.documents.get(&document).await? else {
+            return Ok(Vec::new());
+        };
+        let mut numbers: Vec<String> = doc
+            .extraction
+            .iter()
+            .flat_map(|e| &e.fields)
+            .filter(|(name, f)| {
+                name.ends_with(".policy_number") && f.confidence >= reading::MIN_CONFIDENCE
+            })
+            .map(|(_, f)| f.value.trim().to_owned())
+            .filter(|n| !n.is_empty())
+            .collect();
+        numbers.sort();
+        numbers.dedup();
+        Ok(numbers)
     }
 
     /// Plaid Auth webhooks about micro-deposit verification, by item and account.
@@ -324,7 +379,7 @@ mod tests {
             record("r1", Some(true), "2026-11-22T10:00:00Z", &[]),
             record("r2", Some(true), "2026-11-22T10:05:00Z", &[]),
         ];
-        let r = trustlayer_result("p1", &ok, 2).unwrap();
+        let r = trustlayer_result("p1", &ok, &[], 2).unwrap();
         assert_eq!(
             (r.outcome.clone(), r.evidence_version),
             (Outcome::Verified, 2)
@@ -344,19 +399,39 @@ mod tests {
             ),
         ];
         assert!(
-            matches!(&trustlayer_result("p1", &mixed, 2).unwrap().outcome,
+            matches!(&trustlayer_result("p1", &mixed, &[], 2).unwrap().outcome,
             Outcome::Errors { findings } if findings.len() == 1 && findings[0].code == "policy_cancelled")
         );
         let bare = [record("r3", Some(false), "2026-11-22T10:00:00Z", &[])];
         assert!(
-            matches!(&trustlayer_result("p1", &bare, 1).unwrap().outcome,
+            matches!(&trustlayer_result("p1", &bare, &[], 1).unwrap().outcome,
             Outcome::Errors { findings } if findings[0].code == "provider_non_compliant")
         );
+        // A policy cancelled by number (no request record has changed yet) is an error too,
+        // dated by the cancellation so it is newer than the compliant verdict.
+        let cancelled = PolicyStanding {
+            number: "GL1234567".into(),
+            reasons: vec![Reason {
+                code: "policy_cancelled".into(),
+                message: "TrustLayer reports General Liability cancelled.".into(),
+            }],
+            changed_at: Some(
+                chrono::DateTime::parse_from_rfc3339("2026-11-23T00:00:00Z")
+                    .unwrap()
+                    .with_timezone(&chrono::Utc),
+            ),
+        };
+        let r = trustlayer_result("p1", &ok, &[cancelled], 2).unwrap();
+        assert!(
+            matches!(&r.outcome, Outcome::Errors { findings } if findings[0].code == "policy_cancelled")
+        );
+        assert_eq!(r.at.to_rfc3339(), "2026-11-23T00:00:00+00:00");
+        assert_eq!(r.evidence["policies"][0]["number"], "GL1234567");
         let waiting = [
             ok[0].clone(),
             record("r4", None, "2026-11-22T10:00:00Z", &[]),
         ];
-        assert!(trustlayer_result("p1", &waiting, 1).is_none());
-        assert!(trustlayer_result("p1", &[], 1).is_none());
+        assert!(trustlayer_result("p1", &waiting, &[], 1).is_none());
+        assert!(trustlayer_result("p1", &[], &[], 1).is_none());
     }
 }

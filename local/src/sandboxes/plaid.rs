@@ -208,6 +208,12 @@ async fn as_the_definition_says(
         }
         Err(_) => Value::Null,
     };
+    // Credentials first, as Plaid checks them: a caller without them learns nothing more.
+    if definition.operation("POST", parts.uri.path()).is_some()
+        && let Some(refused) = refused_keys(&s, &parsed)
+    {
+        return refused;
+    }
     if let Some(found) = super::refusals(
         Some(&definition),
         parts.method.as_str(),

@@ -43,6 +43,16 @@ pub struct RequestCompliance {
     pub reasons: Vec<Reason>,
 }
 
+/// A policy as TrustLayer knows it by number.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PolicyStanding {
+    pub number: String,
+    /// Coverage lines cancelled (not reinstated) or expired.
+    pub reasons: Vec<Reason>,
+    /// The newest cancellation or reinstatement date.
+    pub changed_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Reason {
     pub code: String,
@@ -146,6 +156,14 @@ pub const READS: &[(&str, &[&str])] = &[
     (
         "GET /policies/{number}",
         &["subjects", "reinstatement", "effectiveDate"],
+    ),
+    (
+        "GET /policies/{number}",
+        &["subjects", "cancellation", "issueDate"],
+    ),
+    (
+        "GET /policies/{number}",
+        &["subjects", "reinstatement", "issueDate"],
     ),
     ("POST /parties/{partyId}/documents", &["data", "id"]),
 ];
@@ -327,12 +345,10 @@ impl TrustLayer {
         Ok(out)
     }
 
-    /// A policy by number: `Some(reasons)` naming every coverage line that is cancelled (and
-    /// not reinstated) or expired; `None` when TrustLayer has no such policy.
-    pub async fn policy_problems(
-        &self,
-        number: &str,
-    ) -> Result<Option<Vec<Reason>>, ProviderError> {
+    /// A policy by number: the coverage lines TrustLayer reports cancelled (and not
+    /// reinstated) or expired, and when its last cancellation or reinstatement happened;
+    /// `None` when TrustLayer has no such policy.
+    pub async fn policy(&self, number: &str) -> Result<Option<PolicyStanding>, ProviderError> {
         let (status, policy) = self
             .get(&format!("/policies/{}", urlencoding::encode(number)), &[])
             .await?;
@@ -340,14 +356,29 @@ impl TrustLayer {
             return Ok(None);
         }
         expect(status, &policy, 200)?;
-        Ok(Some(
-            policy["subjects"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(validity_reason)
-                .collect(),
-        ))
+        let subjects = policy["subjects"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        let changed_at = subjects
+            .iter()
+            .flat_map(|s| {
+                [
+                    &s["cancellation"]["effectiveDate"],
+                    &s["cancellation"]["issueDate"],
+                    &s["reinstatement"]["effectiveDate"],
+                    &s["reinstatement"]["issueDate"],
+                ]
+            })
+            .filter_map(|t| t.as_str())
+            .filter_map(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| t.with_timezone(&chrono::Utc))
+            .max();
+        Ok(Some(PolicyStanding {
+            number: number.to_owned(),
+            reasons: subjects.iter().filter_map(validity_reason).collect(),
+            changed_at,
+        }))
     }
 }
 
