@@ -730,7 +730,8 @@ async fn changes_publish_domain_events_and_the_relay_drains_the_outbox() {
     let occurred = (chrono::Utc::now() - chrono::Duration::minutes(2))
         .to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
     let stranded = json!({"id": stranded_id, "type": "step.saved", "contractor_id": id, "version": 2, "occurred_at": occurred,
-                          "correlation_id": "corr-stranded", "data": {"step": "license"}});
+                          "correlation_id": "corr-stranded",
+                          "data": {"step": "license", "step_status": "in_progress", "percent_complete": 17}});
     ddb.put_item()
         .table_name(&table)
         .item("pk", AttributeValue::S(format!("OUTBOX#{stranded_id}")))

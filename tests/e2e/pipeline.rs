@@ -225,7 +225,10 @@ async fn redelivered_batches_and_duplicate_notifications_do_nothing_twice() {
     }
     let event_id = format!("evt_{}", ulid::Ulid::new().to_string().to_lowercase());
     let scanned_event = json!({"id": event_id, "type": "document.scanned", "contractor_id": first["contractor_id"], "version": 1,
-        "occurred_at": "2026-11-22T10:00:00Z", "correlation_id": "c", "data": {"document_id": id}});
+        "occurred_at": "2026-11-22T10:00:00Z", "correlation_id": "c",
+        // A redelivered event as the pipeline published it (the object key is not read).
+        "data": {"document_id": id, "kind": first["kind"], "version": first["version"], "status": "scanned",
+                 "object_key": "contractors/x/documents/y/original.pdf"}});
     let answer = call_function(
         "DocumentsExtractFunction",
         json!({"Records": [record("e1", &scanned_event.to_string())]}),

@@ -8,7 +8,6 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
-use aws_lambda_events::event::sqs::SqsMessage;
 use e2e_tests::{Stack, client, eventually, read, repo_root, start_stack};
 use futures::future::BoxFuture;
 use lambda_runtime::LambdaEvent;
@@ -64,12 +63,13 @@ impl Jobs {
 
 impl SqsConsumer for Jobs {
     const NAME: &'static str = "fixture-jobs";
+    /// The jobs queue carries JSON strings.
+    type Message = String;
     type Error = Failure;
     fn backoff(&self) -> Option<&platform::sqs::Backoff> {
         Some(&self.backoff)
     }
-    async fn handle(&self, message: &SqsMessage, ctx: &MessageContext) -> Result<(), Failure> {
-        let body = message.body.clone().unwrap_or_default();
+    async fn handle(&self, body: &String, ctx: &MessageContext) -> Result<(), Failure> {
         let mut seen = seen().lock().unwrap();
         seen.jobs.push((body.clone(), ctx.receive_count));
         seen.job_times
@@ -88,9 +88,15 @@ impl SqsConsumer for Jobs {
 struct Uploads;
 impl SqsConsumer for Uploads {
     const NAME: &'static str = "fixture-uploads";
+    type Message = platform::s3::Notification;
     type Error = Failure;
-    async fn handle(&self, message: &SqsMessage, _ctx: &MessageContext) -> Result<(), Failure> {
-        let objects = platform::s3::objects_created(message.body.as_deref().unwrap_or(""))
+    async fn handle(
+        &self,
+        notification: &platform::s3::Notification,
+        _ctx: &MessageContext,
+    ) -> Result<(), Failure> {
+        let objects = notification
+            .objects_created()
             .map_err(|e| Failure(e.to_string()))?;
         seen()
             .lock()
@@ -329,7 +335,7 @@ async fn one_poison_message_is_retried_alone_then_dead_lettered() {
     for (i, body) in bodies.iter().enumerate() {
         let mut entry = aws_sdk_sqs::types::SendMessageBatchRequestEntry::builder()
             .id(format!("e{i}"))
-            .message_body(body);
+            .message_body(serde_json::to_string(body).unwrap());
         if i == 0 {
             let (name, value) = platform::correlation::sqs_attribute(&correlation);
             entry = entry.message_attributes(name, value);
@@ -359,7 +365,10 @@ async fn one_poison_message_is_retried_alone_then_dead_lettered() {
     })
     .await
     .expect("the poison message reaches the DLQ");
-    assert_eq!(dead, format!("poison-{tag}"));
+    assert_eq!(
+        serde_json::from_str::<String>(&dead).unwrap(),
+        format!("poison-{tag}")
+    );
 
     let seen: Vec<(String, u32)> = seen()
         .lock()

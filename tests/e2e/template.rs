@@ -170,3 +170,32 @@ fn sam_builds_every_function_through_the_makefile() {
         assert!(makefile.contains(&target), "Makefile lacks:\n{target}");
     }
 }
+
+#[test]
+fn filter_policies_name_only_known_event_types() {
+    let t = template();
+    let mut filtered = 0;
+    for sub in t.of_kind("AWS::SNS::Subscription") {
+        let Some(types) = sub
+            .properties
+            .get("FilterPolicy")
+            .and_then(|p| p.get("event_type"))
+            .and_then(Value::as_array)
+        else {
+            continue;
+        };
+        filtered += 1;
+        for kind in types {
+            let kind = kind.as_str().unwrap_or_default();
+            assert!(
+                domain::events::EVENT_TYPES.contains(&kind),
+                "{} filters on {kind:?}, which no domain event is",
+                sub.logical_id
+            );
+        }
+    }
+    assert!(
+        filtered >= 4,
+        "the events topic's subscriptions filter by type"
+    );
+}

@@ -16,13 +16,13 @@ use platform::idempotency::Idempotent;
 use platform::{ApiError, BoxError, Env};
 use providers::plaid::Plaid;
 use serde::Deserialize;
-use store::{BankLinks, DynamoIdempotency, DynamoRequirements};
+use store::{BankLinks, DynamoIdempotency};
 
 pub struct Exchange {
     api: wiring::Api,
     plaid: Plaid,
     banks: BankLinks,
-    requirements: DynamoRequirements,
+    verification: store::Verification,
 }
 
 pub async fn build(env: &Env) -> Result<Idempotent<Exchange, DynamoIdempotency>, BoxError> {
@@ -30,7 +30,7 @@ pub async fn build(env: &Env) -> Result<Idempotent<Exchange, DynamoIdempotency>,
     let app = Exchange {
         plaid: wiring::plaid(env, &aws).await?,
         banks: BankLinks::new(store::Table::from_env(env, &aws)?),
-        requirements: DynamoRequirements::from_env(env, &aws)?,
+        verification: store::verification(env, &aws)?,
         api,
     };
     wiring::idempotent(app, env, &aws)
@@ -171,6 +171,7 @@ impl HttpApp for Exchange {
         })?;
         let internal = |e: domain::ports::RepoError| ApiError::Internal(Box::new(e));
         let evidence_version = self
+            .verification
             .requirements
             .get(&contractor.id, BANK_ACCOUNT)
             .await
@@ -188,7 +189,7 @@ impl HttpApp for Exchange {
             )
             .await
             .map_err(ApiError::internal)?;
-        let now = chrono::Utc::now();
+        let now = self.verification.now();
         let link = BankLink {
             item_id,
             contractor_id: contractor.id.clone(),
@@ -204,7 +205,7 @@ impl HttpApp for Exchange {
             linked_at: now,
         };
         self.banks.save(&link).await.map_err(internal)?;
-        self.requirements
+        self.verification
             .record(
                 &contractor.id,
                 BANK_ACCOUNT,
@@ -215,6 +216,7 @@ impl HttpApp for Exchange {
             .await
             .map_err(internal)?;
         let (requirement, _) = self
+            .verification
             .requirements
             .get(&contractor.id, BANK_ACCOUNT)
             .await

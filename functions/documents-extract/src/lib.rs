@@ -3,8 +3,7 @@
 //! and moves the document to `extracted`, publishing `document.extracted`. A document that
 //! has already moved on is left alone, so redeliveries do nothing twice.
 
-use aws_lambda_events::event::sqs::SqsMessage;
-use domain::events::DomainEvent;
+use domain::events::{DomainEvent, Event};
 use domain::ids::DocumentId;
 use domain::pipeline::{Extracting, Outcome, PipelineError};
 use engines::CliTextReader;
@@ -35,45 +34,36 @@ pub async fn build(env: &Env) -> Result<ExtractFields, BoxError> {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExtractError {
-    #[error("not a document event: {0}")]
-    NotAnEvent(String),
     #[error(transparent)]
     Pipeline(#[from] PipelineError),
 }
 
 /// The document a `document.scanned` event names.
-pub fn scanned_document(body: &str) -> Result<Option<DocumentId>, ExtractError> {
-    let event: DomainEvent =
-        serde_json::from_str(body).map_err(|e| ExtractError::NotAnEvent(e.to_string()))?;
-    if event.kind != domain::pipeline::EVENT_SCANNED {
-        return Ok(None);
+pub fn scanned_document(event: &DomainEvent) -> Option<&DocumentId> {
+    match &event.event {
+        Event::DocumentScanned(doc) => Some(&doc.document_id),
+        _ => None,
     }
-    event
-        .data
-        .get("document_id")
-        .and_then(|v| v.as_str())
-        .and_then(DocumentId::parse)
-        .map(Some)
-        .ok_or_else(|| ExtractError::NotAnEvent("no document_id".into()))
 }
 
 impl SqsConsumer for ExtractFields {
     const NAME: &'static str = "documents-extract";
+    type Message = DomainEvent;
     type Error = ExtractError;
 
     fn backoff(&self) -> Option<&Backoff> {
         Some(&self.backoff)
     }
 
-    async fn handle(&self, message: &SqsMessage, ctx: &MessageContext) -> Result<(), ExtractError> {
-        let Some(id) = scanned_document(message.body.as_deref().unwrap_or_default())? else {
+    async fn handle(&self, event: &DomainEvent, ctx: &MessageContext) -> Result<(), ExtractError> {
+        let Some(id) = scanned_document(event) else {
             tracing::info!("not a document.scanned event; skipped");
             return Ok(());
         };
         let started = std::time::Instant::now();
         let outcome = self
             .extracting
-            .on_scanned(&id, chrono::Utc::now(), ctx.correlation_id.as_str())
+            .on_scanned(id, chrono::Utc::now(), ctx.correlation_id.as_str())
             .await?;
         let ms = started.elapsed().as_millis() as u64;
         match outcome {

@@ -3,10 +3,9 @@
 //! `scanned` (extraction picks it up from the `document.scanned` event) or `rejected`
 //! (quarantined). Redelivered and duplicate notifications change nothing.
 
-use aws_lambda_events::event::sqs::SqsMessage;
 use domain::pipeline::{Outcome, PipelineError, Scanning, UploadedObject};
 use engines::ClamdScanner;
-use platform::s3::{S3EventError, objects_created};
+use platform::s3::{Notification, S3EventError};
 use platform::sqs::{Backoff, MessageContext, PIPELINE_RETRIES, SqsConsumer};
 use platform::{BoxError, Env};
 use store::{DynamoDocuments, S3Objects};
@@ -42,15 +41,19 @@ pub enum ScanError {
 
 impl SqsConsumer for ScanUploads {
     const NAME: &'static str = "documents-scan";
+    type Message = Notification;
     type Error = ScanError;
 
     fn backoff(&self) -> Option<&Backoff> {
         Some(&self.backoff)
     }
 
-    async fn handle(&self, message: &SqsMessage, ctx: &MessageContext) -> Result<(), ScanError> {
-        let body = message.body.as_deref().unwrap_or_default();
-        for object in objects_created(body)? {
+    async fn handle(
+        &self,
+        notification: &Notification,
+        ctx: &MessageContext,
+    ) -> Result<(), ScanError> {
+        for object in notification.objects_created()? {
             let uploaded = UploadedObject {
                 key: object.key,
                 version_id: object.version_id,

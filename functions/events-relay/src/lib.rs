@@ -33,7 +33,7 @@ impl ScheduledJob for Relay {
         let pending = self.outbox.pending(before, 100).await?;
         let (mut published, mut failed) = (0, 0);
         for event in &pending {
-            match self.publisher.publish(event).await {
+            match store::outbox::publish(&self.publisher, event).await {
                 Ok(()) => {
                     published += 1;
                     if let Err(e) = self.outbox.remove(&event.id).await {

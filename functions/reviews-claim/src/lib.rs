@@ -2,15 +2,14 @@
 //! item for 30 minutes (renewable), so two reviewers don't work the same item; another
 //! reviewer's decision is refused while the claim holds. Staff only.
 
-use domain::events::DomainEvent;
 use domain::ids::ContractorId;
 use lambda_http::{Body, Request, Response};
 use platform::http::{self, HttpApp, RequestMeta};
 use platform::{ApiError, BoxError, Env};
-use store::DynamoRequirements;
+use store::Verification;
 
 pub struct ClaimReview {
-    requirements: DynamoRequirements,
+    verification: Verification,
     api: wiring::Api,
     lease: chrono::Duration,
 }
@@ -18,7 +17,7 @@ pub struct ClaimReview {
 pub async fn build(env: &Env) -> Result<ClaimReview, BoxError> {
     let (api, aws) = wiring::Api::from_env(env).await?;
     Ok(ClaimReview {
-        requirements: DynamoRequirements::from_env(env, &aws)?,
+        verification: store::verification(env, &aws)?,
         api,
         lease: chrono::Duration::minutes(env.parse_or("REVIEW_CLAIM_MINUTES", 30)?),
     })
@@ -41,39 +40,17 @@ impl HttpApp for ClaimReview {
             .service
             .guard_review(&viewer, &contractor, "claim", &wiring::facts(&req, &meta))
             .await?;
-        let internal = |e: domain::ports::RepoError| ApiError::Internal(Box::new(e));
-        let now = chrono::Utc::now();
-        let (mut requirement, version) = self
-            .requirements
-            .get(&contractor, &name)
+        let requirement = self
+            .verification
+            .claim(
+                &contractor,
+                &name,
+                &viewer.subject,
+                self.lease,
+                meta.correlation_id.as_str(),
+            )
             .await
-            .map_err(internal)?
-            .ok_or(ApiError::NotFound("requirement"))?;
-        requirement
-            .take_claim(&viewer.subject, now, self.lease)
-            .map_err(wiring::claim_conflict)?;
-        let claimed = DomainEvent::new(
-            "requirement.claimed",
-            &contractor,
-            version + 1,
-            now,
-            meta.correlation_id.as_str(),
-            serde_json::json!({"requirement": name, "reviewer": viewer.subject, "until": requirement.claim.as_ref().map(|c| c.until)}),
-        );
-        match self
-            .requirements
-            .save(&contractor, &requirement, version, &[claimed])
-            .await
-        {
-            Ok(()) => {}
-            Err(domain::ports::RepoError::VersionConflict) => {
-                return Err(ApiError::Conflict {
-                    code: "changed_meanwhile",
-                    detail: "The item changed while you claimed it; reload it.".into(),
-                });
-            }
-            Err(e) => return Err(internal(e)),
-        }
+            .map_err(wiring::claim_failure)?;
         tracing::info!(contractor_id = %contractor, requirement = %name, reviewer = %viewer.subject, "review item claimed");
         Ok(http::json(200, &requirement.view()))
     }

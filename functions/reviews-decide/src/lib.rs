@@ -10,17 +10,16 @@ use domain::verification::{DecisionInput, reviewer_result};
 use lambda_http::{Body, Request, Response};
 use platform::http::{self, HttpApp, RequestMeta};
 use platform::{ApiError, BoxError, Env};
-use store::DynamoRequirements;
 
 pub struct DecideReview {
-    requirements: DynamoRequirements,
+    verification: store::Verification,
     api: wiring::Api,
 }
 
 pub async fn build(env: &Env) -> Result<DecideReview, BoxError> {
     let (api, aws) = wiring::Api::from_env(env).await?;
     Ok(DecideReview {
-        requirements: DynamoRequirements::from_env(env, &aws)?,
+        verification: store::verification(env, &aws)?,
         api,
     })
 }
@@ -36,7 +35,7 @@ impl HttpApp for DecideReview {
             ));
         }
         let input: DecisionInput = http::parse_json(&req, 4 * 1024)?;
-        let now = chrono::Utc::now();
+        let now = self.verification.now();
         let decision = input.parse(now.date_naive())?;
         let contractor = ContractorId::parse(http::path_param(&req, "id")?)
             .ok_or(ApiError::NotFound("requirement"))?;
@@ -47,6 +46,7 @@ impl HttpApp for DecideReview {
             .await?;
         let internal = |e: domain::ports::RepoError| ApiError::Internal(Box::new(e));
         let (requirement, _) = self
+            .verification
             .requirements
             .get(&contractor, &name)
             .await
@@ -67,7 +67,7 @@ impl HttpApp for DecideReview {
             requirement.evidence_version,
             now,
         );
-        self.requirements
+        self.verification
             .record(
                 &contractor,
                 &name,
@@ -78,6 +78,7 @@ impl HttpApp for DecideReview {
             .await
             .map_err(internal)?;
         let (after, _) = self
+            .verification
             .requirements
             .get(&contractor, &name)
             .await

@@ -7,7 +7,6 @@
 //! The requirement's state is derived from all its results, so redeliveries and
 //! out-of-order events give the same state.
 
-use aws_lambda_events::event::sqs::SqsMessage;
 use domain::compliance::{Facts, RuleSet, certificate_result};
 use domain::documents::DocumentKind;
 use domain::events::DomainEvent;
@@ -16,24 +15,24 @@ use domain::ids::ContractorId;
 use domain::pipeline::ObjectStore;
 use domain::ports::{ContractorRepository, RepoError};
 use domain::verification::{INSURANCE, INSURANCE_SOURCES, Outcome, TRUSTLAYER};
+use domain::verifying::{Call, CallError, Handover, ProviderGuard};
 use platform::sqs::{Backoff, MessageContext, PROVIDER_RETRIES, SqsConsumer};
 use platform::{BoxError, Env};
 use providers::ProviderError;
 use providers::trustlayer::TrustLayer;
-use store::breakers::{Gate, ProviderGuard};
-use store::{DynamoContractors, DynamoDocuments, DynamoRequirements, S3Objects};
+use store::{DynamoBreakers, DynamoContractors, DynamoDocuments, S3Objects, Verification};
 
 pub struct VerifyInsurance {
     pub metrics_namespace: String,
     pub backoff: Backoff,
     pub contractors: DynamoContractors,
-    pub requirements: DynamoRequirements,
+    pub verification: Verification,
     pub rules: RuleSet,
     pub objects: S3Objects,
     pub verifier: TrustLayer,
     /// TrustLayer compliance profile ids by state (`default` for the others).
     pub profiles: std::collections::HashMap<String, String>,
-    pub guard: ProviderGuard,
+    pub guard: ProviderGuard<DynamoBreakers>,
     pub documents: DynamoDocuments,
 }
 
@@ -46,24 +45,22 @@ pub async fn build(env: &Env) -> Result<VerifyInsurance, BoxError> {
         metrics_namespace: platform::metrics::namespace(env),
         backoff: Backoff::new(aws.sqs(), &PROVIDER_RETRIES),
         contractors: DynamoContractors::from_env(env, &aws)?,
-        requirements: DynamoRequirements::from_env(env, &aws)?,
+        verification: store::verification(env, &aws)?,
         rules: RuleSet::shipped(),
         objects: S3Objects::from_env(env, &aws)?,
         verifier: providers::trustlayer::from_env(env, &aws).await?,
         profiles: providers::trustlayer::profiles_from_env(env)?,
-        guard: ProviderGuard::new(store::Table::from_env(env, &aws)?, PROVIDER, env)?,
+        guard: store::provider_guard(store::Table::from_env(env, &aws)?, PROVIDER, env)?,
         documents: DynamoDocuments::new(store::Table::from_env(env, &aws)?),
     })
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum VerifyError {
-    #[error("not a document event: {0}")]
-    NotAnEvent(String),
     #[error(transparent)]
     Repo(#[from] RepoError),
     #[error(transparent)]
-    Provider(#[from] ProviderError),
+    Call(#[from] CallError<ProviderError>),
     #[error(transparent)]
     Engine(#[from] domain::pipeline::EngineError),
     #[error(transparent)]
@@ -90,49 +87,51 @@ impl VerifyInsurance {
         cert: &Certificate<'_>,
         correlation_id: &str,
     ) -> Result<(), VerifyError> {
-        if let Some((requirement, _)) = self.requirements.get(cert.contractor, INSURANCE).await?
+        if let Some((requirement, _)) = self
+            .verification
+            .requirements
+            .get(cert.contractor, INSURANCE)
+            .await?
             && requirement.evidence_version == cert.evidence_version
             && requirement.results.contains_key(TRUSTLAYER)
         {
             return Ok(()); // the provider has already answered for this certificate
         }
-        let now = chrono::Utc::now();
-        match self.guard.gate(now).await? {
-            Gate::Call => {}
-            Gate::Refused(reason) => {
-                return self
-                    .manual_review(cert, &format!("The insurance provider is unavailable ({reason}); a reviewer will check the certificate."), correlation_id)
-                    .await;
-            }
-            // Another instance holds the probe: try again later.
-            Gate::Busy => return Err(RepoError::VersionConflict.into()),
-        }
-        match self.send_to_trustlayer(cert).await {
-            Ok(provider_id) => {
-                self.guard.succeeded().await?;
+        // The certificate's bytes first: a missing object is our failure, not TrustLayer's.
+        let bytes = self
+            .objects
+            .fetch(cert.object_key, None)
+            .await?
+            .ok_or_else(|| domain::pipeline::EngineError("the certificate is gone".into()))?;
+        let now = self.verification.now();
+        match self.guard.call(now, self.send_to_trustlayer(cert, bytes)).await? {
+            Call::Answered(provider_id) => {
                 tracing::info!(document_id = cert.document_id, provider_id, "submitted to the insurance verifier");
                 Ok(())
             }
-            Err(VerifyError::Provider(ProviderError::Refused(why))) => {
+            Call::Refused(e) => {
+                let why = match e {
+                    ProviderError::Refused(why) => why,
+                    other => other.to_string(),
+                };
                 self.manual_review(cert, &format!("The insurance provider refused the certificate ({why}); a reviewer will check it."), correlation_id)
                     .await
             }
-            Err(VerifyError::Provider(e)) => {
-                if self.guard.failed(now, &e.to_string()).await? {
-                    self.manual_review(cert, &format!("The insurance provider is unavailable ({e}); a reviewer will check the certificate."), correlation_id)
-                        .await
-                } else {
-                    Err(e.into())
-                }
+            Call::Unavailable(reason) => {
+                self.manual_review(cert, &format!("The insurance provider is unavailable ({reason}); a reviewer will check the certificate."), correlation_id)
+                    .await
             }
-            Err(other) => Err(other),
         }
     }
 
     /// The contractor as a primary record, a request record under each compliance profile
     /// its states call for, then the certificate uploaded to it. Each step finds what a
     /// previous try made, so a retry repeats nothing but the upload.
-    async fn send_to_trustlayer(&self, cert: &Certificate<'_>) -> Result<String, VerifyError> {
+    async fn send_to_trustlayer(
+        &self,
+        cert: &Certificate<'_>,
+        bytes: Vec<u8>,
+    ) -> Result<String, ProviderError> {
         let primary = self
             .verifier
             .primary_record(cert.contractor.as_str(), cert.party_name)
@@ -157,15 +156,9 @@ impl VerifyInsurance {
                 )
                 .await?;
         }
-        let bytes = self
-            .objects
-            .fetch(cert.object_key, None)
-            .await?
-            .ok_or_else(|| domain::pipeline::EngineError("the certificate is gone".into()))?;
-        Ok(self
-            .verifier
+        self.verifier
             .upload_certificate(&primary, &format!("{}.pdf", cert.document_id), bytes)
-            .await?)
+            .await
     }
 
     async fn manual_review(
@@ -186,18 +179,16 @@ impl VerifyInsurance {
         reason: &str,
         correlation_id: &str,
     ) -> Result<(), VerifyError> {
-        self.requirements
-            .send_to_review(
-                cert.contractor,
-                INSURANCE,
-                &INSURANCE_SOURCES,
-                source,
-                cert.document_id,
-                cert.evidence_version,
-                reason,
-                correlation_id,
-            )
-            .await?;
+        let handover = Handover {
+            contractor: cert.contractor,
+            requirement: INSURANCE,
+            sources: &INSURANCE_SOURCES,
+            source,
+            key: cert.document_id,
+            evidence_version: cert.evidence_version,
+            correlation_id,
+        };
+        self.verification.send_to_review(&handover, reason).await?;
         tracing::warn!(
             document_id = cert.document_id,
             reason,
@@ -216,18 +207,14 @@ impl VerifyInsurance {
 impl VerifyInsurance {
     /// The certificate an event asks to check (a new one, or the newest again after a
     /// business-profile change).
-    async fn certificate_of(&self, message: &SqsMessage) -> Result<Option<Evidence>, VerifyError> {
-        let event: DomainEvent = serde_json::from_str(message.body.as_deref().unwrap_or_default())
-            .map_err(|e| VerifyError::NotAnEvent(e.to_string()))?;
-        Ok(
-            evidence::for_event(&event, DocumentKind::InsuranceCertificate, &self.documents)
-                .await?,
-        )
+    async fn certificate_of(&self, event: &DomainEvent) -> Result<Option<Evidence>, VerifyError> {
+        Ok(evidence::for_event(event, DocumentKind::InsuranceCertificate, &self.documents).await?)
     }
 }
 
 impl SqsConsumer for VerifyInsurance {
     const NAME: &'static str = "verification-insurance";
+    type Message = DomainEvent;
     type Error = VerifyError;
 
     fn backoff(&self) -> Option<&Backoff> {
@@ -236,13 +223,13 @@ impl SqsConsumer for VerifyInsurance {
 
     fn retry_hint(&self, error: &VerifyError) -> Option<std::time::Duration> {
         match error {
-            VerifyError::Provider(e) => e.retry_after(),
+            VerifyError::Call(CallError::Provider(e)) => e.retry_after(),
             _ => None,
         }
     }
 
     /// Out of tries: a reviewer takes the certificate (the message also goes to the DLQ).
-    async fn gave_up(&self, message: &SqsMessage, ctx: &MessageContext, error: &VerifyError) {
+    async fn gave_up(&self, message: &DomainEvent, ctx: &MessageContext, error: &VerifyError) {
         let Ok(Some(evidence)) = self.certificate_of(message).await else {
             return;
         };
@@ -265,7 +252,7 @@ impl SqsConsumer for VerifyInsurance {
         }
     }
 
-    async fn handle(&self, message: &SqsMessage, ctx: &MessageContext) -> Result<(), VerifyError> {
+    async fn handle(&self, message: &DomainEvent, ctx: &MessageContext) -> Result<(), VerifyError> {
         let Some(evidence) = self.certificate_of(message).await? else {
             return Ok(());
         };
@@ -289,7 +276,7 @@ impl SqsConsumer for VerifyInsurance {
                 .await;
         }
         let (legal_name, dba) = contractor.names();
-        let now = chrono::Utc::now();
+        let now = self.verification.now();
         let states: Vec<String> = contractor
             .service_area
             .states
@@ -315,7 +302,7 @@ impl SqsConsumer for VerifyInsurance {
         evidence.tag(&mut result);
         let document_id = evidence.document_id.as_str();
         match self
-            .requirements
+            .verification
             .record(
                 &contractor.id,
                 INSURANCE,

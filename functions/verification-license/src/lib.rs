@@ -8,31 +8,30 @@
 
 use std::collections::BTreeMap;
 
-use aws_lambda_events::event::sqs::SqsMessage;
 use domain::documents::DocumentKind;
 use domain::events::DomainEvent;
 use domain::evidence::{self, Evidence, EvidenceError};
 use domain::licensing::{LicenseFacts, LicenseRules, Lookup, license_result};
 use domain::ports::{ContractorRepository, RepoError};
 use domain::verification::{LICENSE, LICENSE_LOOKUP, LICENSE_SOURCES};
+use domain::verifying::{Call, CallError, Handover, ProviderGuard};
 use platform::sqs::{Backoff, MessageContext, PROVIDER_RETRIES, SqsConsumer};
 use platform::{BoxError, Env};
 use providers::ProviderError;
 use providers::licenses::Registries;
 use store::{
-    DynamoContractors, DynamoDocuments, DynamoRequirements, Gate, LicenseCache, ProviderGuard,
-    Table,
+    DynamoBreakers, DynamoContractors, DynamoDocuments, LicenseCache, Table, Verification,
 };
 
 pub struct VerifyLicense {
     pub backoff: Backoff,
     pub contractors: DynamoContractors,
-    pub requirements: DynamoRequirements,
+    pub verification: Verification,
     pub rules: LicenseRules,
     pub registries: Registries,
     pub cache: LicenseCache,
     /// One breaker per registry, by the rules' registry name.
-    pub guards: BTreeMap<String, ProviderGuard>,
+    pub guards: BTreeMap<String, ProviderGuard<DynamoBreakers>>,
     pub documents: DynamoDocuments,
 }
 
@@ -45,13 +44,13 @@ pub async fn build(env: &Env) -> Result<VerifyLicense, BoxError> {
         let name = format!("license-{}", rule.registry);
         guards.insert(
             rule.registry.clone(),
-            ProviderGuard::new(table.clone(), &name, env)?,
+            store::provider_guard(table.clone(), &name, env)?,
         );
     }
     Ok(VerifyLicense {
         backoff: Backoff::new(aws.sqs(), &PROVIDER_RETRIES),
         contractors: DynamoContractors::from_env(env, &aws)?,
-        requirements: DynamoRequirements::from_env(env, &aws)?,
+        verification: store::verification(env, &aws)?,
         registries: Registries {
             http: reqwest::Client::new(),
             cslb_url: env.required("LICENSE_REGISTRY_CSLB_URL")?,
@@ -71,12 +70,10 @@ pub async fn build(env: &Env) -> Result<VerifyLicense, BoxError> {
 
 #[derive(Debug, thiserror::Error)]
 pub enum VerifyError {
-    #[error("not a document event: {0}")]
-    NotAnEvent(String),
     #[error(transparent)]
     Repo(#[from] RepoError),
     #[error(transparent)]
-    Provider(#[from] ProviderError),
+    Call(#[from] CallError<ProviderError>),
     #[error(transparent)]
     Evidence(#[from] EvidenceError),
 }
@@ -91,46 +88,30 @@ enum Asked {
 impl VerifyLicense {
     /// The license card an event asks to check (a new card, or the newest one again after
     /// a business-profile change).
-    async fn card_of(&self, message: &SqsMessage) -> Result<Option<Evidence>, VerifyError> {
-        let event: DomainEvent = serde_json::from_str(message.body.as_deref().unwrap_or_default())
-            .map_err(|e| VerifyError::NotAnEvent(e.to_string()))?;
-        Ok(evidence::for_event(&event, DocumentKind::License, &self.documents).await?)
+    async fn card_of(&self, event: &DomainEvent) -> Result<Option<Evidence>, VerifyError> {
+        Ok(evidence::for_event(event, DocumentKind::License, &self.documents).await?)
     }
 
     /// The registry's answer for `(state, number)`: from the cache, else from the registry
     /// through its breaker (cached on success).
     async fn ask(&self, state: &str, number: &str, card: &str) -> Result<Asked, VerifyError> {
-        let now = chrono::Utc::now();
+        let now = self.verification.now();
         if let Some(cached) = self.cache.get(state, number, now, card).await? {
             return Ok(Asked::Answer(cached));
         }
         let Some(rule) = self.rules.for_state(state) else {
             return Ok(Asked::Answer(Lookup::NotFound));
         };
-        let guard = &self.guards[&rule.registry];
-        match guard.gate(now).await? {
-            Gate::Call => {}
-            Gate::Refused(reason) => return Ok(Asked::Unavailable(reason)),
-            Gate::Busy => return Err(RepoError::VersionConflict.into()),
-        }
-        match self
+        let lookup = self
             .registries
-            .lookup(&rule.registry, state, number, now.date_naive())
-            .await
-        {
-            Ok(lookup) => {
-                guard.succeeded().await?;
+            .lookup(&rule.registry, state, number, now.date_naive());
+        match self.guards[&rule.registry].call(now, lookup).await? {
+            Call::Answered(lookup) => {
                 self.cache.put(state, number, &lookup, now, card).await?;
                 Ok(Asked::Answer(lookup))
             }
-            Err(e @ ProviderError::Refused(_)) => Ok(Asked::Unavailable(e.to_string())),
-            Err(e) => {
-                if guard.failed(now, &e.to_string()).await? {
-                    Ok(Asked::Unavailable(e.to_string()))
-                } else {
-                    Err(e.into())
-                }
-            }
+            Call::Refused(e) => Ok(Asked::Unavailable(e.to_string())),
+            Call::Unavailable(reason) => Ok(Asked::Unavailable(reason)),
         }
     }
 
@@ -140,18 +121,16 @@ impl VerifyLicense {
         reason: &str,
         correlation_id: &str,
     ) -> Result<(), VerifyError> {
-        self.requirements
-            .send_to_review(
-                &card.contractor_id,
-                LICENSE,
-                &LICENSE_SOURCES,
-                LICENSE_LOOKUP,
-                &card.document_id,
-                card.version,
-                reason,
-                correlation_id,
-            )
-            .await?;
+        let handover = Handover {
+            contractor: &card.contractor_id,
+            requirement: LICENSE,
+            sources: &LICENSE_SOURCES,
+            source: LICENSE_LOOKUP,
+            key: &card.document_id,
+            evidence_version: card.version,
+            correlation_id,
+        };
+        self.verification.send_to_review(&handover, reason).await?;
         tracing::warn!(document_id = %card.document_id, reason, "license verification sent to manual review");
         Ok(())
     }
@@ -159,6 +138,7 @@ impl VerifyLicense {
 
 impl SqsConsumer for VerifyLicense {
     const NAME: &'static str = "verification-license";
+    type Message = DomainEvent;
     type Error = VerifyError;
 
     fn backoff(&self) -> Option<&Backoff> {
@@ -167,12 +147,12 @@ impl SqsConsumer for VerifyLicense {
 
     fn retry_hint(&self, error: &VerifyError) -> Option<std::time::Duration> {
         match error {
-            VerifyError::Provider(e) => e.retry_after(),
+            VerifyError::Call(CallError::Provider(e)) => e.retry_after(),
             _ => None,
         }
     }
 
-    async fn gave_up(&self, message: &SqsMessage, ctx: &MessageContext, error: &VerifyError) {
+    async fn gave_up(&self, message: &DomainEvent, ctx: &MessageContext, error: &VerifyError) {
         if let Ok(Some(card)) = self.card_of(message).await {
             let reason = format!(
                 "The state license lookup kept failing ({error}); a reviewer will check the license."
@@ -186,7 +166,7 @@ impl SqsConsumer for VerifyLicense {
         }
     }
 
-    async fn handle(&self, message: &SqsMessage, ctx: &MessageContext) -> Result<(), VerifyError> {
+    async fn handle(&self, message: &DomainEvent, ctx: &MessageContext) -> Result<(), VerifyError> {
         let Some(card) = self.card_of(message).await? else {
             return Ok(());
         };
@@ -201,7 +181,7 @@ impl SqsConsumer for VerifyLicense {
             .iter()
             .map(|s| s.as_str())
             .collect();
-        let now = chrono::Utc::now();
+        let now = self.verification.now();
         let facts = LicenseFacts {
             card: &card.fields,
             legal_name: &legal_name,
@@ -236,7 +216,7 @@ impl SqsConsumer for VerifyLicense {
         );
         card.tag(&mut result);
         let state = self
-            .requirements
+            .verification
             .record(
                 &contractor.id,
                 LICENSE,

@@ -9,17 +9,16 @@ use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use platform::schedule::ScheduledJob;
 use platform::{BoxError, Env};
 use serde_json::{Value, json};
-use store::DynamoRequirements;
 
 pub struct Recheck {
-    pub requirements: DynamoRequirements,
+    pub verification: store::Verification,
     pub metrics_namespace: String,
 }
 
 pub async fn build(env: &Env) -> Result<Recheck, BoxError> {
     let aws = platform::aws::Aws::load(env).await;
     Ok(Recheck {
-        requirements: DynamoRequirements::from_env(env, &aws)?,
+        verification: store::verification(env, &aws)?,
         metrics_namespace: platform::metrics::namespace(env),
     })
 }
@@ -31,7 +30,10 @@ impl ScheduledJob for Recheck {
     const NAME: &'static str = "verification-recheck";
 
     async fn run(&self, event: &EventBridgeEvent<Value>) -> Result<Value, BoxError> {
-        let today = event.time.unwrap_or_else(chrono::Utc::now).date_naive();
+        let today = event
+            .time
+            .unwrap_or_else(|| self.verification.now())
+            .date_naive();
         let correlation_id = event.id.clone().unwrap_or_default();
         let (mut lapsed, mut seen) = (0u64, 0u64);
         let only = event.detail["contractor_id"]
@@ -40,13 +42,19 @@ impl ScheduledJob for Recheck {
         for _ in 0..MAX_PAGES {
             let page = match &only {
                 Some(id) => self
+                    .verification
                     .requirements
                     .all_of(id)
                     .await?
                     .into_iter()
                     .map(|r| (id.clone(), r))
                     .collect(),
-                None => self.requirements.lapsed_before(today, 100).await?,
+                None => {
+                    self.verification
+                        .requirements
+                        .lapsed_before(today, 100)
+                        .await?
+                }
             };
             if page.is_empty() {
                 break;
@@ -54,11 +62,11 @@ impl ScheduledJob for Recheck {
             let mut progressed = false;
             for (contractor, requirement) in page {
                 seen += 1;
-                let Some(result) = requirement.lapse(today, chrono::Utc::now()) else {
+                let Some(result) = requirement.lapse(today, self.verification.now()) else {
                     continue;
                 };
                 if self
-                    .requirements
+                    .verification
                     .record(
                         &contractor,
                         &requirement.name,

@@ -5,8 +5,7 @@
 //! is derived from the requirements as stored now, so duplicates and out-of-order events
 //! change nothing; every move is audited with the system as the actor.
 
-use aws_lambda_events::event::sqs::SqsMessage;
-use domain::events::DomainEvent;
+use domain::events::{DomainEvent, Event};
 use domain::licensing::LicenseRules;
 use domain::onboarding::{OnboardingError, RequestFacts};
 use platform::sqs::{Backoff, MessageContext, PIPELINE_RETRIES, SqsConsumer};
@@ -29,31 +28,25 @@ pub async fn build(env: &Env) -> Result<Standing, BoxError> {
 
 #[derive(Debug, thiserror::Error)]
 pub enum StandingError {
-    #[error("not a domain event: {0}")]
-    NotAnEvent(String),
     #[error(transparent)]
     Onboarding(#[from] OnboardingError),
 }
 
-/// The events that can change a contractor's standing.
-const TRIGGERS: [&str; 2] = ["requirement.updated", "contractor.submitted"];
-
 impl SqsConsumer for Standing {
     const NAME: &'static str = "verification-standing";
+    type Message = DomainEvent;
     type Error = StandingError;
 
     fn backoff(&self) -> Option<&Backoff> {
         Some(&self.backoff)
     }
 
-    async fn handle(
-        &self,
-        message: &SqsMessage,
-        ctx: &MessageContext,
-    ) -> Result<(), StandingError> {
-        let event: DomainEvent = serde_json::from_str(message.body.as_deref().unwrap_or_default())
-            .map_err(|e| StandingError::NotAnEvent(e.to_string()))?;
-        if !TRIGGERS.contains(&event.kind.as_str()) {
+    async fn handle(&self, event: &DomainEvent, ctx: &MessageContext) -> Result<(), StandingError> {
+        // The events that can change a contractor's standing.
+        if !matches!(
+            event.event,
+            Event::RequirementUpdated(_) | Event::ContractorSubmitted(_)
+        ) {
             return Ok(());
         }
         let facts = RequestFacts {

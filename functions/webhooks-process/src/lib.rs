@@ -7,7 +7,6 @@
 //! account's status and become Plaid's result on the contractor's `bank_account`
 //! requirement; other Plaid events need no work and are acknowledged.
 
-use aws_lambda_events::event::sqs::SqsMessage;
 use domain::banking::AccountVerification;
 use domain::documents::DocumentRepository;
 use domain::ids::{ContractorId, DocumentId};
@@ -21,12 +20,13 @@ use platform::sqs::{Backoff, MessageContext, PIPELINE_RETRIES, SqsConsumer};
 use platform::{BoxError, Env};
 use providers::trustlayer::{PolicyStanding, Reason, RequestCompliance, TrustLayer};
 use serde_json::Value;
-use store::{BankLinks, DynamoDocuments, DynamoRequirements};
+use store::webhooks::Delivery;
+use store::{BankLinks, DynamoDocuments};
 
 pub struct ProcessWebhooks {
     pub metrics_namespace: String,
     pub backoff: Backoff,
-    pub requirements: DynamoRequirements,
+    pub verification: store::Verification,
     pub banks: BankLinks,
     pub trustlayer: TrustLayer,
     pub documents: DynamoDocuments,
@@ -37,7 +37,7 @@ pub async fn build(env: &Env) -> Result<ProcessWebhooks, BoxError> {
     Ok(ProcessWebhooks {
         metrics_namespace: platform::metrics::namespace(env),
         backoff: Backoff::new(aws.sqs(), &PIPELINE_RETRIES),
-        requirements: DynamoRequirements::from_env(env, &aws)?,
+        verification: store::verification(env, &aws)?,
         banks: BankLinks::new(store::Table::from_env(env, &aws)?),
         trustlayer: providers::trustlayer::from_env(env, &aws).await?,
         documents: DynamoDocuments::new(store::Table::from_env(env, &aws)?),
@@ -174,7 +174,12 @@ impl ProcessWebhooks {
             );
             return Ok(());
         };
-        let Some((requirement, _)) = self.requirements.get(&contractor, INSURANCE).await? else {
+        let Some((requirement, _)) = self
+            .verification
+            .requirements
+            .get(&contractor, INSURANCE)
+            .await?
+        else {
             tracing::warn!(
                 event_id,
                 "TrustLayer result for a contractor without an insurance requirement; ignored"
@@ -199,7 +204,7 @@ impl ProcessWebhooks {
             return Ok(());
         };
         match self
-            .requirements
+            .verification
             .record(
                 &contractor,
                 INSURANCE,
@@ -298,9 +303,9 @@ impl ProcessWebhooks {
         }
         link.verification = verification;
         self.banks.save(&link).await?;
-        let result = link.result(code, chrono::Utc::now());
+        let result = link.result(code, self.verification.now());
         let recorded = self
-            .requirements
+            .verification
             .record(
                 &link.contractor_id,
                 BANK_ACCOUNT,
@@ -316,20 +321,18 @@ impl ProcessWebhooks {
 
 impl SqsConsumer for ProcessWebhooks {
     const NAME: &'static str = "webhooks-process";
+    type Message = Delivery;
     type Error = ProcessError;
 
     fn backoff(&self) -> Option<&Backoff> {
         Some(&self.backoff)
     }
 
-    async fn handle(&self, message: &SqsMessage, ctx: &MessageContext) -> Result<(), ProcessError> {
-        let envelope: Value = serde_json::from_str(message.body.as_deref().unwrap_or_default())
-            .map_err(|e| ProcessError::Malformed(e.to_string()))?;
-        let provider = envelope["provider"].as_str().unwrap_or_default();
-        let event_id = envelope["event_id"].as_str().unwrap_or_default();
-        let body: Value = serde_json::from_str(envelope["body"].as_str().unwrap_or_default())
+    async fn handle(&self, delivery: &Delivery, ctx: &MessageContext) -> Result<(), ProcessError> {
+        let event_id = delivery.event_id.as_str();
+        let body: Value = serde_json::from_str(&delivery.body)
             .map_err(|e| ProcessError::Malformed(format!("body: {e}")))?;
-        match provider {
+        match delivery.provider.as_str() {
             "trustlayer" => self.trustlayer(event_id, &body, ctx).await,
             "plaid" => self.plaid(event_id, &body, ctx).await,
             other => {

@@ -9,6 +9,7 @@ use lambda_http::{Body, Request, Response};
 use platform::http::{self, HttpApp, RequestMeta};
 use platform::{ApiError, BoxError, Env};
 use sha2::{Digest, Sha256};
+use store::webhooks::Delivery;
 use store::{Inbox, WebhookInbox};
 use webhooks::{KeyCache, PlaidKeys, Rejected};
 
@@ -114,13 +115,19 @@ impl HttpApp for ReceiveWebhooks {
         let duplicate = match recorded {
             Inbox::Duplicate { enqueued: true } => true,
             Inbox::Duplicate { enqueued: false } | Inbox::New => {
-                let message =
-                    serde_json::json!({"provider": provider, "event_id": event_id, "body": text});
+                let message = Delivery {
+                    provider: provider.clone(),
+                    event_id: event_id.clone(),
+                    body: text.clone().into_owned(),
+                };
                 let (name, value) = platform::correlation::sqs_attribute(&meta.correlation_id);
                 self.sqs
                     .send_message()
                     .queue_url(&self.queue_url)
-                    .message_body(message.to_string())
+                    .message_body(
+                        serde_json::to_string(&message)
+                            .map_err(|e| ApiError::Internal(e.into()))?,
+                    )
                     .message_attributes(name, value)
                     .send()
                     .await

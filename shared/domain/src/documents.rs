@@ -466,33 +466,33 @@ impl Document {
         self.revision += 1;
     }
 
-    /// The event other services consume, for the document's current state.
+    /// What other services read about the document's current state.
+    pub fn changed(&self) -> crate::events::DocumentChanged {
+        crate::events::DocumentChanged {
+            document_revision: self.revision,
+            document_id: self.id.clone(),
+            kind: self.kind,
+            version: self.version,
+            status: self.status,
+            object_key: self.readable_key().to_owned(),
+            rejection: self.rejection.clone(),
+            extraction: self.extraction.clone(),
+        }
+    }
+
+    /// The event `announce` makes of the document's current state, e.g.
+    /// `Event::DocumentScanned`.
     pub fn event(
         &self,
-        kind: &str,
+        announce: fn(crate::events::DocumentChanged) -> crate::events::Event,
         now: DateTime<Utc>,
         correlation_id: &str,
     ) -> crate::events::DomainEvent {
-        let mut data = serde_json::json!({
-            "document_id": self.id,
-            "kind": self.kind,
-            "version": self.version,
-            "status": self.status,
-            "object_key": self.readable_key(),
-        });
-        if let Some(r) = &self.rejection {
-            data["rejection"] = serde_json::json!(r);
-        }
-        if let Some(e) = &self.extraction {
-            data["extraction"] = serde_json::json!(e);
-        }
         crate::events::DomainEvent::new(
-            kind,
             &self.contractor_id,
-            self.revision,
             now,
             correlation_id,
-            data,
+            announce(self.changed()),
         )
     }
 

@@ -7,10 +7,11 @@
 use std::collections::BTreeMap;
 
 use crate::documents::{Document, DocumentKind, DocumentRepository, DocumentStatus};
-use crate::events::DomainEvent;
+use crate::events::{DomainEvent, Event};
 use crate::extraction::{ExtractedField, FieldProblem};
 use crate::ids::ContractorId;
 use crate::ports::RepoError;
+use crate::steps::StepName;
 use crate::verification::VerificationResult;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -73,35 +74,29 @@ pub async fn for_event<D: DocumentRepository>(
     kind: DocumentKind,
     documents: &D,
 ) -> Result<Option<Evidence>, EvidenceError> {
-    match event.kind.as_str() {
-        crate::pipeline::EVENT_EXTRACTED if event.data["kind"] == kind.as_str() => {
-            let fields = serde_json::from_value(event.data["extraction"]["fields"].clone())
-                .map_err(|e| EvidenceError::Malformed(format!("extraction fields: {e}")))?;
+    match &event.event {
+        Event::DocumentExtracted(doc) if doc.kind == kind => {
+            let extraction = doc.extraction.as_ref().ok_or_else(|| {
+                EvidenceError::Malformed("document.extracted without its extraction".into())
+            })?;
             Ok(Some(Evidence {
                 contractor_id: event.contractor_id.clone(),
-                document_id: event.data["document_id"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_owned(),
-                version: event.data["version"].as_u64().unwrap_or(1) as u32,
-                object_key: event.data["object_key"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_owned(),
-                fields,
-                problems: serde_json::from_value(event.data["extraction"]["problems"].clone())
-                    .unwrap_or_default(),
+                document_id: doc.document_id.to_string(),
+                version: doc.version,
+                object_key: doc.object_key.clone(),
+                fields: extraction.fields.clone(),
+                problems: extraction.problems.clone(),
                 reevaluation: None,
             }))
         }
-        "step.saved" if event.data["step"] == "business_profile" => {
+        Event::StepSaved(saved) if saved.step == StepName::BusinessProfile => {
             let newest = documents
                 .list_for(&event.contractor_id)
                 .await?
                 .into_iter()
                 .filter(|d| d.kind == kind && d.status == DocumentStatus::Extracted)
                 .max_by_key(|d| d.version);
-            Ok(newest.and_then(|d| Evidence::from_document(&d, event.version)))
+            Ok(newest.and_then(|d| Evidence::from_document(&d, saved.contractor_version)))
         }
         _ => Ok(None),
     }

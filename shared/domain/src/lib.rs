@@ -23,5 +23,6 @@ pub mod steps;
 pub mod validation;
 pub mod values;
 pub mod verification;
+pub mod verifying;
 
 pub use validation::{Invalid, Violation};

@@ -7,7 +7,10 @@ use serde_json::{Value, json};
 
 use crate::audit::{Actor, ActorKind, AuditEntry, ChainVerdict, GENESIS, Unsealed, verify_chain};
 use crate::contractor::{Consent, Contractor, RegisterContractor, Status, StepState};
-use crate::events::DomainEvent;
+use crate::events::{
+    ContractorRegistered, ContractorRejected, ContractorSubmitted, DomainEvent, Event,
+    StatusChanged, StepSaved,
+};
 use crate::ids::{ContractorId, OwnerId};
 use crate::licensing::LicenseRules;
 use crate::lifecycle::{self, IllegalTransition};
@@ -112,12 +115,15 @@ impl<R: ContractorRepository, C: FieldCipher> Onboarding<R, C> {
             .seal(&contractor.id, 1, facts.now, GENESIS);
         contractor.audit_head = Some(audit.hash.clone());
         let event = DomainEvent::new(
-            "contractor.registered",
             &contractor.id,
-            1,
             facts.now,
             &facts.correlation_id,
-            json!({"status": Status::Draft, "services": contractor.trade.services, "states": contractor.service_area.states}),
+            Event::ContractorRegistered(ContractorRegistered {
+                contractor_version: 1,
+                status: Status::Draft,
+                services: contractor.trade.services.clone(),
+                states: contractor.service_area.states.clone(),
+            }),
         );
         self.contractors
             .create(&Commit {
@@ -268,12 +274,15 @@ impl<R: ContractorRepository, C: FieldCipher> Onboarding<R, C> {
             "status_after": after.status,
         });
         let mut events = vec![DomainEvent::new(
-            "step.saved",
             &after.id,
-            before.version + 1,
             facts.now,
             &facts.correlation_id,
-            json!({"step": step, "step_status": valid.status, "percent_complete": after.percent_complete()}),
+            Event::StepSaved(StepSaved {
+                contractor_version: before.version + 1,
+                step,
+                step_status: valid.status,
+                percent_complete: after.percent_complete(),
+            }),
         )];
         if after.status != before.status {
             events.push(status_changed(
@@ -328,7 +337,9 @@ impl<R: ContractorRepository, C: FieldCipher> Onboarding<R, C> {
         let change = StatusChange {
             to: Status::UnderReview,
             action: "contractor.submitted",
-            data: json!({}),
+            event: Event::ContractorSubmitted(ContractorSubmitted {
+                contractor_version: before.version + 1,
+            }),
             summary,
         };
         self.change_status(viewer.actor(), before, change, facts)
@@ -348,14 +359,7 @@ impl<R: ContractorRepository, C: FieldCipher> Onboarding<R, C> {
         after.status = change.to;
         let version = before.version + 1;
         let events = vec![
-            DomainEvent::new(
-                change.action,
-                &after.id,
-                version,
-                facts.now,
-                &facts.correlation_id,
-                change.data,
-            ),
+            DomainEvent::new(&after.id, facts.now, &facts.correlation_id, change.event),
             status_changed(&after, before.status, facts, version),
         ];
         self.commit(
@@ -425,18 +429,15 @@ impl<R: ContractorRepository, C: FieldCipher> Onboarding<R, C> {
                 .get(id)
                 .await?
                 .ok_or(OnboardingError::NotFound)?;
-            let Some((to, summary)) = standing::next_status(&before, licenses) else {
+            let Some(next) = standing::next_status(&before, licenses) else {
                 return Ok(None);
             };
-            lifecycle::check(before.status, to)?;
+            lifecycle::check(before.status, next.to)?;
             let change = StatusChange {
-                to,
-                action: match to {
-                    Status::Approved => "contractor.approved",
-                    _ => "contractor.suspended",
-                },
-                data: summary.clone(),
-                summary,
+                to: next.to,
+                action: next.action(),
+                event: next.event(before.version + 1),
+                summary: next.summary(),
             };
             let actor = Actor {
                 kind: ActorKind::System,
@@ -491,7 +492,10 @@ impl<R: ContractorRepository, C: FieldCipher> Onboarding<R, C> {
         let change = StatusChange {
             to: Status::Rejected,
             action: "contractor.rejected",
-            data: json!({"reason": reason}),
+            event: Event::ContractorRejected(ContractorRejected {
+                contractor_version: before.version + 1,
+                reason: reason.to_owned(),
+            }),
             summary: json!({"status_before": before.status, "status_after": Status::Rejected, "reason": reason}),
         };
         self.change_status(viewer.actor(), before, change, facts)
@@ -652,21 +656,24 @@ impl<R: ContractorRepository, C: FieldCipher> Onboarding<R, C> {
 /// A move of the account's status, as [`Onboarding::change_status`] commits it.
 struct StatusChange {
     to: Status,
+    /// The audit action (the event's type).
     action: &'static str,
-    /// The event's data.
-    data: Value,
+    /// The event announcing the move.
+    event: Event,
     /// The audit entry's summary.
     summary: Value,
 }
 
 fn status_changed(c: &Contractor, from: Status, facts: &RequestFacts, version: u64) -> DomainEvent {
     DomainEvent::new(
-        "status.changed",
         &c.id,
-        version,
         facts.now,
         &facts.correlation_id,
-        json!({"from": from, "to": c.status}),
+        Event::StatusChanged(StatusChanged {
+            contractor_version: version,
+            from,
+            to: c.status,
+        }),
     )
 }
 
@@ -791,7 +798,7 @@ mod tests {
             .lock()
             .unwrap()
             .iter()
-            .map(|e| e.kind.clone())
+            .map(|e| e.kind().to_owned())
             .collect::<Vec<_>>();
         assert_eq!(
             events.first().map(String::as_str),

@@ -9,7 +9,7 @@ use std::future::Future;
 use chrono::{DateTime, Duration, Utc};
 
 use crate::documents::{Document, DocumentRepository, DocumentStatus};
-use crate::events::DomainEvent;
+use crate::events::{DomainEvent, Event};
 use crate::extraction::{self, ReadDocument};
 use crate::ids::DocumentId;
 use crate::inspection::{self, Sniffed};
@@ -155,12 +155,6 @@ pub enum Outcome {
     Ignored(&'static str),
 }
 
-pub const EVENT_SCANNED: &str = "document.scanned";
-pub const EVENT_REJECTED: &str = "document.rejected";
-pub const EVENT_EXTRACTED: &str = "document.extracted";
-pub const EVENT_FAILED: &str = "document.failed";
-pub const EVENT_EXPIRED: &str = "document.expired";
-
 fn malware_reason(signature: &str) -> String {
     format!(
         "This file contains malware ({signature}) and was quarantined. Check your device and upload a clean copy."
@@ -233,7 +227,7 @@ impl<D: DocumentWrites, O: ObjectStore, V: VirusScanner> Scanning<D, O, V> {
         match verdict {
             Ok(()) => {
                 doc.mark_scanned(object.version_id.clone(), now, now + self.extract_deadline);
-                let event = doc.event(EVENT_SCANNED, now, correlation_id);
+                let event = doc.event(Event::DocumentScanned, now, correlation_id);
                 if !self.saved(&doc, revision, &[event]).await? {
                     return self.already(&id).await;
                 }
@@ -244,7 +238,7 @@ impl<D: DocumentWrites, O: ObjectStore, V: VirusScanner> Scanning<D, O, V> {
             }
             Err(rejection) => {
                 doc.mark_rejected(rejection.code, &rejection.reason, now);
-                let event = doc.event(EVENT_REJECTED, now, correlation_id);
+                let event = doc.event(Event::DocumentRejected, now, correlation_id);
                 if !self.saved(&doc, revision, &[event]).await? {
                     return self.already(&id).await;
                 }
@@ -335,7 +329,7 @@ impl<D: DocumentWrites, O: ObjectStore, R: TextReader + PdfDisarmer, K: FieldCip
                 "The file disappeared before we could read it. Upload it again.",
                 now,
             );
-            let event = doc.event(EVENT_FAILED, now, correlation_id);
+            let event = doc.event(Event::DocumentFailed, now, correlation_id);
             return match self.documents.save(&doc, revision, &[event]).await {
                 Ok(()) | Err(RepoError::VersionConflict) => Ok(Outcome::AlreadyDone(doc.status)),
                 Err(e) => Err(e.into()),
@@ -372,7 +366,7 @@ impl<D: DocumentWrites, O: ObjectStore, R: TextReader + PdfDisarmer, K: FieldCip
         let tin = self.protect_tin(&doc, &mut extraction).await?;
         let problems = extraction.problems.len();
         doc.mark_extracted(extraction, tin, now);
-        let event = doc.event(EVENT_EXTRACTED, now, correlation_id);
+        let event = doc.event(Event::DocumentExtracted, now, correlation_id);
         match self.documents.save(&doc, revision, &[event]).await {
             Ok(()) => Ok(Outcome::Extracted { problems }),
             Err(RepoError::VersionConflict) => Ok(Outcome::AlreadyDone(DocumentStatus::Extracted)),
@@ -468,12 +462,12 @@ impl<D: DocumentWrites, O: ObjectStore, Q: ScanRequests> Sweeping<D, O, Q> {
                 None => {
                     doc.mark_expired(now);
                     report.expired += 1;
-                    vec![doc.event(EVENT_EXPIRED, now, correlation_id)]
+                    vec![doc.event(Event::DocumentExpired, now, correlation_id)]
                 }
                 Some(_) if doc.attempts >= s.max_attempts => {
                     doc.mark_failed(GAVE_UP, now);
                     report.failed += 1;
-                    vec![doc.event(EVENT_FAILED, now, correlation_id)]
+                    vec![doc.event(Event::DocumentFailed, now, correlation_id)]
                 }
                 Some(object) => {
                     doc.redriven(now + s.retry_after);
@@ -493,12 +487,12 @@ impl<D: DocumentWrites, O: ObjectStore, Q: ScanRequests> Sweeping<D, O, Q> {
             let event = if doc.attempts >= s.max_attempts {
                 doc.mark_failed(GAVE_UP, now);
                 report.failed += 1;
-                doc.event(EVENT_FAILED, now, correlation_id)
+                doc.event(Event::DocumentFailed, now, correlation_id)
             } else {
                 // Published again through the outbox with this write: extraction consumes it.
                 doc.redriven(now + s.retry_after);
                 report.re_extracted += 1;
-                doc.event(EVENT_SCANNED, now, correlation_id)
+                doc.event(Event::DocumentScanned, now, correlation_id)
             };
             self.save_quietly(&doc, revision, &[event]).await?;
         }
@@ -763,7 +757,7 @@ mod tests {
         assert!(stored.deadline.is_some());
         let events = docs.events.lock().unwrap();
         assert_eq!(events.len(), 1);
-        assert_eq!(events[0].kind, EVENT_SCANNED);
+        assert_eq!(events[0].kind(), "document.scanned");
     }
 
     #[tokio::test]
@@ -916,9 +910,15 @@ mod tests {
         assert!(inspection::pdf_active_content(&kept).is_empty());
         assert_eq!(stored.readable_key(), derivative.object_key);
         let events = docs.events.lock().unwrap();
-        let extracted = events.iter().find(|e| e.kind == EVENT_EXTRACTED).unwrap();
+        let extracted = events
+            .iter()
+            .find_map(|e| match &e.event {
+                Event::DocumentExtracted(d) => Some(d),
+                _ => None,
+            })
+            .unwrap();
         assert_eq!(
-            extracted.data["object_key"],
+            extracted.object_key,
             derivative.object_key.as_str(),
             "consumers read the derivative"
         );

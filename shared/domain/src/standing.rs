@@ -7,6 +7,7 @@
 use serde_json::{Value, json};
 
 use crate::contractor::{Contractor, Status};
+use crate::events::{Event, StandingChanged};
 use crate::licensing::LicenseRules;
 use crate::verification::{BANK_ACCOUNT, INSURANCE, LICENSE, RequirementState};
 
@@ -34,7 +35,48 @@ fn standing_of(c: &Contractor, name: &str, licenses: &LicenseRules) -> Standing 
 }
 
 /// The status the account should move to now, with the audit summary; `None` to stay.
-pub fn next_status(c: &Contractor, licenses: &LicenseRules) -> Option<(Status, Value)> {
+/// A move of the account's standing: where it goes and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Move {
+    pub from: Status,
+    pub to: Status,
+    /// The requirements that are satisfied.
+    pub verified: Vec<String>,
+    /// The requirements that failed.
+    pub failed: Vec<String>,
+}
+
+impl Move {
+    /// The audit entry's summary.
+    pub fn summary(&self) -> Value {
+        json!({"status_before": self.from, "status_after": self.to, "verified": self.verified, "failed": self.failed})
+    }
+
+    /// The event announcing the move at the contractor's `version`.
+    pub fn event(&self, contractor_version: u64) -> Event {
+        let changed = StandingChanged {
+            contractor_version,
+            status_before: self.from,
+            status_after: self.to,
+            verified: self.verified.clone(),
+            failed: self.failed.clone(),
+        };
+        match self.to {
+            Status::Approved => Event::ContractorApproved(changed),
+            _ => Event::ContractorSuspended(changed),
+        }
+    }
+
+    /// The audit action (the event's type).
+    pub fn action(&self) -> &'static str {
+        match self.to {
+            Status::Approved => "contractor.approved",
+            _ => "contractor.suspended",
+        }
+    }
+}
+
+pub fn next_status(c: &Contractor, licenses: &LicenseRules) -> Option<Move> {
     let standings: Vec<(&str, Standing)> = REQUIRED_FOR_APPROVAL
         .iter()
         .map(|name| (*name, standing_of(c, name, licenses)))
@@ -50,15 +92,17 @@ pub fn next_status(c: &Contractor, licenses: &LicenseRules) -> Option<(Status, V
         Status::Approved if !failed.is_empty() => Status::Suspended,
         _ => return None,
     };
-    let verified: Vec<&str> = standings
+    let verified = standings
         .iter()
         .filter(|(_, s)| *s == Standing::Satisfied)
-        .map(|(n, _)| *n)
+        .map(|(n, _)| (*n).to_owned())
         .collect();
-    Some((
+    Some(Move {
+        from: c.status,
         to,
-        json!({"status_before": c.status, "status_after": to, "verified": verified, "failed": failed}),
-    ))
+        verified,
+        failed: failed.into_iter().map(str::to_owned).collect(),
+    })
 }
 
 #[cfg(test)]
@@ -110,15 +154,15 @@ mod tests {
             "California requires a license"
         );
         c.verifications.push(verified(LICENSE, "state_lookup"));
-        let (to, summary) = next_status(&c, &rules()).unwrap();
-        assert_eq!(to, Status::Approved);
-        assert_eq!(summary["failed"], json!([]));
+        let approval = next_status(&c, &rules()).unwrap();
+        assert_eq!(approval.to, Status::Approved);
+        assert_eq!(approval.summary()["failed"], json!([]));
         // Where no served state requires a license, it is not applicable.
         let mut elsewhere = contractor_serving(&["OR"]);
         elsewhere.status = Status::UnderReview;
         elsewhere.verifications = vec![verified(INSURANCE, "rules"), verified(BANK_ACCOUNT, "p")];
         assert_eq!(
-            next_status(&elsewhere, &rules()).unwrap().0,
+            next_status(&elsewhere, &rules()).unwrap().to,
             Status::Approved
         );
     }
@@ -136,9 +180,9 @@ mod tests {
         c.status = Status::Approved;
         assert_eq!(next_status(&c, &rules()), None);
         c.verifications[0] = failed(INSURANCE);
-        let (to, summary) = next_status(&c, &rules()).unwrap();
-        assert_eq!(to, Status::Suspended);
-        assert_eq!(summary["failed"], json!(["insurance"]));
+        let suspension = next_status(&c, &rules()).unwrap();
+        assert_eq!(suspension.to, Status::Suspended);
+        assert_eq!(suspension.summary()["failed"], json!(["insurance"]));
         c.status = Status::Suspended;
         assert_eq!(
             next_status(&c, &rules()),
@@ -146,7 +190,7 @@ mod tests {
             "stays suspended while it fails"
         );
         c.verifications[0] = verified(INSURANCE, "rules");
-        assert_eq!(next_status(&c, &rules()).unwrap().0, Status::Approved);
+        assert_eq!(next_status(&c, &rules()).unwrap().to, Status::Approved);
         c.status = Status::Rejected;
         assert_eq!(next_status(&c, &rules()), None, "rejected is final");
     }

@@ -1,7 +1,6 @@
 //! Publishing domain events to the SNS events topic, with the event type and correlation id
-//! as message attributes (subscribers filter on `event_type`).
-
-use domain::events::DomainEvent;
+//! as message attributes (subscribers filter on `event_type`). What an event is belongs to
+//! the domain (`domain::events`); this only sends one.
 
 use crate::BoxError;
 use crate::correlation::{self, CorrelationId};
@@ -28,18 +27,25 @@ impl SnsPublisher {
         ))
     }
 
-    pub async fn publish(&self, event: &DomainEvent) -> Result<(), BoxError> {
+    /// Publishes one message: `body` (a domain event's JSON), its `event_type` attribute
+    /// (what subscribers filter on) and the correlation id.
+    pub async fn publish(
+        &self,
+        event_type: &str,
+        correlation_id: &str,
+        body: String,
+    ) -> Result<(), BoxError> {
         let kind = aws_sdk_sns::types::MessageAttributeValue::builder()
             .data_type("String")
-            .string_value(&event.kind)
+            .string_value(event_type)
             .build()?;
         let mut req = self
             .client
             .publish()
             .topic_arn(&self.topic_arn)
-            .message(serde_json::to_string(event)?)
+            .message(body)
             .message_attributes("event_type", kind);
-        if let Some(id) = CorrelationId::parse(&event.correlation_id) {
+        if let Some(id) = CorrelationId::parse(correlation_id) {
             let (name, value) = correlation::sns_attribute(&id);
             req = req.message_attributes(name, value);
         }

@@ -25,33 +25,34 @@ pub enum S3EventError {
     BadKey(String),
 }
 
-#[derive(Deserialize)]
-struct Notification {
+/// An S3 event notification as an SQS record's body carries it.
+#[derive(Clone, Debug, Deserialize)]
+pub struct Notification {
     #[serde(rename = "Records", default)]
     records: Vec<Record>,
     #[serde(rename = "Event")]
     event: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Record {
     event_name: String,
     s3: Entity,
 }
 
-#[derive(Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 struct Entity {
     bucket: Bucket,
     object: Object,
 }
 
-#[derive(Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 struct Bucket {
     name: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Object {
     key: String,
@@ -73,27 +74,34 @@ pub fn decode_key(raw: &str) -> Result<String, S3EventError> {
 pub fn objects_created(body: &str) -> Result<Vec<ObjectCreated>, S3EventError> {
     let n: Notification =
         serde_json::from_str(body).map_err(|e| S3EventError::NotAnEvent(e.to_string()))?;
-    if n.event.as_deref() == Some("s3:TestEvent") {
-        return Ok(Vec::new());
-    }
-    if n.records.is_empty() {
-        return Err(S3EventError::NotAnEvent("no Records".into()));
-    }
-    n.records
-        .into_iter()
-        .filter(|r| r.event_name.starts_with("ObjectCreated:"))
-        .map(|r| {
-            Ok(ObjectCreated {
-                key: decode_key(&r.s3.object.key)?,
-                event_name: r.event_name,
-                bucket: r.s3.bucket.name,
-                size: r.s3.object.size,
-                etag: r.s3.object.e_tag,
-                version_id: r.s3.object.version_id,
-                sequencer: r.s3.object.sequencer,
+    n.objects_created()
+}
+
+impl Notification {
+    /// The objects the notification announces. A test event gives none.
+    pub fn objects_created(&self) -> Result<Vec<ObjectCreated>, S3EventError> {
+        if self.event.as_deref() == Some("s3:TestEvent") {
+            return Ok(Vec::new());
+        }
+        if self.records.is_empty() {
+            return Err(S3EventError::NotAnEvent("no Records".into()));
+        }
+        self.records
+            .iter()
+            .filter(|r| r.event_name.starts_with("ObjectCreated:"))
+            .map(|r| {
+                Ok(ObjectCreated {
+                    key: decode_key(&r.s3.object.key)?,
+                    event_name: r.event_name.clone(),
+                    bucket: r.s3.bucket.name.clone(),
+                    size: r.s3.object.size,
+                    etag: r.s3.object.e_tag.clone(),
+                    version_id: r.s3.object.version_id.clone(),
+                    sequencer: r.s3.object.sequencer.clone(),
+                })
             })
-        })
-        .collect()
+            .collect()
+    }
 }
 
 /// A notification as S3 sends it for one created object (keys form-encoded), for

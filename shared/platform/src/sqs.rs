@@ -10,6 +10,7 @@ use std::sync::Arc;
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use futures::StreamExt;
 use lambda_runtime::LambdaEvent;
+use serde::de::DeserializeOwned;
 use tracing::Instrument;
 
 use crate::BoxError;
@@ -28,14 +29,19 @@ pub struct MessageContext {
     pub receive_count: u32,
 }
 
+/// A queue's consumer. The batch loop parses each record's body as [`SqsConsumer::Message`]
+/// (JSON); a body that does not parse is logged and reported failed, so the queue retries
+/// it and then dead-letters it: nothing is dropped.
 pub trait SqsConsumer: Send + Sync + 'static {
     const NAME: &'static str;
+    /// What a record's body is (a domain event, an S3 notification, a webhook delivery).
+    type Message: DeserializeOwned + Send + Sync + 'static;
     type Error: std::error::Error + Send + Sync + 'static;
 
     /// Handles one record. Must be idempotent: SQS delivers at least once.
     fn handle(
         &self,
-        message: &SqsMessage,
+        message: &Self::Message,
         ctx: &MessageContext,
     ) -> impl Future<Output = Result<(), Self::Error>> + Send;
 
@@ -55,7 +61,7 @@ pub trait SqsConsumer: Send + Sync + 'static {
     /// lost silently. The record is still reported failed.
     fn gave_up(
         &self,
-        _message: &SqsMessage,
+        _message: &Self::Message,
         _ctx: &MessageContext,
         _error: &Self::Error,
     ) -> impl Future<Output = ()> + Send {
@@ -247,9 +253,19 @@ async fn handle_one<C: SqsConsumer>(
             .unwrap_or(1),
     };
     let span = telemetry::invocation_span(C::NAME, lambda_ctx, &ctx.correlation_id);
+    let message: C::Message = match serde_json::from_str(record.body.as_deref().unwrap_or_default())
+    {
+        Ok(m) => m,
+        Err(e) => {
+            let _entered = span.enter();
+            // Never the body itself: it may hold personal data.
+            tracing::error!(message_id = %ctx.message_id, receive_count = ctx.receive_count, error = %e, "record body is not what this queue carries; it will be dead-lettered");
+            return Err(ctx.message_id);
+        }
+    };
     // Boxed: consumers' futures nest deeply (SDK calls inside domain services), and a
     // pointer keeps the batch future's type small for the compiler.
-    let outcome = Box::pin(consumer.handle(&record, &ctx))
+    let outcome = Box::pin(consumer.handle(&message, &ctx))
         .instrument(span.clone())
         .await;
     let _entered = span.enter();
@@ -261,7 +277,7 @@ async fn handle_one<C: SqsConsumer>(
                 .is_some_and(|b| b.is_last_try(ctx.receive_count))
             {
                 tracing::error!(message_id = %ctx.message_id, receive_count = ctx.receive_count, error = %err, "record failed its last try; handing it over");
-                Box::pin(consumer.gave_up(&record, &ctx, &err)).await;
+                Box::pin(consumer.gave_up(&message, &ctx, &err)).await;
                 return Err(ctx.message_id);
             }
             let retry_in = match consumer.backoff() {
@@ -318,9 +334,9 @@ mod tests {
 
     impl SqsConsumer for Recorder {
         const NAME: &'static str = "test-consumer";
+        type Message = String;
         type Error = Poison;
-        async fn handle(&self, message: &SqsMessage, _ctx: &MessageContext) -> Result<(), Poison> {
-            let body = message.body.clone().unwrap_or_default();
+        async fn handle(&self, body: &String, _ctx: &MessageContext) -> Result<(), Poison> {
             self.seen.lock().unwrap().push(body.clone());
             if body.contains("poison") {
                 Err(Poison)
@@ -330,7 +346,16 @@ mod tests {
         }
     }
 
+    /// A batch whose records carry `bodies` as JSON strings.
     fn event(bodies: &[&str], arn: &str) -> LambdaEvent<SqsEvent> {
+        let json: Vec<String> = bodies
+            .iter()
+            .map(|b| serde_json::to_string(b).unwrap())
+            .collect();
+        raw_event(&json.iter().map(String::as_str).collect::<Vec<_>>(), arn)
+    }
+
+    fn raw_event(bodies: &[&str], arn: &str) -> LambdaEvent<SqsEvent> {
         let records: Vec<serde_json::Value> = bodies
             .iter()
             .enumerate()
@@ -386,19 +411,17 @@ mod tests {
 
     impl SqsConsumer for Patient {
         const NAME: &'static str = "test-patient";
+        type Message = String;
         type Error = Poison;
-        async fn handle(&self, _message: &SqsMessage, _ctx: &MessageContext) -> Result<(), Poison> {
+        async fn handle(&self, _message: &String, _ctx: &MessageContext) -> Result<(), Poison> {
             Err(Poison)
         }
         fn backoff(&self) -> Option<&Backoff> {
             Some(&self.backoff)
         }
-        async fn gave_up(&self, message: &SqsMessage, ctx: &MessageContext, _e: &Poison) {
+        async fn gave_up(&self, message: &String, ctx: &MessageContext, _e: &Poison) {
             assert_eq!(ctx.receive_count, 3);
-            self.handed_over
-                .lock()
-                .unwrap()
-                .push(message.body.clone().unwrap_or_default());
+            self.handed_over.lock().unwrap().push(message.clone());
         }
     }
 
@@ -438,6 +461,24 @@ mod tests {
             .collect();
         assert_eq!(ids, vec!["m1"]);
         assert_eq!(consumer.seen.lock().unwrap().len(), 3);
+    }
+
+    #[tokio::test]
+    async fn a_body_that_is_not_the_queues_message_is_reported_failed_unhandled() {
+        let consumer = Arc::new(Recorder::default());
+        let response = process_batch(
+            consumer.clone(),
+            raw_event(&["\"a\"", "{\"not\": \"a string\"}", "not json"], STANDARD),
+        )
+        .await
+        .unwrap();
+        let ids: Vec<_> = response
+            .batch_item_failures
+            .iter()
+            .map(|f| f.item_identifier.as_str())
+            .collect();
+        assert_eq!(ids, vec!["m1", "m2"]);
+        assert_eq!(*consumer.seen.lock().unwrap(), vec!["a"]);
     }
 
     #[tokio::test]

@@ -32,6 +32,12 @@ impl ProviderError {
     }
 }
 
+impl domain::verifying::ProviderFailure for ProviderError {
+    fn is_refusal(&self) -> bool {
+        matches!(self, ProviderError::Refused(_))
+    }
+}
+
 /// A provider's answer that is neither throttled nor failing.
 pub(crate) struct Answer {
     pub status: u16,

@@ -65,91 +65,30 @@ impl DynamoBreakers {
     }
 }
 
-/// What the breaker says before a provider call.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Gate {
-    /// Call the provider (normally, or as the single probe after the cool-down).
-    Call,
-    /// Don't call: the provider is failing; the reason says why.
-    Refused(String),
-    /// Another instance is probing right now: try again later.
-    Busy,
+impl domain::verifying::BreakerRepository for DynamoBreakers {
+    async fn get(&self, provider: &str) -> Result<Breaker, RepoError> {
+        DynamoBreakers::get(self, provider).await
+    }
+
+    async fn save(&self, breaker: &Breaker, read_version: u64) -> Result<(), RepoError> {
+        DynamoBreakers::save(self, breaker, read_version).await
+    }
 }
 
-/// One provider's circuit breaker as every function instance shares it: ask before a call,
-/// report its outcome after.
-#[derive(Clone, Debug)]
-pub struct ProviderGuard {
-    pub breakers: DynamoBreakers,
-    pub provider: String,
-    pub settings: domain::breaker::BreakerSettings,
-}
-
-impl ProviderGuard {
-    pub fn new(
-        table: Table,
-        provider: &str,
-        env: &platform::Env,
-    ) -> Result<Self, platform::ConfigError> {
-        Ok(ProviderGuard {
-            breakers: DynamoBreakers::new(table),
-            provider: provider.to_owned(),
-            settings: domain::breaker::BreakerSettings {
-                failure_threshold: env.parse_or("BREAKER_FAILURE_THRESHOLD", 5)?,
-                cool_down: chrono::Duration::seconds(
-                    env.parse_or("BREAKER_COOL_DOWN_SECONDS", 300)?,
-                ),
-                probe_timeout: chrono::Duration::seconds(60),
-            },
-        })
-    }
-
-    pub async fn gate(&self, now: chrono::DateTime<chrono::Utc>) -> Result<Gate, RepoError> {
-        let mut breaker = self.breakers.get(&self.provider).await?;
-        let read = breaker.version;
-        if let domain::breaker::Permit::Refuse { reason, .. } = breaker.permit(now, &self.settings)
-        {
-            return Ok(Gate::Refused(reason));
-        }
-        match self.breakers.save(&breaker, read).await {
-            Ok(()) => Ok(Gate::Call),
-            Err(RepoError::VersionConflict) => Ok(Gate::Busy),
-            Err(e) => Err(e),
-        }
-    }
-
-    pub async fn succeeded(&self) -> Result<(), RepoError> {
-        self.update(|b| b.succeeded()).await.map(|_| ())
-    }
-
-    /// Counts a failure; `true` when the breaker is now open.
-    pub async fn failed(
-        &self,
-        now: chrono::DateTime<chrono::Utc>,
-        reason: &str,
-    ) -> Result<bool, RepoError> {
-        let breaker = self
-            .update(|b| b.failed(now, reason, &self.settings))
-            .await?;
-        Ok(matches!(
-            breaker.state,
-            domain::breaker::BreakerState::Open { .. }
-        ))
-    }
-
-    /// Applies `change` to the breaker as stored now (re-reading on a concurrent write, so
-    /// every outcome counts).
-    async fn update(&self, change: impl Fn(&mut Breaker)) -> Result<Breaker, RepoError> {
-        for _ in 0..5 {
-            let mut breaker = self.breakers.get(&self.provider).await?;
-            let read = breaker.version;
-            change(&mut breaker);
-            match self.breakers.save(&breaker, read).await {
-                Ok(()) => return Ok(breaker),
-                Err(RepoError::VersionConflict) => continue,
-                Err(e) => return Err(e),
-            }
-        }
-        Err(RepoError::VersionConflict)
-    }
+/// One provider's breaker in the table, with the settings from the environment
+/// (`BREAKER_FAILURE_THRESHOLD`, `BREAKER_COOL_DOWN_SECONDS`).
+pub fn provider_guard(
+    table: Table,
+    provider: &str,
+    env: &platform::Env,
+) -> Result<domain::verifying::ProviderGuard<DynamoBreakers>, platform::ConfigError> {
+    Ok(domain::verifying::ProviderGuard::new(
+        DynamoBreakers::new(table),
+        provider,
+        domain::breaker::BreakerSettings {
+            failure_threshold: env.parse_or("BREAKER_FAILURE_THRESHOLD", 5)?,
+            cool_down: chrono::Duration::seconds(env.parse_or("BREAKER_COOL_DOWN_SECONDS", 300)?),
+            probe_timeout: chrono::Duration::seconds(60),
+        },
+    ))
 }

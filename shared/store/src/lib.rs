@@ -15,14 +15,14 @@ pub mod requirements;
 pub mod webhooks;
 
 pub use banks::BankLinks;
-pub use breakers::{DynamoBreakers, Gate, ProviderGuard};
+pub use breakers::{DynamoBreakers, provider_guard};
 pub use contractors::DynamoContractors;
 pub use documents::{DynamoDocuments, S3UploadSigner};
 pub use idempotency::DynamoIdempotency;
 pub use licenses::LicenseCache;
 pub use objects::{S3Objects, SqsScanRequests};
 pub use outbox::DynamoOutbox;
-pub use requirements::DynamoRequirements;
+pub use requirements::{DynamoRequirements, Verification, verification};
 pub use webhooks::{Inbox, WebhookInbox};
 
 use aws_sdk_dynamodb::error::DisplayErrorContext;

@@ -40,6 +40,16 @@ impl OutboxItem {
     }
 }
 
+/// Publishes one event on the events topic, its type as the `event_type` attribute.
+pub async fn publish(
+    publisher: &platform::events::SnsPublisher,
+    event: &DomainEvent,
+) -> Result<(), platform::BoxError> {
+    publisher
+        .publish(event.kind(), &event.correlation_id, event.to_json())
+        .await
+}
+
 /// Publishes events just committed with their outbox items and removes those items; an
 /// event that fails to publish stays in the outbox for the relay.
 pub(crate) async fn publish_committed(
@@ -51,7 +61,7 @@ pub(crate) async fn publish_committed(
         return;
     };
     for event in events {
-        match publisher.publish(event).await {
+        match publish(publisher, event).await {
             Ok(()) => {
                 if let Err(e) = remove_outbox_item(&table.client, &table.name, &event.id).await {
                     tracing::warn!(event_id = %event.id, error = %e, "published; outbox item left for the relay");

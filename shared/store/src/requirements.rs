@@ -98,76 +98,6 @@ impl DynamoRequirements {
             .transpose()
     }
 
-    /// Records `result` on the contractor's requirement `name` (created with `sources` if
-    /// new) and publishes `requirement.updated`; re-reads and retries on a concurrent write.
-    /// `None` when the result was a duplicate or for older evidence (nothing changed).
-    pub async fn record(
-        &self,
-        contractor: &ContractorId,
-        name: &str,
-        sources: &[&str],
-        result: &domain::verification::VerificationResult,
-        correlation_id: &str,
-    ) -> Result<Option<domain::verification::RequirementState>, RepoError> {
-        for _ in 0..3 {
-            let (mut requirement, version) = self
-                .get(contractor, name)
-                .await?
-                .unwrap_or_else(|| (Requirement::new(name, sources), 0));
-            if requirement.record(result.clone()) != domain::verification::Recorded::Applied {
-                return Ok(None);
-            }
-            let state = requirement.state();
-            let update = DomainEvent::new(
-                "requirement.updated",
-                contractor,
-                version + 1,
-                chrono::Utc::now(),
-                correlation_id,
-                serde_json::json!({"requirement": name, "state": state, "evidence_version": requirement.evidence_version, "findings": requirement.findings(), "source": result.source}),
-            );
-            match self
-                .save(contractor, &requirement, version, &[update])
-                .await
-            {
-                Ok(()) => return Ok(Some(state)),
-                Err(RepoError::VersionConflict) => continue,
-                Err(e) => return Err(e),
-            }
-        }
-        Err(RepoError::VersionConflict)
-    }
-
-    /// Hands the requirement's current evidence to a reviewer: records `source`'s manual-
-    /// review result with `reason` (one per `key`, so a retry records it once).
-    #[allow(clippy::too_many_arguments)]
-    pub async fn send_to_review(
-        &self,
-        contractor: &ContractorId,
-        name: &str,
-        sources: &[&str],
-        source: &str,
-        key: &str,
-        evidence_version: u32,
-        reason: &str,
-        correlation_id: &str,
-    ) -> Result<(), RepoError> {
-        let result = domain::verification::VerificationResult {
-            id: format!("review-needed:{source}:{key}:{evidence_version}"),
-            source: source.to_owned(),
-            evidence_version,
-            outcome: domain::verification::Outcome::ManualReview {
-                reason: reason.to_owned(),
-            },
-            at: chrono::Utc::now(),
-            evidence: serde_json::json!({"reason": reason}),
-            valid_until: None,
-        };
-        self.record(contractor, name, sources, &result, correlation_id)
-            .await
-            .map(|_| ())
-    }
-
     /// Every verification requirement of a contractor.
     pub async fn all_of(&self, contractor: &ContractorId) -> Result<Vec<Requirement>, RepoError> {
         all_of(&self.table, contractor).await
@@ -285,4 +215,37 @@ impl DynamoRequirements {
         let put = put.build().map_err(store_err)?;
         crate::outbox::commit_with_events(&self.table, self.publisher.as_ref(), put, events).await
     }
+}
+
+impl domain::verifying::RequirementRepository for DynamoRequirements {
+    async fn get(
+        &self,
+        contractor: &ContractorId,
+        name: &str,
+    ) -> Result<Option<(Requirement, u64)>, RepoError> {
+        DynamoRequirements::get(self, contractor, name).await
+    }
+
+    async fn save(
+        &self,
+        contractor: &ContractorId,
+        requirement: &Requirement,
+        read_version: u64,
+        events: &[DomainEvent],
+    ) -> Result<(), RepoError> {
+        DynamoRequirements::save(self, contractor, requirement, read_version, events).await
+    }
+}
+
+/// The verification use cases on the table (requirements, hand-overs, claims).
+pub type Verification = domain::verifying::Verifying<DynamoRequirements>;
+
+pub fn verification(
+    env: &platform::Env,
+    aws: &platform::aws::Aws,
+) -> Result<Verification, platform::ConfigError> {
+    Ok(domain::verifying::Verifying {
+        requirements: DynamoRequirements::from_env(env, aws)?,
+        clock: domain::verifying::SystemClock,
+    })
 }

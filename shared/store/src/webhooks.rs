@@ -10,6 +10,16 @@ use crate::{Table, keys};
 /// How long received webhooks are kept for deduplication and investigation.
 const RETENTION_DAYS: i64 = 30;
 
+/// What the webhooks queue carries: a delivery whose signature was verified and which the
+/// inbox recorded, with the provider's body as received.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Delivery {
+    pub provider: String,
+    /// The inbox's name for it (the SHA-256 of the body).
+    pub event_id: String,
+    pub body: String,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Inbox {
     /// First time: enqueue it.

@@ -148,6 +148,20 @@ pub fn claim_conflict(e: domain::verification::ClaimError) -> ApiError {
     }
 }
 
+/// A refused claim, as the reviewer's client sees it.
+pub fn claim_failure(e: domain::verifying::ClaimFailure) -> ApiError {
+    use domain::verifying::ClaimFailure;
+    match e {
+        ClaimFailure::NotFound => ApiError::NotFound("requirement"),
+        ClaimFailure::Refused(refused) => claim_conflict(refused),
+        ClaimFailure::ChangedMeanwhile => ApiError::Conflict {
+            code: "changed_meanwhile",
+            detail: "The item changed while you claimed it; reload it.".into(),
+        },
+        ClaimFailure::Repo(e) => ApiError::from(e),
+    }
+}
+
 /// A provider's failure, as an API client sees it: unavailable → 503, throttled → 429
 /// with `Retry-After`, refused → 422 with the provider's code.
 pub fn provider_error(e: providers::ProviderError) -> ApiError {
