@@ -17,6 +17,7 @@ use platform::{ApiError, BoxError, Env};
 use providers::plaid::Plaid;
 use serde::Deserialize;
 use store::{BankLinks, DynamoIdempotency};
+use wiring::views::View;
 
 pub struct Exchange {
     api: wiring::Api,
@@ -169,13 +170,11 @@ impl HttpApp for Exchange {
             code: "account_not_found",
             detail: "The linked bank has no such deposit account; choose a checking or savings account in Plaid Link.".into(),
         })?;
-        let internal = |e: domain::ports::RepoError| ApiError::Internal(Box::new(e));
         let evidence_version = self
             .verification
             .requirements
             .get(&contractor.id, BANK_ACCOUNT)
-            .await
-            .map_err(internal)?
+            .await?
             .map(|(r, _)| r.evidence_version)
             .unwrap_or(0)
             + 1;
@@ -204,7 +203,7 @@ impl HttpApp for Exchange {
             access_token: encrypted,
             linked_at: now,
         };
-        self.banks.save(&link).await.map_err(internal)?;
+        self.banks.save(&link).await?;
         self.verification
             .record(
                 &contractor.id,
@@ -213,14 +212,12 @@ impl HttpApp for Exchange {
                 &link.result("linked", now),
                 meta.correlation_id.as_str(),
             )
-            .await
-            .map_err(internal)?;
+            .await?;
         let (requirement, _) = self
             .verification
             .requirements
             .get(&contractor.id, BANK_ACCOUNT)
-            .await
-            .map_err(internal)?
+            .await?
             .ok_or(ApiError::NotFound("requirement"))?;
         tracing::info!(contractor_id = %contractor.id, verification = ?link.verification, numbers = account.numbers_available, "bank account linked");
         Ok(http::json(

@@ -5,6 +5,7 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use platform::http::{self, HttpApp, RequestMeta};
 use platform::{ApiError, BoxError, Env, FieldError};
 use wiring::Api;
+use wiring::views::View;
 
 pub struct ListContractors {
     api: Api,

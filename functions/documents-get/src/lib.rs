@@ -5,6 +5,7 @@ use lambda_http::{Body, Request, Response};
 use platform::http::{self, HttpApp, RequestMeta};
 use platform::{ApiError, BoxError, Env};
 use wiring::DocumentsApi;
+use wiring::views::View;
 
 pub struct GetDocument {
     api: DocumentsApi,

@@ -9,6 +9,7 @@ use platform::idempotency::Idempotent;
 use platform::{ApiError, BoxError, Env};
 use store::DynamoIdempotency;
 use wiring::DocumentsApi;
+use wiring::views::View;
 
 pub struct CreateUploadIntent {
     api: DocumentsApi,

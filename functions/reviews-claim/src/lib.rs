@@ -7,6 +7,7 @@ use lambda_http::{Body, Request, Response};
 use platform::http::{self, HttpApp, RequestMeta};
 use platform::{ApiError, BoxError, Env};
 use store::Verification;
+use wiring::views::View;
 
 pub struct ClaimReview {
     verification: Verification,

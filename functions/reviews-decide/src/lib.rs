@@ -10,6 +10,7 @@ use domain::verification::{DecisionInput, reviewer_result};
 use lambda_http::{Body, Request, Response};
 use platform::http::{self, HttpApp, RequestMeta};
 use platform::{ApiError, BoxError, Env};
+use wiring::views::View;
 
 pub struct DecideReview {
     verification: store::Verification,
@@ -44,13 +45,11 @@ impl HttpApp for DecideReview {
             .service
             .guard_review(&viewer, &contractor, "decide", &wiring::facts(&req, &meta))
             .await?;
-        let internal = |e: domain::ports::RepoError| ApiError::Internal(Box::new(e));
         let (requirement, _) = self
             .verification
             .requirements
             .get(&contractor, &name)
-            .await
-            .map_err(internal)?
+            .await?
             .ok_or(ApiError::NotFound("requirement"))?;
         if requirement.evidence_version == 0 {
             return Err(ApiError::Conflict {
@@ -75,14 +74,12 @@ impl HttpApp for DecideReview {
                 &result,
                 meta.correlation_id.as_str(),
             )
-            .await
-            .map_err(internal)?;
+            .await?;
         let (after, _) = self
             .verification
             .requirements
             .get(&contractor, &name)
-            .await
-            .map_err(internal)?
+            .await?
             .ok_or(ApiError::NotFound("requirement"))?;
         // The audit trail keeps the decision and its reason (what the reviewer wrote for the
         // contractor; no personal data is asked for there).

@@ -5,6 +5,7 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use platform::http::{self, ApiSettings, HttpApp, RequestMeta};
 use platform::{ApiError, BoxError, Env, FieldError};
 use store::DynamoRequirements;
+use wiring::views::View;
 
 pub struct ListReviews {
     requirements: DynamoRequirements,

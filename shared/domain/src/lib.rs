@@ -1,28 +1,17 @@
 //! The business rules of contractor onboarding, in plain Rust: no AWS types, no I/O.
-//! Storage and other side effects sit behind the ports in [`ports`].
+//!
+//! The rules live in one crate per context under `shared/contexts/` (ADR 0011), whose
+//! dependencies run one way: `domain-kernel` ← `domain-verification` ←
+//! `domain-onboarding` ← `domain-documents`. This crate is the one door adapters and
+//! handlers use: it re-exports each context's modules under the paths they have always had.
 
-pub mod audit;
-pub mod banking;
-pub mod breaker;
-pub mod compliance;
-pub mod contractor;
-pub mod documents;
-pub mod events;
-pub mod evidence;
-pub mod extraction;
-pub mod ids;
-pub mod inspection;
-pub mod licensing;
-pub mod lifecycle;
-pub mod onboarding;
-pub mod pipeline;
-pub mod ports;
-pub mod requirements;
-pub mod standing;
-pub mod steps;
-pub mod validation;
-pub mod values;
-pub mod verification;
-pub mod verifying;
+pub use domain_kernel::{Invalid, Violation};
+pub use domain_kernel::{access, audit, events, ids, terms, validation, values};
 
-pub use validation::{Invalid, Violation};
+pub use domain_verification::{banking, breaker, compliance, licensing, verification, verifying};
+
+pub use domain_onboarding::{
+    contractor, lifecycle, onboarding, ports, requirements, standing, steps,
+};
+
+pub use domain_documents::{documents, evidence, extraction, inspection, pipeline};

@@ -224,48 +224,6 @@ impl<A: HttpApp, S: IdempotencyStore> HttpApp for Idempotent<A, S> {
     }
 }
 
-/// An in-memory store for tests.
-pub mod memory {
-    use std::collections::HashMap;
-    use std::sync::Mutex;
-
-    use super::*;
-
-    #[derive(Default)]
-    pub struct MemoryIdempotency {
-        pub records: Mutex<HashMap<String, Record>>,
-    }
-
-    impl IdempotencyStore for MemoryIdempotency {
-        async fn claim(&self, key: &str, record: &Record, now: i64) -> Result<Claim, BoxError> {
-            let mut records = self.records.lock().expect("lock");
-            if let Some(existing) = records.get(key) {
-                let live = existing.expires_at > now
-                    && (existing.status == RecordStatus::Completed
-                        || existing.in_progress_until > now);
-                if live {
-                    return Ok(Claim::Existing(existing.clone()));
-                }
-            }
-            records.insert(key.to_owned(), record.clone());
-            Ok(Claim::Acquired)
-        }
-
-        async fn complete(&self, key: &str, record: &Record) -> Result<(), BoxError> {
-            self.records
-                .lock()
-                .expect("lock")
-                .insert(key.to_owned(), record.clone());
-            Ok(())
-        }
-
-        async fn release(&self, key: &str) -> Result<(), BoxError> {
-            self.records.lock().expect("lock").remove(key);
-            Ok(())
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

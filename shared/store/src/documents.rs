@@ -7,12 +7,12 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::types::Put;
 use aws_sdk_s3::presigning::PresigningConfig;
 use domain::documents::{
-    Document, DocumentRepository, DocumentStatus, PresignedUpload, UploadSigner,
+    Document, DocumentRepository, DocumentStatus, PresignedUpload, SigningError, UploadSigner,
 };
 use domain::events::DomainEvent;
 use domain::ids::{ContractorId, DocumentId};
 use domain::pipeline::DocumentWrites;
-use domain::ports::{CryptoError, RepoError};
+use domain::ports::RepoError;
 use platform::events::SnsPublisher;
 use serde::{Deserialize, Serialize};
 
@@ -252,12 +252,12 @@ impl S3UploadSigner {
 }
 
 impl UploadSigner for S3UploadSigner {
-    async fn presign_put(&self, doc: &Document) -> Result<PresignedUpload, CryptoError> {
+    async fn presign_put(&self, doc: &Document) -> Result<PresignedUpload, SigningError> {
         let window = (doc.upload_expires_at - doc.created_at)
             .to_std()
-            .map_err(|e| CryptoError(e.to_string()))?;
+            .map_err(|e| SigningError(e.to_string()))?;
         let config =
-            PresigningConfig::expires_in(window).map_err(|e| CryptoError(e.to_string()))?;
+            PresigningConfig::expires_in(window).map_err(|e| SigningError(e.to_string()))?;
         let request = self
             .client
             .put_object()
@@ -268,7 +268,7 @@ impl UploadSigner for S3UploadSigner {
             .checksum_sha256(&doc.sha256)
             .presigned(config)
             .await
-            .map_err(|e| CryptoError(aws_sdk_s3::error::DisplayErrorContext(e).to_string()))?;
+            .map_err(|e| SigningError(aws_sdk_s3::error::DisplayErrorContext(e).to_string()))?;
         let headers: BTreeMap<String, String> = request
             .headers()
             .map(|(k, v)| (k.to_ascii_lowercase(), v.to_owned()))

@@ -2,6 +2,8 @@
 //! once per cold start, idempotency around mutations, request facts for the audit trail,
 //! `If-Match` parsing, and the contractor response with its `ETag`.
 
+pub mod views;
+
 use domain::contractor::Contractor;
 use domain::onboarding::{Onboarding, RequestFacts};
 use domain::steps::AgreementVersions;
@@ -123,7 +125,7 @@ pub fn if_match(req: &Request) -> Result<u64, ApiError> {
 
 /// The contractor's representation with its `ETag`.
 pub fn contractor_response(status: u16, c: &Contractor) -> Response<Body> {
-    let mut response = http::json(status, &c.view());
+    let mut response = http::json(status, &views::View::view(c));
     if let Ok(etag) = http::etag(c.version).parse() {
         response.headers_mut().insert(::http::header::ETAG, etag);
     }

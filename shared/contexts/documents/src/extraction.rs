@@ -7,7 +7,7 @@ pub use reading::{
     ExtractedField, Extraction, FieldProblem, MIN_CONFIDENCE, ReadDocument, ReadMethod, canonical,
 };
 
-use crate::documents::DocumentKind;
+use domain_kernel::terms::DocumentKind;
 
 /// The form a document of `kind` must be.
 pub fn form_kind(kind: DocumentKind) -> reading::FormKind {

@@ -5,56 +5,10 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+pub use domain_kernel::terms::{DocumentKind, DocumentStatus, RejectionNote};
+
 use crate::ids::{ContractorId, DocumentId};
 use crate::validation::{Collector, Invalid};
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DocumentKind {
-    InsuranceCertificate,
-    License,
-    W9,
-    PhotoId,
-}
-
-impl DocumentKind {
-    pub const ALL: [DocumentKind; 4] = [
-        DocumentKind::InsuranceCertificate,
-        DocumentKind::License,
-        DocumentKind::W9,
-        DocumentKind::PhotoId,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DocumentKind::InsuranceCertificate => "insurance_certificate",
-            DocumentKind::License => "license",
-            DocumentKind::W9 => "w9",
-            DocumentKind::PhotoId => "photo_id",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Option<DocumentKind> {
-        Self::ALL.into_iter().find(|k| k.as_str() == raw.trim())
-    }
-
-    /// The largest file accepted for this kind. Phone photos of a certificate are the
-    /// biggest honest uploads; 15 MB leaves room for a HEIC from a recent phone.
-    pub fn max_bytes(self) -> u64 {
-        match self {
-            DocumentKind::InsuranceCertificate | DocumentKind::W9 => 15 * 1024 * 1024,
-            DocumentKind::License | DocumentKind::PhotoId => 10 * 1024 * 1024,
-        }
-    }
-
-    /// Media types accepted for this kind.
-    pub fn content_types(self) -> &'static [&'static str] {
-        match self {
-            DocumentKind::PhotoId => &["image/jpeg", "image/png", "image/heic"],
-            _ => &["application/pdf", "image/jpeg", "image/png", "image/heic"],
-        }
-    }
-}
 
 /// File extension we give an object of `content_type` (the user's name is display only).
 fn extension(content_type: &str) -> &'static str {
@@ -65,61 +19,6 @@ fn extension(content_type: &str) -> &'static str {
         "image/heic" => "heic",
         _ => "bin",
     }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DocumentStatus {
-    /// The intent exists; the file has not been scanned yet.
-    AwaitingUpload,
-    /// Clean; waiting for text extraction.
-    Scanned,
-    /// Fields read (with any problems listed); final.
-    Extracted,
-    /// Malware or not the file announced; quarantined; final.
-    Rejected,
-    /// The upload never arrived; final.
-    Expired,
-    /// The pipeline gave up after its retries; final, with a reason.
-    Failed,
-}
-
-impl DocumentStatus {
-    /// Every status, in the order a document meets them.
-    pub const ALL: [DocumentStatus; 6] = [
-        DocumentStatus::AwaitingUpload,
-        DocumentStatus::Scanned,
-        DocumentStatus::Extracted,
-        DocumentStatus::Rejected,
-        DocumentStatus::Expired,
-        DocumentStatus::Failed,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DocumentStatus::AwaitingUpload => "awaiting_upload",
-            DocumentStatus::Scanned => "scanned",
-            DocumentStatus::Extracted => "extracted",
-            DocumentStatus::Rejected => "rejected",
-            DocumentStatus::Expired => "expired",
-            DocumentStatus::Failed => "failed",
-        }
-    }
-
-    /// States the pipeline must move on from; the sweeper watches them.
-    pub fn in_flight(self) -> bool {
-        matches!(
-            self,
-            DocumentStatus::AwaitingUpload | DocumentStatus::Scanned
-        )
-    }
-}
-
-/// Why the scanner refused a file, kept with the document.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RejectionNote {
-    pub code: String,
-    pub reason: String,
 }
 
 /// A clean rewrite of an upload whose only fault was active content that form software
@@ -173,7 +72,7 @@ pub struct Document {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rejection: Option<RejectionNote>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub extraction: Option<crate::extraction::Extraction>,
+    pub extraction: Option<reading::Extraction>,
     /// A W-9's TIN, encrypted at field level; the extraction holds only the masked form.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tin: Option<crate::ports::EncryptedField>,
@@ -428,7 +327,7 @@ impl Document {
 
     pub fn mark_extracted(
         &mut self,
-        extraction: crate::extraction::Extraction,
+        extraction: reading::Extraction,
         tin: Option<crate::ports::EncryptedField>,
         now: DateTime<Utc>,
     ) {
@@ -495,28 +394,6 @@ impl Document {
             announce(self.changed()),
         )
     }
-
-    pub fn view(&self) -> serde_json::Value {
-        let ts = |t: &DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-        serde_json::json!({
-            "id": self.id,
-            "object": "document",
-            "contractor_id": self.contractor_id,
-            "kind": self.kind,
-            "file_name": self.file_name,
-            "content_type": self.content_type,
-            "size": self.size,
-            "sha256": self.sha256,
-            "status": self.status,
-            "created_at": ts(&self.created_at),
-            "upload_expires_at": ts(&self.upload_expires_at),
-            "version": self.version,
-            "rejection": self.rejection,
-            "extraction": self.extraction,
-            "disarmed": self.derivative.as_ref().map(|d| serde_json::json!({"removed": d.removed, "method": d.method})),
-            "history": self.history.iter().map(|h| serde_json::json!({"status": h.status, "at": ts(&h.at), "reason": h.reason})).collect::<Vec<_>>(),
-        })
-    }
 }
 
 /// A presigned upload: what the client sends, exactly.
@@ -550,8 +427,13 @@ pub trait UploadSigner: Send + Sync + 'static {
     fn presign_put(
         &self,
         doc: &Document,
-    ) -> impl std::future::Future<Output = Result<PresignedUpload, crate::ports::CryptoError>> + Send;
+    ) -> impl std::future::Future<Output = Result<PresignedUpload, SigningError>> + Send;
 }
+
+/// The object store could not sign an upload.
+#[derive(Debug, thiserror::Error)]
+#[error("presigning the upload failed: {0}")]
+pub struct SigningError(pub String);
 
 #[derive(Debug, thiserror::Error)]
 pub enum DocumentsError {
@@ -564,7 +446,7 @@ pub enum DocumentsError {
     #[error(transparent)]
     Repo(#[from] crate::ports::RepoError),
     #[error(transparent)]
-    Signer(#[from] crate::ports::CryptoError),
+    Signer(#[from] SigningError),
 }
 
 /// Upload intents and document reads, with the contractor's access rules.

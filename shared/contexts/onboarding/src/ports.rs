@@ -1,27 +1,15 @@
-//! Ports: what the domain needs from the outside world, as small traits. Adapters (DynamoDB,
-//! KMS, in-memory for tests) implement them.
+//! Ports of onboarding: where contractors, their audit trail and their events are kept.
+//! The ports every context shares (storage errors, pages, field encryption) are the
+//! kernel's, re-exported here.
 
 use std::future::Future;
 
-use serde::{Deserialize, Serialize};
+pub use domain_kernel::ports::*;
 
 use crate::audit::AuditEntry;
 use crate::contractor::{Contractor, Status};
 use crate::events::DomainEvent;
 use crate::ids::{ContractorId, OwnerId};
-
-#[derive(Debug, thiserror::Error)]
-pub enum RepoError {
-    /// The owner already has an account (one account per identity).
-    #[error("owner already registered contractor {existing}")]
-    OwnerAlreadyRegistered { existing: ContractorId },
-    /// Someone else changed the contractor since it was read.
-    #[error("contractor changed concurrently")]
-    VersionConflict,
-    /// The store failed or answered something we cannot read.
-    #[error("contractor store failed: {0}")]
-    Store(#[source] Box<dyn std::error::Error + Send + Sync>),
-}
 
 /// One atomic change: the new state, its audit entry and the events it publishes.
 #[derive(Clone, Debug)]
@@ -29,13 +17,6 @@ pub struct Commit {
     pub contractor: Contractor,
     pub audit: AuditEntry,
     pub events: Vec<DomainEvent>,
-}
-
-/// One page of a listing; `next` continues it.
-#[derive(Clone, Debug)]
-pub struct Page<T> {
-    pub items: Vec<T>,
-    pub next: Option<String>,
 }
 
 pub trait ContractorRepository: Send + Sync + 'static {
@@ -63,38 +44,6 @@ pub trait ContractorRepository: Send + Sync + 'static {
         limit: u32,
         cursor: Option<&str>,
     ) -> impl Future<Output = Result<Page<Contractor>, RepoError>> + Send;
-}
-
-/// A value encrypted at field level (envelope encryption): the data key encrypted by the
-/// key-management service, and the value encrypted with that data key.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct EncryptedField {
-    pub key_id: String,
-    pub algorithm: String,
-    /// Base64 of the encrypted data key.
-    pub encrypted_key: String,
-    /// Base64 of the nonce.
-    pub nonce: String,
-    /// Base64 of the ciphertext and tag.
-    pub ciphertext: String,
-}
-
-#[derive(Debug, thiserror::Error)]
-#[error("field encryption failed: {0}")]
-pub struct CryptoError(pub String);
-
-pub trait FieldCipher: Send + Sync + 'static {
-    /// Encrypts `plaintext`, bound to `context` (it must be given again to decrypt).
-    fn encrypt(
-        &self,
-        plaintext: &[u8],
-        context: &[(&str, &str)],
-    ) -> impl Future<Output = Result<EncryptedField, CryptoError>> + Send;
-    fn decrypt(
-        &self,
-        field: &EncryptedField,
-        context: &[(&str, &str)],
-    ) -> impl Future<Output = Result<Vec<u8>, CryptoError>> + Send;
 }
 
 impl<T: ContractorRepository> ContractorRepository for std::sync::Arc<T> {
@@ -132,10 +81,13 @@ impl<T: ContractorRepository> ContractorRepository for std::sync::Arc<T> {
     }
 }
 
-/// In-memory adapters for handler tests.
+/// In-memory adapters for tests (the `testing` feature lends them to other crates' tests).
+#[cfg(any(test, feature = "testing"))]
 pub mod memory {
     use std::collections::HashMap;
     use std::sync::Mutex;
+
+    pub use domain_kernel::ports::memory::TestCipher;
 
     use super::*;
 
@@ -237,43 +189,6 @@ pub mod memory {
             items.sort_by_key(|c| std::cmp::Reverse(c.updated_at));
             items.truncate(limit as usize);
             Ok(Page { items, next: None })
-        }
-    }
-
-    /// A reversible stand-in cipher for tests (not encryption: never use outside tests).
-    #[derive(Default)]
-    pub struct TestCipher;
-
-    impl FieldCipher for TestCipher {
-        async fn encrypt(
-            &self,
-            plaintext: &[u8],
-            context: &[(&str, &str)],
-        ) -> Result<EncryptedField, CryptoError> {
-            let ctx: String = context.iter().map(|(k, v)| format!("{k}={v};")).collect();
-            Ok(EncryptedField {
-                key_id: "test".into(),
-                algorithm: "test-reverse".into(),
-                encrypted_key: ctx,
-                nonce: String::new(),
-                ciphertext: plaintext.iter().rev().map(|b| format!("{b:02x}")).collect(),
-            })
-        }
-
-        async fn decrypt(
-            &self,
-            field: &EncryptedField,
-            context: &[(&str, &str)],
-        ) -> Result<Vec<u8>, CryptoError> {
-            let ctx: String = context.iter().map(|(k, v)| format!("{k}={v};")).collect();
-            if ctx != field.encrypted_key {
-                return Err(CryptoError("context mismatch".into()));
-            }
-            let bytes: Vec<u8> = (0..field.ciphertext.len())
-                .step_by(2)
-                .filter_map(|i| u8::from_str_radix(&field.ciphertext[i..i + 2], 16).ok())
-                .collect();
-            Ok(bytes.into_iter().rev().collect())
         }
     }
 }

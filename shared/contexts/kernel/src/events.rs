@@ -14,13 +14,14 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::contractor::{Service, Status};
-use crate::documents::{DocumentKind, DocumentStatus, RejectionNote};
-use crate::extraction::Extraction;
+use reading::Extraction;
+
 use crate::ids::{ContractorId, DocumentId, EventId};
-use crate::steps::{StepName, StepStatus};
+use crate::terms::{
+    DocumentKind, DocumentStatus, Finding, RejectionNote, RequirementState, Service, Status,
+    StepName, StepStatus,
+};
 use crate::values::UsState;
-use crate::verification::{Finding, RequirementState};
 
 /// One domain event with its envelope.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -467,7 +468,7 @@ mod tests {
 
     /// The fields `docs/events.md` lists for each type, in its order (`?`: optional).
     fn catalogue() -> Vec<(String, Vec<String>)> {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/events.md");
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../docs/events.md");
         let text = std::fs::read_to_string(path).expect("docs/events.md");
         let mut entries = Vec::new();
         let mut current: Option<String> = None;
@@ -503,7 +504,7 @@ mod tests {
                     reason: "r".into(),
                 });
                 d.extraction = Some(Extraction {
-                    method: crate::extraction::ReadMethod::TextLayer,
+                    method: reading::ReadMethod::TextLayer,
                     fields: Default::default(),
                     problems: vec![],
                     pages: vec![],

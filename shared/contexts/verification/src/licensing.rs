@@ -9,8 +9,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::compliance::names_match;
-use crate::extraction::ExtractedField;
 use crate::verification::{Finding, LICENSE_LOOKUP, Outcome, VerificationResult};
+use reading::ExtractedField;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StateRule {
@@ -30,7 +30,7 @@ pub struct LicenseRules {
 
 impl LicenseRules {
     pub fn shipped() -> LicenseRules {
-        serde_json::from_str(include_str!("../../../config/license-rules.json"))
+        serde_json::from_str(include_str!("../../../../config/license-rules.json"))
             .expect("config/license-rules.json is valid")
     }
 

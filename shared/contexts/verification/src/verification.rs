@@ -10,21 +10,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RequirementState {
-    CurrentlyDue,
-    PendingVerification,
-    Verified,
-    Errors,
-    ManualReview,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Finding {
-    pub code: String,
-    pub message: String,
-}
+pub use domain_kernel::terms::{Finding, RequirementState};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
@@ -301,24 +287,6 @@ impl Requirement {
                 _ => Vec::new(),
             })
             .collect()
-    }
-}
-
-impl Requirement {
-    /// The requirement as the API shows it (evidence summaries, not the raw provider bodies).
-    pub fn view(&self) -> serde_json::Value {
-        serde_json::json!({
-            "object": "requirement",
-            "name": self.name,
-            "state": self.state(),
-            "evidence_version": self.evidence_version,
-            "findings": self.findings(),
-            "valid_until": self.valid_until(),
-            "claim": self.claim,
-            "results": self.results.values().map(|r| serde_json::json!({
-                "source": r.source, "outcome": r.outcome, "at": r.at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-            })).collect::<Vec<_>>(),
-        })
     }
 }
 

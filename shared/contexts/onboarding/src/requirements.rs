@@ -126,4 +126,50 @@ mod tests {
         let california = of(&with_complete_license(&["OR", "CA"]));
         assert!(california.pending_verification.contains(&license));
     }
+
+    #[test]
+    fn verification_results_show_in_the_contractors_requirements() {
+        use crate::verification::{Finding, Outcome, Requirement, VerificationResult};
+        let mut c = contractor_serving(&["TX", "OK"]);
+        let mut insurance = Requirement::new("insurance", &["rules"]);
+        insurance.record(VerificationResult {
+            id: "r1".into(),
+            source: "rules".into(),
+            evidence_version: 1,
+            outcome: Outcome::Errors {
+                findings: vec![Finding {
+                    code: "limit_too_low".into(),
+                    message: "Raise the limit.".into(),
+                }],
+            },
+            at: chrono::Utc::now(),
+            evidence: serde_json::Value::Null,
+            valid_until: None,
+        });
+        c.verifications.push(insurance.clone());
+        let r = of(&c);
+        assert_eq!(r.errors.len(), 1);
+        assert_eq!(r.errors[0].requirement, "insurance");
+        assert_eq!(r.errors[0].code, "limit_too_low");
+        assert!(r.currently_due.contains(&"insurance".to_owned()));
+
+        insurance.record(VerificationResult {
+            id: "r2".into(),
+            source: "rules".into(),
+            evidence_version: 2,
+            outcome: Outcome::Verified,
+            at: chrono::Utc::now(),
+            evidence: serde_json::Value::Null,
+            valid_until: None,
+        });
+        c.verifications = vec![insurance];
+        let r = of(&c);
+        assert!(r.errors.is_empty());
+        assert!(!r.currently_due.contains(&"insurance".to_owned()));
+        assert!(!r.pending_verification.contains(&"insurance".to_owned()));
+        assert!(
+            !serde_json::to_string(&c).unwrap().contains("verifications"),
+            "never stored with the profile"
+        );
+    }
 }

@@ -22,47 +22,20 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+pub use domain_kernel::terms::{ALL_STEPS, StepName, StepStatus};
+
 use crate::validation::Collector;
 use crate::values::{BusinessName, Email, PersonName, Phone, UsState, ZipCode};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum StepName {
-    BusinessProfile,
-    TaxIdentity,
-    License,
-    Insurance,
-    BankAccount,
-    Agreements,
+/// What each step asks for: onboarding's, so it stays here while the step names are the
+/// kernel's.
+pub trait StepFields {
+    /// The fields of the step, with their kinds and whether completion needs them.
+    fn fields(self) -> &'static [FieldSpec];
 }
 
-pub const ALL_STEPS: [StepName; 6] = [
-    StepName::BusinessProfile,
-    StepName::TaxIdentity,
-    StepName::License,
-    StepName::Insurance,
-    StepName::BankAccount,
-    StepName::Agreements,
-];
-
-impl StepName {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StepName::BusinessProfile => "business_profile",
-            StepName::TaxIdentity => "tax_identity",
-            StepName::License => "license",
-            StepName::Insurance => "insurance",
-            StepName::BankAccount => "bank_account",
-            StepName::Agreements => "agreements",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Option<StepName> {
-        ALL_STEPS.into_iter().find(|s| s.as_str() == raw)
-    }
-
-    /// The fields of the step, with their kinds and whether completion needs them.
-    pub fn fields(self) -> &'static [FieldSpec] {
+impl StepFields for StepName {
+    fn fields(self) -> &'static [FieldSpec] {
         use FieldKind::*;
         const fn f(name: &'static str, kind: FieldKind, required: bool) -> FieldSpec {
             FieldSpec {
@@ -139,12 +112,6 @@ impl StepName {
     }
 }
 
-impl fmt::Display for StepName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 #[derive(Clone, Copy, Debug)]
 pub enum FieldKind {
     Text(usize),
@@ -176,15 +143,6 @@ pub struct FieldSpec {
     pub name: &'static str,
     pub kind: FieldKind,
     pub required: bool,
-}
-
-/// Where a step stands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum StepStatus {
-    NotStarted,
-    InProgress,
-    Complete,
 }
 
 /// A taxpayer identification number, parsed. Never serialised: only its mask is.

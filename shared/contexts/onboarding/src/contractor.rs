@@ -7,36 +7,13 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+pub use domain_kernel::terms::{Service, Status};
+
 use crate::ids::{ContractorId, OwnerId};
-use crate::ports::EncryptedField;
 use crate::steps::{ALL_STEPS, StepName, StepStatus};
 use crate::validation::{Collector, Invalid};
 use crate::values::{BusinessName, Email, PersonName, Phone, UsState, ZipCode};
-
-/// Where an account stands in onboarding.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    Draft,
-    InProgress,
-    UnderReview,
-    Approved,
-    Rejected,
-    Suspended,
-}
-
-impl Status {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Draft => "draft",
-            Status::InProgress => "in_progress",
-            Status::UnderReview => "under_review",
-            Status::Approved => "approved",
-            Status::Rejected => "rejected",
-            Status::Suspended => "suspended",
-        }
-    }
-}
+use domain_kernel::ports::EncryptedField;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Contact {
@@ -49,34 +26,6 @@ pub struct Contact {
 pub struct ServiceArea {
     pub states: Vec<UsState>,
     pub zip_codes: Vec<ZipCode>,
-}
-
-/// What the crew does.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Service {
-    ResidentialInstallation,
-    CommercialInstallation,
-    PermanentLighting,
-    TakedownAndStorage,
-    DisplayDesign,
-}
-
-impl Service {
-    const ALL: [(&'static str, Service); 5] = [
-        ("residential_installation", Service::ResidentialInstallation),
-        ("commercial_installation", Service::CommercialInstallation),
-        ("permanent_lighting", Service::PermanentLighting),
-        ("takedown_and_storage", Service::TakedownAndStorage),
-        ("display_design", Service::DisplayDesign),
-    ];
-
-    fn parse(raw: &str) -> Option<Service> {
-        Self::ALL
-            .iter()
-            .find(|(name, _)| *name == raw.trim())
-            .map(|(_, s)| *s)
-    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -410,50 +359,6 @@ impl Contractor {
             .count();
         ((done * 100 + ALL_STEPS.len() / 2) / ALL_STEPS.len()) as u8
     }
-
-    /// The API representation. Secrets never appear; the TIN only as its mask.
-    pub fn view(&self) -> Value {
-        let ts = |t: &DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-        let mut steps = Map::new();
-        let mut progress_steps = Map::new();
-        for step in ALL_STEPS {
-            let saved = self.steps.get(&step);
-            let data = saved.map(|s| s.data.clone()).unwrap_or_default();
-            let missing: Vec<&str> = step
-                .fields()
-                .iter()
-                .filter(|f| f.required && crate::steps::lookup(&data, f.name).is_none())
-                .map(|f| f.name)
-                .collect();
-            progress_steps.insert(
-                step.as_str().to_owned(),
-                serde_json::json!({
-                    "status": self.step_status(step),
-                    "missing_fields": missing,
-                    "updated_at": saved.map(|s| ts(&s.updated_at)),
-                }),
-            );
-            steps.insert(step.as_str().to_owned(), Value::Object(data));
-        }
-        serde_json::json!({
-            "id": self.id,
-            "object": "contractor",
-            "status": self.status,
-            "business_name": self.business_name,
-            "contact": self.contact,
-            "service_area": self.service_area,
-            "trade": self.trade,
-            "steps": steps,
-            "progress": {"percent": self.percent_complete(), "steps": progress_steps},
-            "requirements": crate::requirements::of(self),
-            "consents": self.consents.iter().map(|c| serde_json::json!({
-                "document": c.document, "version": c.version, "accepted_at": ts(&c.accepted_at),
-            })).collect::<Vec<_>>(),
-            "version": self.version,
-            "created_at": ts(&self.created_at),
-            "updated_at": ts(&self.updated_at),
-        })
-    }
 }
 
 /// A registered contractor for other modules' tests.
@@ -502,52 +407,6 @@ mod tests {
     }
 
     #[test]
-    fn verification_results_show_in_the_contractors_requirements() {
-        use crate::verification::{Finding, Outcome, Requirement, VerificationResult};
-        let mut c = register(valid()).unwrap();
-        let mut insurance = Requirement::new("insurance", &["rules"]);
-        insurance.record(VerificationResult {
-            id: "r1".into(),
-            source: "rules".into(),
-            evidence_version: 1,
-            outcome: Outcome::Errors {
-                findings: vec![Finding {
-                    code: "limit_too_low".into(),
-                    message: "Raise the limit.".into(),
-                }],
-            },
-            at: Utc::now(),
-            evidence: serde_json::Value::Null,
-            valid_until: None,
-        });
-        c.verifications.push(insurance.clone());
-        let r = crate::requirements::of(&c);
-        assert_eq!(r.errors.len(), 1);
-        assert_eq!(r.errors[0].requirement, "insurance");
-        assert_eq!(r.errors[0].code, "limit_too_low");
-        assert!(r.currently_due.contains(&"insurance".to_owned()));
-
-        insurance.record(VerificationResult {
-            id: "r2".into(),
-            source: "rules".into(),
-            evidence_version: 2,
-            outcome: Outcome::Verified,
-            at: Utc::now(),
-            evidence: serde_json::Value::Null,
-            valid_until: None,
-        });
-        c.verifications = vec![insurance];
-        let r = crate::requirements::of(&c);
-        assert!(r.errors.is_empty());
-        assert!(!r.currently_due.contains(&"insurance".to_owned()));
-        assert!(!r.pending_verification.contains(&"insurance".to_owned()));
-        assert!(
-            !serde_json::to_string(&c).unwrap().contains("verifications"),
-            "never stored with the profile"
-        );
-    }
-
-    #[test]
     fn a_valid_registration_starts_in_draft_at_version_1_normalised() {
         let c = register(valid()).unwrap();
         assert_eq!(c.status, Status::Draft);
@@ -556,7 +415,6 @@ mod tests {
         let states: Vec<&str> = c.service_area.states.iter().map(|s| s.as_str()).collect();
         assert_eq!(states, vec!["TX", "OK"]);
         assert_eq!(c.service_area.zip_codes.len(), 1);
-        assert_eq!(c.view()["object"], "contractor");
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use crate::extraction::ExtractedField;
+use reading::ExtractedField;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -66,7 +66,7 @@ impl RuleSet {
 
     /// The marketplace's rules as shipped (`config/insurance-rules.json`).
     pub fn shipped() -> RuleSet {
-        serde_json::from_str(include_str!("../../../config/insurance-rules.json"))
+        serde_json::from_str(include_str!("../../../../config/insurance-rules.json"))
             .expect("config/insurance-rules.json is a valid rule set")
     }
 }
@@ -126,7 +126,7 @@ pub struct Facts<'a> {
     pub waivers: &'a [Waiver],
     /// What extraction found wrong with the document itself (a sample, a template, another
     /// kind of document): each is a finding whatever the rules say.
-    pub problems: &'a [crate::extraction::FieldProblem],
+    pub problems: &'a [reading::FieldProblem],
 }
 
 /// Extraction problems that mean the file is not an issued certificate: the contractor
@@ -246,7 +246,7 @@ fn outcome(rule: &Rule, facts: &Facts<'_>) -> RuleOutcome {
     }
     // A value read too doubtfully to act on never lets a certificate through: precision
     // first (a wrong value that passes is worse than a missing one).
-    let doubtful = field.is_some_and(|f| f.confidence < crate::extraction::MIN_CONFIDENCE);
+    let doubtful = field.is_some_and(|f| f.confidence < reading::MIN_CONFIDENCE);
     let checked = if doubtful {
         Err((
             "unreadable_value",
@@ -591,7 +591,7 @@ mod tests {
     #[test]
     fn a_sample_or_a_template_is_a_finding_whatever_its_fields_say() {
         let f = good();
-        let problems = [crate::extraction::FieldProblem::new(
+        let problems = [reading::FieldProblem::new(
             "document",
             "sample_document",
             "This is a sample certificate.",

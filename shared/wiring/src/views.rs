@@ -1,0 +1,211 @@
+//! The API representations of the domain's records: the JSON the HTTP API answers, built
+//! at the edge so the domain stays free of wire formats. Secrets never appear; the TIN only
+//! as its mask.
+
+use chrono::{DateTime, Utc};
+use domain::contractor::Contractor;
+use domain::documents::Document;
+use domain::steps::{ALL_STEPS, StepFields};
+use domain::verification::Requirement;
+use serde_json::{Map, Value};
+
+/// A record as the API shows it.
+pub trait View {
+    fn view(&self) -> Value;
+}
+
+impl View for Contractor {
+    /// The API representation. Secrets never appear; the TIN only as its mask.
+    fn view(&self) -> Value {
+        let ts = |t: &DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let mut steps = Map::new();
+        let mut progress_steps = Map::new();
+        for step in ALL_STEPS {
+            let saved = self.steps.get(&step);
+            let data = saved.map(|s| s.data.clone()).unwrap_or_default();
+            let missing: Vec<&str> = step
+                .fields()
+                .iter()
+                .filter(|f| f.required && domain::steps::lookup(&data, f.name).is_none())
+                .map(|f| f.name)
+                .collect();
+            progress_steps.insert(
+                step.as_str().to_owned(),
+                serde_json::json!({
+                    "status": self.step_status(step),
+                    "missing_fields": missing,
+                    "updated_at": saved.map(|s| ts(&s.updated_at)),
+                }),
+            );
+            steps.insert(step.as_str().to_owned(), Value::Object(data));
+        }
+        serde_json::json!({
+            "id": self.id,
+            "object": "contractor",
+            "status": self.status,
+            "business_name": self.business_name,
+            "contact": self.contact,
+            "service_area": self.service_area,
+            "trade": self.trade,
+            "steps": steps,
+            "progress": {"percent": self.percent_complete(), "steps": progress_steps},
+            "requirements": domain::requirements::of(self),
+            "consents": self.consents.iter().map(|c| serde_json::json!({
+                "document": c.document, "version": c.version, "accepted_at": ts(&c.accepted_at),
+            })).collect::<Vec<_>>(),
+            "version": self.version,
+            "created_at": ts(&self.created_at),
+            "updated_at": ts(&self.updated_at),
+        })
+    }
+}
+
+impl View for Document {
+    /// The API representation of a document and its history.
+    fn view(&self) -> Value {
+        let ts = |t: &DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        serde_json::json!({
+            "id": self.id,
+            "object": "document",
+            "contractor_id": self.contractor_id,
+            "kind": self.kind,
+            "file_name": self.file_name,
+            "content_type": self.content_type,
+            "size": self.size,
+            "sha256": self.sha256,
+            "status": self.status,
+            "created_at": ts(&self.created_at),
+            "upload_expires_at": ts(&self.upload_expires_at),
+            "version": self.version,
+            "rejection": self.rejection,
+            "extraction": self.extraction,
+            "disarmed": self.derivative.as_ref().map(|d| serde_json::json!({"removed": d.removed, "method": d.method})),
+            "history": self.history.iter().map(|h| serde_json::json!({"status": h.status, "at": ts(&h.at), "reason": h.reason})).collect::<Vec<_>>(),
+        })
+    }
+}
+
+impl View for Requirement {
+    /// The requirement as the API shows it (evidence summaries, not the raw provider bodies).
+    fn view(&self) -> Value {
+        serde_json::json!({
+            "object": "requirement",
+            "name": self.name,
+            "state": self.state(),
+            "evidence_version": self.evidence_version,
+            "findings": self.findings(),
+            "valid_until": self.valid_until(),
+            "claim": self.claim,
+            "results": self.results.values().map(|r| serde_json::json!({
+                "source": r.source, "outcome": r.outcome, "at": r.at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            })).collect::<Vec<_>>(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+    use domain::contractor::RegisterContractor;
+    use domain::onboarding::{Onboarding, RequestFacts, Viewer};
+    use domain::ports::memory::{MemoryContractors, TestCipher};
+    use domain::steps::{AgreementVersions, StepName};
+    use serde_json::json;
+
+    use super::View;
+
+    fn facts() -> RequestFacts {
+        RequestFacts {
+            request_id: "req".into(),
+            correlation_id: "corr".into(),
+            source_ip: None,
+            user_agent: None,
+            now: Utc::now(),
+        }
+    }
+
+    #[tokio::test]
+    async fn the_contractor_view_shows_the_tin_only_as_its_mask_and_the_requirements() {
+        let s = Onboarding {
+            contractors: MemoryContractors::default(),
+            cipher: TestCipher,
+            versions: AgreementVersions {
+                terms: "2026-09".into(),
+                privacy: "2026-09".into(),
+            },
+        };
+        let dana = Viewer {
+            subject: "auth0|dana".into(),
+            staff: false,
+            admin: false,
+            contractor: true,
+        };
+        let registration: RegisterContractor = serde_json::from_value(json!({
+            "business_name": "Bright Nights LLC",
+            "contact": {"name": "Dana Reyes", "email": "dana@brightnights.example", "phone": "2145550142"},
+            "service_area": {"states": ["TX"]},
+            "trade": {"crew_size": 3, "services": ["permanent_lighting"]}
+        }))
+        .unwrap();
+        let c = s.register(&dana, registration, &facts()).await.unwrap();
+        assert_eq!(c.view()["object"], "contractor");
+        let tax = json!({"tin_type": "ein", "tin": "12-3456789", "name_on_return": "Bright Nights LLC", "tax_classification": "llc_s"});
+        let saved = s
+            .save_step(
+                &dana,
+                &c.id.to_string(),
+                c.version,
+                StepName::TaxIdentity,
+                &tax,
+                &facts(),
+            )
+            .await
+            .unwrap();
+        let view = saved.contractor.view();
+        assert_eq!(view["steps"]["tax_identity"]["tin"], "**-***6789");
+        assert!(
+            !view.to_string().contains("123456789"),
+            "the TIN never appears in a response"
+        );
+        assert_eq!(
+            view["progress"]["steps"]["tax_identity"]["status"],
+            "complete"
+        );
+        assert_eq!(
+            view["requirements"]["pending_verification"],
+            json!(["tax_identity"])
+        );
+        assert!(
+            view["requirements"]["currently_due"]
+                .as_array()
+                .unwrap()
+                .contains(&json!("business_profile"))
+        );
+    }
+
+    #[test]
+    fn the_document_view_shows_what_was_disarmed_and_never_the_tin() {
+        let doc: domain::documents::Document = serde_json::from_value(json!({
+            "id": "doc_01J0000000000000000000000A",
+            "contractor_id": "ctr_01J0000000000000000000000A",
+            "kind": "w9",
+            "file_name": "w9.pdf",
+            "content_type": "application/pdf",
+            "size": 1000,
+            "sha256": "x",
+            "object_key": "k",
+            "status": "extracted",
+            "created_at": "2026-12-01T00:00:00Z",
+            "upload_expires_at": "2026-12-01T00:15:00Z",
+            "history": [],
+            "tin": {"key_id": "k", "algorithm": "a", "encrypted_key": "e", "nonce": "n", "ciphertext": "SECRET-CIPHERTEXT"},
+            "derivative": {"object_key": "k/derivative.pdf", "removed": ["JavaScript"], "method": "rewrite"}
+        }))
+        .unwrap();
+        let view = doc.view();
+        assert_eq!(view["object"], "document");
+        assert_eq!(view["disarmed"]["removed"][0], "JavaScript");
+        assert!(!view.to_string().contains("SECRET-CIPHERTEXT"));
+        assert!(view.get("tin").is_none());
+    }
+}
