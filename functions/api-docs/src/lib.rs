@@ -15,6 +15,7 @@ pub async fn build(_env: &Env) -> Result<ApiDocs, BoxError> {
 
 impl HttpApp for ApiDocs {
     const NAME: &'static str = "api-docs";
+    type Error = ApiError;
 
     async fn handle(&self, _req: Request, _meta: RequestMeta) -> Result<Response<Body>, ApiError> {
         Response::builder()

@@ -137,9 +137,14 @@ impl ExchangeInput {
 
 impl HttpApp for Exchange {
     const NAME: &'static str = "bank-exchange";
+    type Error = wiring::Error;
 
-    async fn handle(&self, req: Request, meta: RequestMeta) -> Result<Response<Body>, ApiError> {
-        let viewer = self.api.settings.viewer(&req)?;
+    async fn handle(
+        &self,
+        req: Request,
+        meta: RequestMeta,
+    ) -> Result<Response<Body>, wiring::Error> {
+        let viewer = wiring::viewer(&self.api.settings, &req)?;
         let input: ExchangeInput = http::parse_json(&req, 4 * 1024)?;
         let request = input.parse()?;
         // Only the owner links their bank account.
@@ -148,16 +153,8 @@ impl HttpApp for Exchange {
             .service
             .owned(&viewer, http::path_param(&req, "id")?)
             .await?;
-        let (access_token, item_id) = self
-            .plaid
-            .exchange(&request.public_token)
-            .await
-            .map_err(wiring::provider_error)?;
-        let accounts = self
-            .plaid
-            .accounts(&access_token)
-            .await
-            .map_err(wiring::provider_error)?;
+        let (access_token, item_id) = self.plaid.exchange(&request.public_token).await?;
+        let accounts = self.plaid.accounts(&access_token).await?;
         let account = match &request.account_id {
             Some(id) => accounts.iter().find(|a| &a.account_id == id),
             // Without a choice, the first checking account (payouts go to checking).

@@ -4,7 +4,7 @@
 
 use lambda_http::{Body, Request, Response};
 use platform::http::{self, HttpApp, RequestMeta};
-use platform::{ApiError, BoxError, Env};
+use platform::{BoxError, Env};
 use providers::plaid::Plaid;
 
 pub struct LinkToken {
@@ -24,9 +24,14 @@ pub async fn build(env: &Env) -> Result<LinkToken, BoxError> {
 
 impl HttpApp for LinkToken {
     const NAME: &'static str = "bank-link-token";
+    type Error = wiring::Error;
 
-    async fn handle(&self, req: Request, _meta: RequestMeta) -> Result<Response<Body>, ApiError> {
-        let viewer = self.api.settings.viewer(&req)?;
+    async fn handle(
+        &self,
+        req: Request,
+        _meta: RequestMeta,
+    ) -> Result<Response<Body>, wiring::Error> {
+        let viewer = wiring::viewer(&self.api.settings, &req)?;
         // Only the owner links their bank account.
         let contractor = self
             .api
@@ -36,8 +41,7 @@ impl HttpApp for LinkToken {
         let token = self
             .plaid
             .link_token(contractor.id.as_str(), &self.webhook_url)
-            .await
-            .map_err(wiring::provider_error)?;
+            .await?;
         tracing::info!(contractor_id = %contractor.id, "Plaid link token created");
         Ok(http::json(
             201,

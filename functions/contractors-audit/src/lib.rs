@@ -3,7 +3,7 @@
 
 use lambda_http::{Body, Request, Response};
 use platform::http::{self, HttpApp, RequestMeta};
-use platform::{ApiError, BoxError, Env};
+use platform::{BoxError, Env};
 use wiring::Api;
 
 pub struct Audit {
@@ -18,9 +18,14 @@ pub async fn build(env: &Env) -> Result<Audit, BoxError> {
 
 impl HttpApp for Audit {
     const NAME: &'static str = "contractors-audit";
+    type Error = wiring::Error;
 
-    async fn handle(&self, req: Request, _meta: RequestMeta) -> Result<Response<Body>, ApiError> {
-        let viewer = self.api.settings.viewer(&req)?;
+    async fn handle(
+        &self,
+        req: Request,
+        _meta: RequestMeta,
+    ) -> Result<Response<Body>, wiring::Error> {
+        let viewer = wiring::viewer(&self.api.settings, &req)?;
         let id = http::path_param(&req, "id")?.to_owned();
         let (entries, verdict) = self.api.service.audit(&viewer, &id).await?;
         if !verdict.valid {

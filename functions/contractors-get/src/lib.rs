@@ -3,7 +3,7 @@
 
 use lambda_http::{Body, Request, Response};
 use platform::http::{self, HttpApp, RequestMeta};
-use platform::{ApiError, BoxError, Env};
+use platform::{BoxError, Env};
 use wiring::Api;
 
 pub struct GetContractor {
@@ -18,9 +18,14 @@ pub async fn build(env: &Env) -> Result<GetContractor, BoxError> {
 
 impl HttpApp for GetContractor {
     const NAME: &'static str = "contractors-get";
+    type Error = wiring::Error;
 
-    async fn handle(&self, req: Request, _meta: RequestMeta) -> Result<Response<Body>, ApiError> {
-        let viewer = self.api.settings.viewer(&req)?;
+    async fn handle(
+        &self,
+        req: Request,
+        _meta: RequestMeta,
+    ) -> Result<Response<Body>, wiring::Error> {
+        let viewer = wiring::viewer(&self.api.settings, &req)?;
         let requested = http::path_param(&req, "id").unwrap_or("me");
         let contractor = self.api.service.get(&viewer, requested).await?;
         tracing::debug!(contractor_id = %contractor.id, "contractor read");

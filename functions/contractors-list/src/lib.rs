@@ -19,9 +19,14 @@ pub async fn build(env: &Env) -> Result<ListContractors, BoxError> {
 
 impl HttpApp for ListContractors {
     const NAME: &'static str = "contractors-list";
+    type Error = wiring::Error;
 
-    async fn handle(&self, req: Request, _meta: RequestMeta) -> Result<Response<Body>, ApiError> {
-        let viewer = self.api.settings.viewer(&req)?;
+    async fn handle(
+        &self,
+        req: Request,
+        _meta: RequestMeta,
+    ) -> Result<Response<Body>, wiring::Error> {
+        let viewer = wiring::viewer(&self.api.settings, &req)?;
         let query = req.query_string_parameters();
         let status = query.first("status").unwrap_or("under_review").to_owned();
         let limit = match query.first("limit") {
@@ -42,7 +47,8 @@ impl HttpApp for ListContractors {
                 "cursor",
                 "invalid",
                 "Use the next_cursor of a previous page.",
-            )]));
+            )])
+            .into());
         }
         let page = self
             .api

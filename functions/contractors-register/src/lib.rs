@@ -6,7 +6,7 @@ use lambda_http::{Body, Request, Response};
 use platform::http::{self, HttpApp, RequestMeta};
 use platform::idempotency::Idempotent;
 use platform::metrics::Metrics;
-use platform::{ApiError, BoxError, Env};
+use platform::{BoxError, Env};
 use store::DynamoIdempotency;
 use wiring::Api;
 
@@ -26,9 +26,14 @@ pub async fn build(env: &Env) -> Result<Idempotent<Register, DynamoIdempotency>,
 
 impl HttpApp for Register {
     const NAME: &'static str = "contractors-register";
+    type Error = wiring::Error;
 
-    async fn handle(&self, req: Request, meta: RequestMeta) -> Result<Response<Body>, ApiError> {
-        let viewer = self.api.settings.viewer(&req)?;
+    async fn handle(
+        &self,
+        req: Request,
+        meta: RequestMeta,
+    ) -> Result<Response<Body>, wiring::Error> {
+        let viewer = wiring::viewer(&self.api.settings, &req)?;
         let input: RegisterContractor = http::parse_json(&req, http::DEFAULT_BODY_LIMIT)?;
         let contractor = self
             .api

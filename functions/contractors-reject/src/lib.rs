@@ -28,13 +28,16 @@ struct RejectInput {
 
 impl HttpApp for Reject {
     const NAME: &'static str = "contractors-reject";
+    type Error = wiring::Error;
 
-    async fn handle(&self, req: Request, meta: RequestMeta) -> Result<Response<Body>, ApiError> {
-        let viewer = self.api.settings.viewer(&req)?;
+    async fn handle(
+        &self,
+        req: Request,
+        meta: RequestMeta,
+    ) -> Result<Response<Body>, wiring::Error> {
+        let viewer = wiring::viewer(&self.api.settings, &req)?;
         if !viewer.staff {
-            return Err(ApiError::Forbidden(
-                "only reviewers reject an account".into(),
-            ));
+            return Err(ApiError::Forbidden("only reviewers reject an account".into()).into());
         }
         let input: RejectInput = http::parse_json(&req, 4 * 1024)?;
         let id = http::path_param(&req, "id")?.to_owned();

@@ -28,9 +28,14 @@ struct SaveStepRequest {
 
 impl HttpApp for SaveStep {
     const NAME: &'static str = "contractors-save-step";
+    type Error = wiring::Error;
 
-    async fn handle(&self, req: Request, meta: RequestMeta) -> Result<Response<Body>, ApiError> {
-        let viewer = self.api.settings.viewer(&req)?;
+    async fn handle(
+        &self,
+        req: Request,
+        meta: RequestMeta,
+    ) -> Result<Response<Body>, wiring::Error> {
+        let viewer = wiring::viewer(&self.api.settings, &req)?;
         let id = http::path_param(&req, "id")?.to_owned();
         let body: SaveStepRequest = http::parse_json(&req, http::DEFAULT_BODY_LIMIT)?;
         let step = StepName::parse(&body.step).ok_or_else(|| {

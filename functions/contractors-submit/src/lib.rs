@@ -4,7 +4,7 @@
 use lambda_http::{Body, Request, Response};
 use platform::http::{self, HttpApp, RequestMeta};
 use platform::idempotency::Idempotent;
-use platform::{ApiError, BoxError, Env};
+use platform::{BoxError, Env};
 use store::DynamoIdempotency;
 use wiring::Api;
 
@@ -19,9 +19,14 @@ pub async fn build(env: &Env) -> Result<Idempotent<Submit, DynamoIdempotency>, B
 
 impl HttpApp for Submit {
     const NAME: &'static str = "contractors-submit";
+    type Error = wiring::Error;
 
-    async fn handle(&self, req: Request, meta: RequestMeta) -> Result<Response<Body>, ApiError> {
-        let viewer = self.api.settings.viewer(&req)?;
+    async fn handle(
+        &self,
+        req: Request,
+        meta: RequestMeta,
+    ) -> Result<Response<Body>, wiring::Error> {
+        let viewer = wiring::viewer(&self.api.settings, &req)?;
         let id = http::path_param(&req, "id")?.to_owned();
         let version = wiring::if_match(&req)?;
         let contractor = self

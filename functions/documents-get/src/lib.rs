@@ -3,7 +3,7 @@
 
 use lambda_http::{Body, Request, Response};
 use platform::http::{self, HttpApp, RequestMeta};
-use platform::{ApiError, BoxError, Env};
+use platform::{BoxError, Env};
 use wiring::DocumentsApi;
 use wiring::views::View;
 
@@ -19,9 +19,14 @@ pub async fn build(env: &Env) -> Result<GetDocument, BoxError> {
 
 impl HttpApp for GetDocument {
     const NAME: &'static str = "documents-get";
+    type Error = wiring::Error;
 
-    async fn handle(&self, req: Request, _meta: RequestMeta) -> Result<Response<Body>, ApiError> {
-        let viewer = self.api.settings.viewer(&req)?;
+    async fn handle(
+        &self,
+        req: Request,
+        _meta: RequestMeta,
+    ) -> Result<Response<Body>, wiring::Error> {
+        let viewer = wiring::viewer(&self.api.settings, &req)?;
         let id = http::path_param(&req, "id")?.to_owned();
         let doc = self.api.service.get(&viewer, &id).await?;
         Ok(http::json(200, &doc.view()))

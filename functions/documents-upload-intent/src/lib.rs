@@ -6,7 +6,7 @@ use domain::documents::UploadIntent;
 use lambda_http::{Body, Request, Response};
 use platform::http::{self, HttpApp, RequestMeta};
 use platform::idempotency::Idempotent;
-use platform::{ApiError, BoxError, Env};
+use platform::{BoxError, Env};
 use store::DynamoIdempotency;
 use wiring::DocumentsApi;
 use wiring::views::View;
@@ -24,9 +24,14 @@ pub async fn build(
 
 impl HttpApp for CreateUploadIntent {
     const NAME: &'static str = "documents-upload-intent";
+    type Error = wiring::Error;
 
-    async fn handle(&self, req: Request, _meta: RequestMeta) -> Result<Response<Body>, ApiError> {
-        let viewer = self.api.settings.viewer(&req)?;
+    async fn handle(
+        &self,
+        req: Request,
+        _meta: RequestMeta,
+    ) -> Result<Response<Body>, wiring::Error> {
+        let viewer = wiring::viewer(&self.api.settings, &req)?;
         let contractor_id = http::path_param(&req, "id")?.to_owned();
         let intent: UploadIntent = http::parse_json(&req, http::DEFAULT_BODY_LIMIT)?;
         let (doc, upload) = self

@@ -26,13 +26,16 @@ pub async fn build(env: &Env) -> Result<ClaimReview, BoxError> {
 
 impl HttpApp for ClaimReview {
     const NAME: &'static str = "reviews-claim";
+    type Error = wiring::Error;
 
-    async fn handle(&self, req: Request, meta: RequestMeta) -> Result<Response<Body>, ApiError> {
-        let viewer = self.api.settings.viewer(&req)?;
+    async fn handle(
+        &self,
+        req: Request,
+        meta: RequestMeta,
+    ) -> Result<Response<Body>, wiring::Error> {
+        let viewer = wiring::viewer(&self.api.settings, &req)?;
         if !viewer.staff {
-            return Err(ApiError::Forbidden(
-                "only reviewers claim review items".into(),
-            ));
+            return Err(ApiError::Forbidden("only reviewers claim review items".into()).into());
         }
         let contractor = ContractorId::parse(http::path_param(&req, "id")?)
             .ok_or(ApiError::NotFound("requirement"))?;
@@ -50,8 +53,7 @@ impl HttpApp for ClaimReview {
                 self.lease,
                 meta.correlation_id.as_str(),
             )
-            .await
-            .map_err(wiring::claim_failure)?;
+            .await?;
         tracing::info!(contractor_id = %contractor, requirement = %name, reviewer = %viewer.subject, "review item claimed");
         Ok(http::json(200, &requirement.view()))
     }

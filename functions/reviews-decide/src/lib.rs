@@ -27,13 +27,16 @@ pub async fn build(env: &Env) -> Result<DecideReview, BoxError> {
 
 impl HttpApp for DecideReview {
     const NAME: &'static str = "reviews-decide";
+    type Error = wiring::Error;
 
-    async fn handle(&self, req: Request, meta: RequestMeta) -> Result<Response<Body>, ApiError> {
-        let viewer = self.api.settings.viewer(&req)?;
+    async fn handle(
+        &self,
+        req: Request,
+        meta: RequestMeta,
+    ) -> Result<Response<Body>, wiring::Error> {
+        let viewer = wiring::viewer(&self.api.settings, &req)?;
         if !viewer.staff {
-            return Err(ApiError::Forbidden(
-                "only reviewers decide requirements".into(),
-            ));
+            return Err(ApiError::Forbidden("only reviewers decide requirements".into()).into());
         }
         let input: DecisionInput = http::parse_json(&req, 4 * 1024)?;
         let now = self.verification.now();
@@ -55,11 +58,10 @@ impl HttpApp for DecideReview {
             return Err(ApiError::Conflict {
                 code: "nothing_to_decide",
                 detail: "The contractor has not provided evidence for this requirement yet.".into(),
-            });
+            }
+            .into());
         }
-        requirement
-            .check_claim(&viewer.subject, now)
-            .map_err(wiring::claim_conflict)?;
+        requirement.check_claim(&viewer.subject, now)?;
         let result = reviewer_result(
             &decision,
             &viewer.subject,

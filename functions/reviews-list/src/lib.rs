@@ -22,13 +22,16 @@ pub async fn build(env: &Env) -> Result<ListReviews, BoxError> {
 
 impl HttpApp for ListReviews {
     const NAME: &'static str = "reviews-list";
+    type Error = wiring::Error;
 
-    async fn handle(&self, req: Request, _meta: RequestMeta) -> Result<Response<Body>, ApiError> {
-        let viewer = self.settings.viewer(&req)?;
+    async fn handle(
+        &self,
+        req: Request,
+        _meta: RequestMeta,
+    ) -> Result<Response<Body>, wiring::Error> {
+        let viewer = wiring::viewer(&self.settings, &req)?;
         if !viewer.staff {
-            return Err(ApiError::Forbidden(
-                "only reviewers see the review queue".into(),
-            ));
+            return Err(ApiError::Forbidden("only reviewers see the review queue".into()).into());
         }
         let limit = match req.query_string_parameters().first("limit") {
             None => 25,

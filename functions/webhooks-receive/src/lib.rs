@@ -96,6 +96,7 @@ impl ReceiveWebhooks {
 
 impl HttpApp for ReceiveWebhooks {
     const NAME: &'static str = "webhooks-receive";
+    type Error = ApiError;
 
     async fn handle(&self, req: Request, meta: RequestMeta) -> Result<Response<Body>, ApiError> {
         let provider = http::path_param(&req, "provider")?.to_owned();

@@ -116,17 +116,6 @@ fn token_payload(authorization: &str) -> Option<serde_json::Value> {
     serde_json::from_slice(&bytes).ok()
 }
 
-impl From<&Caller> for domain::onboarding::Viewer {
-    fn from(c: &Caller) -> Self {
-        domain::onboarding::Viewer {
-            subject: c.subject.clone(),
-            staff: c.is_staff(),
-            admin: c.has_role(Role::Admin),
-            contractor: c.has_role(Role::Contractor),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

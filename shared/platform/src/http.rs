@@ -28,12 +28,15 @@ pub struct RequestMeta {
 pub trait HttpApp: Send + Sync + 'static {
     /// The function's name in logs and metrics.
     const NAME: &'static str;
+    /// What the handler fails with; the edge (`wiring`) maps the domain's errors to an
+    /// [`ApiError`], so this crate knows nothing of the domain.
+    type Error: Into<ApiError> + Send;
 
     fn handle(
         &self,
         req: Request,
         meta: RequestMeta,
-    ) -> impl Future<Output = Result<Response<Body>, ApiError>> + Send;
+    ) -> impl Future<Output = Result<Response<Body>, Self::Error>> + Send;
 }
 
 /// Calls `app` for one request: sets up the span, maps errors to problem JSON and echoes the
@@ -63,7 +66,7 @@ pub async fn serve<A: HttpApp>(
     let _entered = span.enter();
     let mut response = match result {
         Ok(response) => response,
-        Err(err) => problem_response(err, &path),
+        Err(err) => problem_response(err.into(), &path),
     };
     tracing::info!(method = %method, path = %path, status = response.status().as_u16(), "request handled");
     if let Ok(value) = http::HeaderValue::from_str(correlation_id.as_str()) {
@@ -258,12 +261,9 @@ pub struct ApiSettings {
 }
 
 impl ApiSettings {
-    /// The caller as the domain sees it.
-    pub fn viewer(&self, req: &Request) -> Result<domain::onboarding::Viewer, ApiError> {
-        Ok(domain::onboarding::Viewer::from(&caller(
-            req,
-            &self.roles_claim,
-        )?))
+    /// The caller, as the authorizer let it in.
+    pub fn caller(&self, req: &Request) -> Result<Caller, ApiError> {
+        caller(req, &self.roles_claim)
     }
 
     pub fn from_env(env: &crate::Env) -> Self {

@@ -143,6 +143,7 @@ fn to_stored(resp: &Response<Body>) -> StoredResponse {
 
 impl<A: HttpApp, S: IdempotencyStore> HttpApp for Idempotent<A, S> {
     const NAME: &'static str = A::NAME;
+    type Error = ApiError;
 
     async fn handle(&self, req: Request, meta: RequestMeta) -> Result<Response<Body>, ApiError> {
         let mutating = matches!(req.method().as_str(), "POST" | "PATCH" | "PUT" | "DELETE");
@@ -150,7 +151,7 @@ impl<A: HttpApp, S: IdempotencyStore> HttpApp for Idempotent<A, S> {
             .filter(|_| mutating)
             .map(str::to_owned)
         else {
-            return self.inner.handle(req, meta).await;
+            return self.inner.handle(req, meta).await.map_err(Into::into);
         };
         if !valid_key(&raw_key) {
             return Err(ApiError::BadRequest(
@@ -159,7 +160,7 @@ impl<A: HttpApp, S: IdempotencyStore> HttpApp for Idempotent<A, S> {
         }
         // Scope keys to the caller; without a subject the inner app answers 401 anyway.
         let Some(subject) = http::caller(&req, "roles").ok().map(|c| c.subject) else {
-            return self.inner.handle(req, meta).await;
+            return self.inner.handle(req, meta).await.map_err(Into::into);
         };
         let key = scoped_key(&subject, &raw_key);
         let print = fingerprint(
@@ -199,7 +200,7 @@ impl<A: HttpApp, S: IdempotencyStore> HttpApp for Idempotent<A, S> {
                 let outcome = self.inner.handle(req, meta).await;
                 let response = match outcome {
                     Ok(r) => r,
-                    Err(e) => http::problem_response(e, ""),
+                    Err(e) => http::problem_response(e.into(), ""),
                 };
                 // Answers that depend on state or time (conflicts, stale or missing
                 // preconditions, throttling, server errors) are not replayed: a retry with

@@ -2,14 +2,18 @@
 //! once per cold start, idempotency around mutations, request facts for the audit trail,
 //! `If-Match` parsing, and the contractor response with its `ETag`.
 
+pub mod error;
 pub mod views;
 
+pub use error::Error;
+
 use domain::contractor::Contractor;
-use domain::onboarding::{Onboarding, RequestFacts};
+use domain::onboarding::{Onboarding, RequestFacts, Viewer};
 use domain::steps::AgreementVersions;
 use fieldcrypt::KmsCipher;
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
+use platform::auth::Role;
 use platform::aws::Aws;
 use platform::http::{self, ApiSettings, HttpApp, RequestMeta};
 use platform::idempotency::Idempotent;
@@ -99,6 +103,17 @@ pub fn facts(req: &Request, meta: &RequestMeta) -> RequestFacts {
     }
 }
 
+/// The caller as the domain sees it.
+pub fn viewer(settings: &ApiSettings, req: &Request) -> Result<Viewer, ApiError> {
+    let caller = settings.caller(req)?;
+    Ok(Viewer {
+        staff: caller.is_staff(),
+        admin: caller.has_role(Role::Admin),
+        contractor: caller.has_role(Role::Contractor),
+        subject: caller.subject,
+    })
+}
+
 /// The version in `If-Match` (`"3"` or `W/"3"`). Required on changes: 428 without it, so a
 /// client can never overwrite a version it has not seen.
 pub fn if_match(req: &Request) -> Result<u64, ApiError> {
@@ -130,61 +145,6 @@ pub fn contractor_response(status: u16, c: &Contractor) -> Response<Body> {
         response.headers_mut().insert(::http::header::ETAG, etag);
     }
     response
-}
-
-/// A review claim refused, as the reviewer's client sees it.
-pub fn claim_conflict(e: domain::verification::ClaimError) -> ApiError {
-    use domain::verification::ClaimError;
-    match e {
-        ClaimError::NotInReview => ApiError::Conflict {
-            code: "not_in_review",
-            detail: "The requirement is not waiting for a reviewer.".into(),
-        },
-        ClaimError::ClaimedByOther { reviewer, until } => ApiError::Conflict {
-            code: "claimed_by_other",
-            detail: format!(
-                "Reviewer {reviewer} is working on this item until {}.",
-                until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-            ),
-        },
-    }
-}
-
-/// A refused claim, as the reviewer's client sees it.
-pub fn claim_failure(e: domain::verifying::ClaimFailure) -> ApiError {
-    use domain::verifying::ClaimFailure;
-    match e {
-        ClaimFailure::NotFound => ApiError::NotFound("requirement"),
-        ClaimFailure::Refused(refused) => claim_conflict(refused),
-        ClaimFailure::ChangedMeanwhile => ApiError::Conflict {
-            code: "changed_meanwhile",
-            detail: "The item changed while you claimed it; reload it.".into(),
-        },
-        ClaimFailure::Repo(e) => ApiError::from(e),
-    }
-}
-
-/// A provider's failure, as an API client sees it: unavailable → 503, throttled → 429
-/// with `Retry-After`, refused → 422 with the provider's code.
-pub fn provider_error(e: providers::ProviderError) -> ApiError {
-    use providers::ProviderError;
-    match e {
-        ProviderError::Unavailable(why) => {
-            tracing::warn!(error = %why, "provider unavailable");
-            ApiError::Unavailable(
-                "The bank verification provider is unavailable; try again shortly.".into(),
-            )
-        }
-        ProviderError::RateLimited {
-            retry_after_seconds,
-        } => ApiError::TooManyRequests {
-            retry_after_seconds,
-        },
-        ProviderError::Refused(why) => ApiError::Unprocessable {
-            code: "provider_refused",
-            detail: why,
-        },
-    }
 }
 
 /// The Plaid client from its secret (`PLAID_SECRET_ARN`: `client_id`, `secret`) and
