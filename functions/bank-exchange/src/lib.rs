@@ -10,7 +10,7 @@ use domain::banking::BankLink;
 use domain::ports::FieldCipher;
 use domain::validation::Collector;
 use domain::verification::{BANK_ACCOUNT, BANK_SOURCES};
-use lambda_http::{Body, Request, Response};
+use lambda_http::Request;
 use platform::http::{self, HttpApp, RequestMeta};
 use platform::idempotency::Idempotent;
 use platform::{ApiError, BoxError, Env};
@@ -29,7 +29,7 @@ pub struct Exchange {
 pub async fn build(env: &Env) -> Result<Idempotent<Exchange, DynamoIdempotency>, BoxError> {
     let (api, aws) = wiring::Api::from_env(env).await?;
     let app = Exchange {
-        plaid: wiring::plaid(env, &aws).await?,
+        plaid: providers::plaid::from_env(env, &aws).await?,
         banks: BankLinks::new(store::Table::from_env(env, &aws)?),
         verification: store::verification(env, &aws)?,
         api,
@@ -139,11 +139,7 @@ impl HttpApp for Exchange {
     const NAME: &'static str = "bank-exchange";
     type Error = wiring::Error;
 
-    async fn handle(
-        &self,
-        req: Request,
-        meta: RequestMeta,
-    ) -> Result<Response<Body>, wiring::Error> {
+    async fn handle(&self, req: Request, meta: RequestMeta) -> wiring::Answer {
         let viewer = wiring::viewer(&self.api.settings, &req)?;
         let input: ExchangeInput = http::parse_json(&req, 4 * 1024)?;
         let request = input.parse()?;

@@ -2,7 +2,7 @@
 //! payout account (Auth, with automated micro-deposits as the fallback), whose webhooks come
 //! back to `/v1/webhooks/plaid`. The contractor only (it is their bank).
 
-use lambda_http::{Body, Request, Response};
+use lambda_http::Request;
 use platform::http::{self, HttpApp, RequestMeta};
 use platform::{BoxError, Env};
 use providers::plaid::Plaid;
@@ -16,7 +16,7 @@ pub struct LinkToken {
 pub async fn build(env: &Env) -> Result<LinkToken, BoxError> {
     let (api, aws) = wiring::Api::from_env(env).await?;
     Ok(LinkToken {
-        plaid: wiring::plaid(env, &aws).await?,
+        plaid: providers::plaid::from_env(env, &aws).await?,
         webhook_url: env.required("PLAID_WEBHOOK_URL")?,
         api,
     })
@@ -26,11 +26,7 @@ impl HttpApp for LinkToken {
     const NAME: &'static str = "bank-link-token";
     type Error = wiring::Error;
 
-    async fn handle(
-        &self,
-        req: Request,
-        _meta: RequestMeta,
-    ) -> Result<Response<Body>, wiring::Error> {
+    async fn handle(&self, req: Request, _meta: RequestMeta) -> wiring::Answer {
         let viewer = wiring::viewer(&self.api.settings, &req)?;
         // Only the owner links their bank account.
         let contractor = self

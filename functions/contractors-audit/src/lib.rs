@@ -1,7 +1,7 @@
 //! `GET /v1/contractors/{id}/audit`: the audit trail (owner or staff), with the result of
 //! verifying its hash chain.
 
-use lambda_http::{Body, Request, Response};
+use lambda_http::Request;
 use platform::http::{self, HttpApp, RequestMeta};
 use platform::{BoxError, Env};
 use wiring::Api;
@@ -20,11 +20,7 @@ impl HttpApp for Audit {
     const NAME: &'static str = "contractors-audit";
     type Error = wiring::Error;
 
-    async fn handle(
-        &self,
-        req: Request,
-        _meta: RequestMeta,
-    ) -> Result<Response<Body>, wiring::Error> {
+    async fn handle(&self, req: Request, _meta: RequestMeta) -> wiring::Answer {
         let viewer = wiring::viewer(&self.api.settings, &req)?;
         let id = http::path_param(&req, "id")?.to_owned();
         let (entries, verdict) = self.api.service.audit(&viewer, &id).await?;

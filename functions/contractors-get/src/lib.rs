@@ -1,7 +1,7 @@
 //! `GET /v1/contractors/{id}` and `GET /v1/contractors/me`: the owner or staff read an
 //! account. To anyone else an account does not exist (404), so ids cannot be probed.
 
-use lambda_http::{Body, Request, Response};
+use lambda_http::Request;
 use platform::http::{self, HttpApp, RequestMeta};
 use platform::{BoxError, Env};
 use wiring::Api;
@@ -20,11 +20,7 @@ impl HttpApp for GetContractor {
     const NAME: &'static str = "contractors-get";
     type Error = wiring::Error;
 
-    async fn handle(
-        &self,
-        req: Request,
-        _meta: RequestMeta,
-    ) -> Result<Response<Body>, wiring::Error> {
+    async fn handle(&self, req: Request, _meta: RequestMeta) -> wiring::Answer {
         let viewer = wiring::viewer(&self.api.settings, &req)?;
         let requested = http::path_param(&req, "id").unwrap_or("me");
         let contractor = self.api.service.get(&viewer, requested).await?;

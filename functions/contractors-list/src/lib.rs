@@ -1,7 +1,7 @@
 //! `GET /v1/contractors?status=under_review&limit=25&cursor=…`: reviewers list contractors by
 //! status, most recently changed first.
 
-use lambda_http::{Body, Request, RequestExt, Response};
+use lambda_http::{Request, RequestExt};
 use platform::http::{self, HttpApp, RequestMeta};
 use platform::{ApiError, BoxError, Env, FieldError};
 use wiring::Api;
@@ -21,11 +21,7 @@ impl HttpApp for ListContractors {
     const NAME: &'static str = "contractors-list";
     type Error = wiring::Error;
 
-    async fn handle(
-        &self,
-        req: Request,
-        _meta: RequestMeta,
-    ) -> Result<Response<Body>, wiring::Error> {
+    async fn handle(&self, req: Request, _meta: RequestMeta) -> wiring::Answer {
         let viewer = wiring::viewer(&self.api.settings, &req)?;
         let query = req.query_string_parameters();
         let status = query.first("status").unwrap_or("under_review").to_owned();

@@ -2,7 +2,7 @@
 //! Idempotent with `Idempotency-Key`.
 
 use domain::contractor::RegisterContractor;
-use lambda_http::{Body, Request, Response};
+use lambda_http::Request;
 use platform::http::{self, HttpApp, RequestMeta};
 use platform::idempotency::Idempotent;
 use platform::metrics::Metrics;
@@ -28,11 +28,7 @@ impl HttpApp for Register {
     const NAME: &'static str = "contractors-register";
     type Error = wiring::Error;
 
-    async fn handle(
-        &self,
-        req: Request,
-        meta: RequestMeta,
-    ) -> Result<Response<Body>, wiring::Error> {
+    async fn handle(&self, req: Request, meta: RequestMeta) -> wiring::Answer {
         let viewer = wiring::viewer(&self.api.settings, &req)?;
         let input: RegisterContractor = http::parse_json(&req, http::DEFAULT_BODY_LIMIT)?;
         let contractor = self

@@ -3,7 +3,7 @@
 //! at); audited with the reviewer as actor; events `contractor.rejected`, `status.changed`.
 //! Staff only. Idempotent with `Idempotency-Key`.
 
-use lambda_http::{Body, Request, Response};
+use lambda_http::Request;
 use platform::http::{self, HttpApp, RequestMeta};
 use platform::idempotency::Idempotent;
 use platform::{ApiError, BoxError, Env};
@@ -30,11 +30,7 @@ impl HttpApp for Reject {
     const NAME: &'static str = "contractors-reject";
     type Error = wiring::Error;
 
-    async fn handle(
-        &self,
-        req: Request,
-        meta: RequestMeta,
-    ) -> Result<Response<Body>, wiring::Error> {
+    async fn handle(&self, req: Request, meta: RequestMeta) -> wiring::Answer {
         let viewer = wiring::viewer(&self.api.settings, &req)?;
         if !viewer.staff {
             return Err(ApiError::Forbidden("only reviewers reject an account".into()).into());

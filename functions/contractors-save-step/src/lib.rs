@@ -2,7 +2,7 @@
 //! partially if need be, guarded by `If-Match`. Idempotent with `Idempotency-Key`.
 
 use domain::steps::{ALL_STEPS, StepName};
-use lambda_http::{Body, Request, Response};
+use lambda_http::Request;
 use platform::http::{self, HttpApp, RequestMeta};
 use platform::idempotency::Idempotent;
 use platform::{ApiError, BoxError, Env, FieldError};
@@ -30,11 +30,7 @@ impl HttpApp for SaveStep {
     const NAME: &'static str = "contractors-save-step";
     type Error = wiring::Error;
 
-    async fn handle(
-        &self,
-        req: Request,
-        meta: RequestMeta,
-    ) -> Result<Response<Body>, wiring::Error> {
+    async fn handle(&self, req: Request, meta: RequestMeta) -> wiring::Answer {
         let viewer = wiring::viewer(&self.api.settings, &req)?;
         let id = http::path_param(&req, "id")?.to_owned();
         let body: SaveStepRequest = http::parse_json(&req, http::DEFAULT_BODY_LIMIT)?;

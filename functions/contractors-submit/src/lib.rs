@@ -1,7 +1,7 @@
 //! `POST /v1/contractors/{id}/submit`: sends a complete onboarding for review, guarded by
 //! `If-Match`. Idempotent with `Idempotency-Key`.
 
-use lambda_http::{Body, Request, Response};
+use lambda_http::Request;
 use platform::http::{self, HttpApp, RequestMeta};
 use platform::idempotency::Idempotent;
 use platform::{BoxError, Env};
@@ -21,11 +21,7 @@ impl HttpApp for Submit {
     const NAME: &'static str = "contractors-submit";
     type Error = wiring::Error;
 
-    async fn handle(
-        &self,
-        req: Request,
-        meta: RequestMeta,
-    ) -> Result<Response<Body>, wiring::Error> {
+    async fn handle(&self, req: Request, meta: RequestMeta) -> wiring::Answer {
         let viewer = wiring::viewer(&self.api.settings, &req)?;
         let id = http::path_param(&req, "id")?.to_owned();
         let version = wiring::if_match(&req)?;

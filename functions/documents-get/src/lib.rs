@@ -1,7 +1,7 @@
 //! `GET /v1/documents/{id}`: one document with its status history (owner or staff; 404 to
 //! anyone else).
 
-use lambda_http::{Body, Request, Response};
+use lambda_http::Request;
 use platform::http::{self, HttpApp, RequestMeta};
 use platform::{BoxError, Env};
 use wiring::DocumentsApi;
@@ -21,11 +21,7 @@ impl HttpApp for GetDocument {
     const NAME: &'static str = "documents-get";
     type Error = wiring::Error;
 
-    async fn handle(
-        &self,
-        req: Request,
-        _meta: RequestMeta,
-    ) -> Result<Response<Body>, wiring::Error> {
+    async fn handle(&self, req: Request, _meta: RequestMeta) -> wiring::Answer {
         let viewer = wiring::viewer(&self.api.settings, &req)?;
         let id = http::path_param(&req, "id")?.to_owned();
         let doc = self.api.service.get(&viewer, &id).await?;

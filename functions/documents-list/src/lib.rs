@@ -1,7 +1,7 @@
 //! `GET /v1/contractors/{id}/documents`: the contractor's documents, newest first (owner or
 //! staff).
 
-use lambda_http::{Body, Request, Response};
+use lambda_http::Request;
 use platform::http::{self, HttpApp, RequestMeta};
 use platform::{BoxError, Env};
 use wiring::DocumentsApi;
@@ -21,11 +21,7 @@ impl HttpApp for ListDocuments {
     const NAME: &'static str = "documents-list";
     type Error = wiring::Error;
 
-    async fn handle(
-        &self,
-        req: Request,
-        _meta: RequestMeta,
-    ) -> Result<Response<Body>, wiring::Error> {
+    async fn handle(&self, req: Request, _meta: RequestMeta) -> wiring::Answer {
         let viewer = wiring::viewer(&self.api.settings, &req)?;
         let contractor_id = http::path_param(&req, "id")?.to_owned();
         let docs = self.api.service.list(&viewer, &contractor_id).await?;

@@ -3,7 +3,7 @@
 //! checksum. Idempotent with `Idempotency-Key`.
 
 use domain::documents::UploadIntent;
-use lambda_http::{Body, Request, Response};
+use lambda_http::Request;
 use platform::http::{self, HttpApp, RequestMeta};
 use platform::idempotency::Idempotent;
 use platform::{BoxError, Env};
@@ -26,11 +26,7 @@ impl HttpApp for CreateUploadIntent {
     const NAME: &'static str = "documents-upload-intent";
     type Error = wiring::Error;
 
-    async fn handle(
-        &self,
-        req: Request,
-        _meta: RequestMeta,
-    ) -> Result<Response<Body>, wiring::Error> {
+    async fn handle(&self, req: Request, _meta: RequestMeta) -> wiring::Answer {
         let viewer = wiring::viewer(&self.api.settings, &req)?;
         let contractor_id = http::path_param(&req, "id")?.to_owned();
         let intent: UploadIntent = http::parse_json(&req, http::DEFAULT_BODY_LIMIT)?;

@@ -3,7 +3,7 @@
 //! reviewer's decision is refused while the claim holds. Staff only.
 
 use domain::ids::ContractorId;
-use lambda_http::{Body, Request, Response};
+use lambda_http::Request;
 use platform::http::{self, HttpApp, RequestMeta};
 use platform::{ApiError, BoxError, Env};
 use store::Verification;
@@ -28,11 +28,7 @@ impl HttpApp for ClaimReview {
     const NAME: &'static str = "reviews-claim";
     type Error = wiring::Error;
 
-    async fn handle(
-        &self,
-        req: Request,
-        meta: RequestMeta,
-    ) -> Result<Response<Body>, wiring::Error> {
+    async fn handle(&self, req: Request, meta: RequestMeta) -> wiring::Answer {
         let viewer = wiring::viewer(&self.api.settings, &req)?;
         if !viewer.staff {
             return Err(ApiError::Forbidden("only reviewers claim review items".into()).into());

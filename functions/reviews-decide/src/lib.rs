@@ -7,7 +7,7 @@
 
 use domain::ids::ContractorId;
 use domain::verification::{DecisionInput, reviewer_result};
-use lambda_http::{Body, Request, Response};
+use lambda_http::Request;
 use platform::http::{self, HttpApp, RequestMeta};
 use platform::{ApiError, BoxError, Env};
 use wiring::views::View;
@@ -29,11 +29,7 @@ impl HttpApp for DecideReview {
     const NAME: &'static str = "reviews-decide";
     type Error = wiring::Error;
 
-    async fn handle(
-        &self,
-        req: Request,
-        meta: RequestMeta,
-    ) -> Result<Response<Body>, wiring::Error> {
+    async fn handle(&self, req: Request, meta: RequestMeta) -> wiring::Answer {
         let viewer = wiring::viewer(&self.api.settings, &req)?;
         if !viewer.staff {
             return Err(ApiError::Forbidden("only reviewers decide requirements".into()).into());

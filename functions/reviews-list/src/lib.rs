@@ -1,7 +1,7 @@
 //! `GET /v1/reviews?limit=`: the requirements waiting for a reviewer (automation could not
 //! decide: a provider down, a provider unsure), oldest first. Staff only.
 
-use lambda_http::{Body, Request, RequestExt, Response};
+use lambda_http::{Request, RequestExt};
 use platform::http::{self, ApiSettings, HttpApp, RequestMeta};
 use platform::{ApiError, BoxError, Env, FieldError};
 use store::DynamoRequirements;
@@ -24,11 +24,7 @@ impl HttpApp for ListReviews {
     const NAME: &'static str = "reviews-list";
     type Error = wiring::Error;
 
-    async fn handle(
-        &self,
-        req: Request,
-        _meta: RequestMeta,
-    ) -> Result<Response<Body>, wiring::Error> {
+    async fn handle(&self, req: Request, _meta: RequestMeta) -> wiring::Answer {
         let viewer = wiring::viewer(&self.settings, &req)?;
         if !viewer.staff {
             return Err(ApiError::Forbidden("only reviewers see the review queue".into()).into());

@@ -11,11 +11,10 @@ use domain::compliance::{Facts, RuleSet, certificate_result};
 use domain::documents::DocumentKind;
 use domain::events::DomainEvent;
 use domain::evidence::{self, Evidence, EvidenceError};
-use domain::ids::ContractorId;
 use domain::pipeline::ObjectStore;
 use domain::ports::{ContractorRepository, RepoError};
 use domain::verification::{INSURANCE, INSURANCE_SOURCES, Outcome, TRUSTLAYER};
-use domain::verifying::{Call, CallError, Handover, ProviderGuard};
+use domain::verifying::{Call, CallError, ProviderGuard};
 use platform::sqs::{Backoff, MessageContext, PROVIDER_RETRIES, SqsConsumer};
 use platform::{BoxError, Env};
 use providers::ProviderError;
@@ -69,10 +68,7 @@ pub enum VerifyError {
 
 /// What the verifier needs to know about the certificate.
 struct Certificate<'a> {
-    contractor: &'a ContractorId,
-    document_id: &'a str,
-    evidence_version: u32,
-    object_key: &'a str,
+    evidence: &'a Evidence,
     party_name: &'a str,
     states: &'a [String],
 }
@@ -90,9 +86,9 @@ impl VerifyInsurance {
         if let Some((requirement, _)) = self
             .verification
             .requirements
-            .get(cert.contractor, INSURANCE)
+            .get(&cert.evidence.contractor_id, INSURANCE)
             .await?
-            && requirement.evidence_version == cert.evidence_version
+            && requirement.evidence_version == cert.evidence.version
             && requirement.results.contains_key(TRUSTLAYER)
         {
             return Ok(()); // the provider has already answered for this certificate
@@ -100,13 +96,13 @@ impl VerifyInsurance {
         // The certificate's bytes first: a missing object is our failure, not TrustLayer's.
         let bytes = self
             .objects
-            .fetch(cert.object_key, None)
+            .fetch(&cert.evidence.object_key, None)
             .await?
             .ok_or_else(|| domain::pipeline::EngineError("the certificate is gone".into()))?;
         let now = self.verification.now();
         match self.guard.call(now, self.send_to_trustlayer(cert, bytes)).await? {
             Call::Answered(provider_id) => {
-                tracing::info!(document_id = cert.document_id, provider_id, "submitted to the insurance verifier");
+                tracing::info!(document_id = cert.evidence.document_id, provider_id, "submitted to the insurance verifier");
                 Ok(())
             }
             Call::Refused(e) => {
@@ -114,11 +110,11 @@ impl VerifyInsurance {
                     ProviderError::Refused(why) => why,
                     other => other.to_string(),
                 };
-                self.manual_review(cert, &format!("The insurance provider refused the certificate ({why}); a reviewer will check it."), correlation_id)
+                self.manual_review(cert.evidence, &format!("The insurance provider refused the certificate ({why}); a reviewer will check it."), correlation_id)
                     .await
             }
             Call::Unavailable(reason) => {
-                self.manual_review(cert, &format!("The insurance provider is unavailable ({reason}); a reviewer will check the certificate."), correlation_id)
+                self.manual_review(cert.evidence, &format!("The insurance provider is unavailable ({reason}); a reviewer will check the certificate."), correlation_id)
                     .await
             }
         }
@@ -134,7 +130,7 @@ impl VerifyInsurance {
     ) -> Result<String, ProviderError> {
         let primary = self
             .verifier
-            .primary_record(cert.contractor.as_str(), cert.party_name)
+            .primary_record(cert.evidence.contractor_id.as_str(), cert.party_name)
             .await?;
         let mut profiles: Vec<&String> = cert
             .states
@@ -157,40 +153,36 @@ impl VerifyInsurance {
                 .await?;
         }
         self.verifier
-            .upload_certificate(&primary, &format!("{}.pdf", cert.document_id), bytes)
+            .upload_certificate(
+                &primary,
+                &format!("{}.pdf", cert.evidence.document_id),
+                bytes,
+            )
             .await
     }
 
     async fn manual_review(
         &self,
-        cert: &Certificate<'_>,
+        certificate: &Evidence,
         reason: &str,
         correlation_id: &str,
     ) -> Result<(), VerifyError> {
-        self.manual_review_as(cert, TRUSTLAYER, reason, correlation_id)
+        self.manual_review_as(certificate, TRUSTLAYER, reason, correlation_id)
             .await
     }
 
     /// Hands the certificate to a reviewer in place of `source`'s verdict.
     async fn manual_review_as(
         &self,
-        cert: &Certificate<'_>,
+        certificate: &Evidence,
         source: &str,
         reason: &str,
         correlation_id: &str,
     ) -> Result<(), VerifyError> {
-        let handover = Handover {
-            contractor: cert.contractor,
-            requirement: INSURANCE,
-            sources: &INSURANCE_SOURCES,
-            source,
-            key: cert.document_id,
-            evidence_version: cert.evidence_version,
-            correlation_id,
-        };
+        let handover = certificate.handover(INSURANCE, &INSURANCE_SOURCES, source, correlation_id);
         self.verification.send_to_review(&handover, reason).await?;
         tracing::warn!(
-            document_id = cert.document_id,
+            document_id = certificate.document_id,
             reason,
             "insurance verification sent to manual review"
         );
@@ -223,7 +215,7 @@ impl SqsConsumer for VerifyInsurance {
 
     fn retry_hint(&self, error: &VerifyError) -> Option<std::time::Duration> {
         match error {
-            VerifyError::Call(CallError::Provider(e)) => e.retry_after(),
+            VerifyError::Call(e) => e.retry_after(),
             _ => None,
         }
     }
@@ -233,19 +225,11 @@ impl SqsConsumer for VerifyInsurance {
         let Ok(Some(evidence)) = self.certificate_of(message).await else {
             return;
         };
-        let cert = Certificate {
-            contractor: &evidence.contractor_id,
-            document_id: &evidence.document_id,
-            evidence_version: evidence.version,
-            object_key: &evidence.object_key,
-            party_name: "",
-            states: &[],
-        };
         let reason = format!(
             "Automatic verification kept failing ({error}); a reviewer will check the certificate."
         );
         if let Err(e) = self
-            .manual_review(&cert, &reason, ctx.correlation_id.as_str())
+            .manual_review(&evidence, &reason, ctx.correlation_id.as_str())
             .await
         {
             tracing::error!(error = %e, "could not hand the certificate to a reviewer; the DLQ holds it");
@@ -262,17 +246,9 @@ impl SqsConsumer for VerifyInsurance {
         };
         if let Some(altered) = evidence.alteration() {
             // Never verified automatically: a person compares it with what the page shows.
-            let cert = Certificate {
-                contractor: &contractor.id,
-                document_id: &evidence.document_id,
-                evidence_version: evidence.version,
-                object_key: &evidence.object_key,
-                party_name: "",
-                states: &[],
-            };
             let reason = format!("The certificate may have been altered: {}", altered.message);
             return self
-                .manual_review_as(&cert, "rules", &reason, ctx.correlation_id.as_str())
+                .manual_review_as(&evidence, "rules", &reason, ctx.correlation_id.as_str())
                 .await;
         }
         let (legal_name, dba) = contractor.names();
@@ -326,10 +302,7 @@ impl SqsConsumer for VerifyInsurance {
         if result.outcome == Outcome::Verified {
             self.submit(
                 &Certificate {
-                    contractor: &contractor.id,
-                    document_id,
-                    evidence_version: evidence.version,
-                    object_key: &evidence.object_key,
+                    evidence: &evidence,
                     party_name: &legal_name,
                     states: &states,
                 },

@@ -14,7 +14,7 @@ use domain::evidence::{self, Evidence, EvidenceError};
 use domain::licensing::{LicenseFacts, LicenseRules, Lookup, license_result};
 use domain::ports::{ContractorRepository, RepoError};
 use domain::verification::{LICENSE, LICENSE_LOOKUP, LICENSE_SOURCES};
-use domain::verifying::{Call, CallError, Handover, ProviderGuard};
+use domain::verifying::{Call, CallError, ProviderGuard};
 use platform::sqs::{Backoff, MessageContext, PROVIDER_RETRIES, SqsConsumer};
 use platform::{BoxError, Env};
 use providers::ProviderError;
@@ -51,12 +51,7 @@ pub async fn build(env: &Env) -> Result<VerifyLicense, BoxError> {
         backoff: Backoff::new(aws.sqs(), &PROVIDER_RETRIES),
         contractors: DynamoContractors::from_env(env, &aws)?,
         verification: store::verification(env, &aws)?,
-        registries: Registries {
-            http: reqwest::Client::new(),
-            cslb_url: env.required("LICENSE_REGISTRY_CSLB_URL")?,
-            tdlr_url: env.required("LICENSE_REGISTRY_TDLR_URL")?,
-            dbpr_url: env.required("LICENSE_REGISTRY_DBPR_URL")?,
-        },
+        registries: Registries::from_env(env)?,
         documents: DynamoDocuments::new(table.clone()),
         cache: LicenseCache::new(
             table,
@@ -121,15 +116,7 @@ impl VerifyLicense {
         reason: &str,
         correlation_id: &str,
     ) -> Result<(), VerifyError> {
-        let handover = Handover {
-            contractor: &card.contractor_id,
-            requirement: LICENSE,
-            sources: &LICENSE_SOURCES,
-            source: LICENSE_LOOKUP,
-            key: &card.document_id,
-            evidence_version: card.version,
-            correlation_id,
-        };
+        let handover = card.handover(LICENSE, &LICENSE_SOURCES, LICENSE_LOOKUP, correlation_id);
         self.verification.send_to_review(&handover, reason).await?;
         tracing::warn!(document_id = %card.document_id, reason, "license verification sent to manual review");
         Ok(())
@@ -147,7 +134,7 @@ impl SqsConsumer for VerifyLicense {
 
     fn retry_hint(&self, error: &VerifyError) -> Option<std::time::Duration> {
         match error {
-            VerifyError::Call(CallError::Provider(e)) => e.retry_after(),
+            VerifyError::Call(e) => e.retry_after(),
             _ => None,
         }
     }

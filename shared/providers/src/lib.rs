@@ -36,6 +36,9 @@ impl domain::verifying::ProviderFailure for ProviderError {
     fn is_refusal(&self) -> bool {
         matches!(self, ProviderError::Refused(_))
     }
+    fn retry_after(&self) -> Option<Duration> {
+        ProviderError::retry_after(self)
+    }
 }
 
 /// A provider's answer that is neither throttled nor failing.
@@ -71,4 +74,25 @@ pub(crate) async fn read(
                 .map_err(|e| ProviderError::Unavailable(e.to_string()))?,
         }),
     }
+}
+
+/// The provider secret at `arn_var` (a Secrets Manager JSON object) with every field in
+/// `fields` present and non-empty: a client is never built with a blank credential (it would
+/// fail on every call, later and less clearly).
+pub(crate) async fn secret_fields<const N: usize>(
+    env: &platform::Env,
+    aws: &platform::aws::Aws,
+    arn_var: &str,
+    fields: [&str; N],
+) -> Result<[String; N], platform::BoxError> {
+    let secret = aws.secret_json(&env.required(arn_var)?).await?;
+    let mut values: [String; N] = std::array::from_fn(|_| String::new());
+    for (value, field) in values.iter_mut().zip(fields) {
+        *value = secret[field]
+            .as_str()
+            .filter(|v| !v.trim().is_empty())
+            .ok_or_else(|| format!("the secret at {arn_var} has no {field}"))?
+            .to_owned();
+    }
+    Ok(values)
 }

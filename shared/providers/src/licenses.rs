@@ -24,6 +24,16 @@ pub struct Registries {
 }
 
 impl Registries {
+    /// The registries' URLs from `LICENSE_REGISTRY_{CSLB,TDLR,DBPR}_URL`.
+    pub fn from_env(env: &platform::Env) -> Result<Registries, platform::ConfigError> {
+        Ok(Registries {
+            http: reqwest::Client::new(),
+            cslb_url: env.required("LICENSE_REGISTRY_CSLB_URL")?,
+            tdlr_url: env.required("LICENSE_REGISTRY_TDLR_URL")?,
+            dbpr_url: env.required("LICENSE_REGISTRY_DBPR_URL")?,
+        })
+    }
+
     /// Looks `number` up in `registry` (for `state`), as of `today` (TDLR rows carry only
     /// an expiry date, so their status depends on the day).
     pub async fn lookup(

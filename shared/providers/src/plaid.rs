@@ -91,6 +91,22 @@ pub fn refusal(error: &Value) -> String {
     }
 }
 
+/// The Plaid client from its secret (`PLAID_SECRET_ARN`: `client_id`, `secret`) and
+/// `PLAID_BASE_URL`.
+pub async fn from_env(
+    env: &platform::Env,
+    aws: &platform::aws::Aws,
+) -> Result<Plaid, platform::BoxError> {
+    let [client_id, secret] =
+        crate::secret_fields(env, aws, "PLAID_SECRET_ARN", ["client_id", "secret"]).await?;
+    Ok(Plaid {
+        http: reqwest::Client::new(),
+        base_url: env.required("PLAID_BASE_URL")?,
+        client_id,
+        secret,
+    })
+}
+
 impl Plaid {
     async fn call(&self, path: &str, body: Value) -> Result<Value, ProviderError> {
         self.call_or_refusal(path, body)

@@ -392,12 +392,12 @@ pub async fn from_env(
     Ok(TrustLayer {
         http: reqwest::Client::new(),
         base_url: env.required("INSURANCE_VERIFIER_BASE_URL")?,
-        api_token: aws
-            .secret_json(&env.required("INSURANCE_VERIFIER_SECRET_ARN")?)
-            .await?["api_token"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned(),
+        api_token: {
+            let [token] =
+                crate::secret_fields(env, aws, "INSURANCE_VERIFIER_SECRET_ARN", ["api_token"])
+                    .await?;
+            token
+        },
         primary_object_id: env.required("TRUSTLAYER_PRIMARY_OBJECT_ID")?,
         document_type: env.required("TRUSTLAYER_DOCUMENT_TYPE")?,
     })

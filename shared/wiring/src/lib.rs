@@ -7,6 +7,9 @@ pub mod views;
 
 pub use error::Error;
 
+/// What an API handler answers: a response, or an [`Error`] the edge turns into a problem.
+pub type Answer = Result<Response<Body>, Error>;
+
 use domain::contractor::Contractor;
 use domain::onboarding::{Onboarding, RequestFacts, Viewer};
 use domain::steps::AgreementVersions;
@@ -145,17 +148,4 @@ pub fn contractor_response(status: u16, c: &Contractor) -> Response<Body> {
         response.headers_mut().insert(::http::header::ETAG, etag);
     }
     response
-}
-
-/// The Plaid client from its secret (`PLAID_SECRET_ARN`: `client_id`, `secret`) and
-/// `PLAID_BASE_URL`.
-pub async fn plaid(env: &Env, aws: &Aws) -> Result<providers::plaid::Plaid, BoxError> {
-    let secret = aws.secret_json(&env.required("PLAID_SECRET_ARN")?).await?;
-    let field = |k: &str| secret[k].as_str().unwrap_or_default().to_owned();
-    Ok(providers::plaid::Plaid {
-        http: reqwest::Client::new(),
-        base_url: env.required("PLAID_BASE_URL")?,
-        client_id: field("client_id"),
-        secret: field("secret"),
-    })
 }

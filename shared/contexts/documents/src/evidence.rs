@@ -13,6 +13,7 @@ use crate::ids::ContractorId;
 use crate::ports::RepoError;
 use crate::steps::StepName;
 use crate::verification::VerificationResult;
+use domain_verification::verifying::Handover;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Evidence {
@@ -55,6 +56,26 @@ impl Evidence {
             problems: extraction.problems.clone(),
             reevaluation: Some(reevaluation),
         })
+    }
+
+    /// This evidence handed to a reviewer for `requirement`, in place of `source`'s verdict
+    /// (one hand-over per document and version).
+    pub fn handover<'a>(
+        &'a self,
+        requirement: &'a str,
+        sources: &'a [&'a str],
+        source: &'a str,
+        correlation_id: &'a str,
+    ) -> Handover<'a> {
+        Handover {
+            contractor: &self.contractor_id,
+            requirement,
+            sources,
+            source,
+            key: &self.document_id,
+            evidence_version: self.version,
+            correlation_id,
+        }
     }
 
     /// Makes a re-evaluation's result a new result (ids are unique per evaluation), so it

@@ -253,6 +253,20 @@ pub trait ProviderFailure: std::error::Error + Send + Sync + 'static {
     /// The provider understood and refused this request (bad input, unsupported document):
     /// retrying won't help and the provider is healthy.
     fn is_refusal(&self) -> bool;
+    /// How long the provider asked us to wait (a 429's `Retry-After`), if it said.
+    fn retry_after(&self) -> Option<std::time::Duration> {
+        None
+    }
+}
+
+impl<E: ProviderFailure> CallError<E> {
+    /// How long to wait before the next try, when the provider said.
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            CallError::Provider(e) => e.retry_after(),
+            CallError::Busy(_) | CallError::Repo(_) => None,
+        }
+    }
 }
 
 /// One provider's circuit breaker as every function instance shares it: asked before a
