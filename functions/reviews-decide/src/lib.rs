@@ -64,32 +64,23 @@ impl HttpApp for DecideReview {
             requirement.evidence_version,
             now,
         );
-        self.verification
-            .record(
-                &contractor,
-                &name,
-                &[],
-                &result,
-                meta.correlation_id.as_str(),
-            )
-            .await?;
-        let (after, _) = self
-            .verification
-            .requirements
-            .get(&contractor, &name)
-            .await?
-            .ok_or(ApiError::NotFound("requirement"))?;
-        // The audit trail keeps the decision and its reason (what the reviewer wrote for the
-        // contractor; no personal data is asked for there).
-        self.api
+        // The decision and its audit entry are one commit (ADR 0005).
+        let after = match self
+            .api
             .service
-            .note_decision(
+            .decide(
+                &self.verification.requirements,
                 &viewer,
                 &contractor,
-                serde_json::json!({"requirement": name, "decision": result.evidence["decision"], "reason": result.evidence["reason"], "expires_on": result.evidence["expires_on"], "evidence_version": requirement.evidence_version, "state_after": after.state()}),
+                &name,
+                &result,
                 &wiring::facts(&req, &meta),
             )
-            .await?;
+            .await?
+        {
+            Some(after) => after,
+            None => requirement,
+        };
         tracing::info!(contractor_id = %contractor, requirement = %name, reviewer = %viewer.subject, "review decided");
         Ok(http::json(200, &after.view()))
     }

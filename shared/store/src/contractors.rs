@@ -258,16 +258,28 @@ impl ContractorRepository for DynamoContractors {
     async fn update(&self, commit: &Commit) -> Result<(), RepoError> {
         let c = &commit.contractor;
         let expected = AttributeValue::N((c.version - 1).to_string());
-        let items = vec![put(
+        let mut items = vec![put(
             &self.table.name,
             serde_dynamo::to_item(ContractorItem::from_domain(c)).map_err(store_err)?,
             Some(("version = :expected", vec![(":expected", expected)])),
         )?];
+        if let Some(write) = &commit.requirement {
+            let requirement = crate::requirements::requirement_put(
+                &self.table.name,
+                &c.id,
+                &write.requirement,
+                write.read_version,
+            )?;
+            items.push(TransactWriteItem::builder().put(requirement).build());
+        }
+        // The contractor, the requirement if any, then the audit slot: a failed condition on
+        // any of them means someone else wrote first.
+        let guarded = items.len() + 1;
         match self.transact(items, commit).await {
             Ok(()) => Ok(()),
             // The version check failed, or a concurrent commit took the audit slot or the item.
             Err(failed)
-                if (0..2).any(|i| failed.code(i) == Some("ConditionalCheckFailed"))
+                if (0..guarded).any(|i| failed.code(i) == Some("ConditionalCheckFailed"))
                     || failed
                         .codes
                         .iter()

@@ -179,42 +179,53 @@ impl DynamoRequirements {
         read_version: u64,
         events: &[DomainEvent],
     ) -> Result<(), RepoError> {
-        let expiry = (requirement.state() == domain::verification::RequirementState::Verified)
-            .then(|| requirement.valid_until())
-            .flatten();
-        let item = serde_dynamo::to_item(RequirementItem {
-            pk: keys::contractor_pk(contractor),
-            sk: keys::requirement_sk(&requirement.name),
-            entity: "requirement".into(),
-            version: read_version + 1,
-            contractor_id: Some(contractor.clone()),
-            gsi2pk: (requirement.state() == domain::verification::RequirementState::ManualReview)
-                .then(|| keys::OPEN_REVIEWS_GSI2PK.to_owned()),
-            gsi2sk: (requirement.state() == domain::verification::RequirementState::ManualReview)
-                .then(|| {
-                    format!(
-                        "{}#{contractor}#{}",
-                        chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-                        requirement.name
-                    )
-                }),
-            gsi1pk: expiry.map(|_| keys::EXPIRY_GSI1PK.to_owned()),
-            gsi1sk: expiry.map(|d| format!("{d}#{contractor}#{}", requirement.name)),
-            requirement: requirement.clone(),
-        })
-        .map_err(store_err)?;
-        let mut put = Put::builder()
-            .table_name(&self.table.name)
-            .set_item(Some(item));
-        put = if read_version == 0 {
-            put.condition_expression("attribute_not_exists(pk)")
-        } else {
-            put.condition_expression("version = :v")
-                .expression_attribute_values(":v", AttributeValue::N(read_version.to_string()))
-        };
-        let put = put.build().map_err(store_err)?;
+        let put = requirement_put(&self.table.name, contractor, requirement, read_version)?;
         crate::outbox::commit_with_events(&self.table, self.publisher.as_ref(), put, events).await
     }
+}
+
+/// The conditional put of `requirement` at `read_version + 1` (new if `read_version` is 0),
+/// with its review-queue and expiry index keys; for a transaction of its own or a
+/// contractor's commit.
+pub(crate) fn requirement_put(
+    table: &str,
+    contractor: &ContractorId,
+    requirement: &Requirement,
+    read_version: u64,
+) -> Result<Put, RepoError> {
+    let expiry = (requirement.state() == domain::verification::RequirementState::Verified)
+        .then(|| requirement.valid_until())
+        .flatten();
+    let item = serde_dynamo::to_item(RequirementItem {
+        pk: keys::contractor_pk(contractor),
+        sk: keys::requirement_sk(&requirement.name),
+        entity: "requirement".into(),
+        version: read_version + 1,
+        contractor_id: Some(contractor.clone()),
+        gsi2pk: (requirement.state() == domain::verification::RequirementState::ManualReview)
+            .then(|| keys::OPEN_REVIEWS_GSI2PK.to_owned()),
+        gsi2sk: (requirement.state() == domain::verification::RequirementState::ManualReview).then(
+            || {
+                format!(
+                    "{}#{contractor}#{}",
+                    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+                    requirement.name
+                )
+            },
+        ),
+        gsi1pk: expiry.map(|_| keys::EXPIRY_GSI1PK.to_owned()),
+        gsi1sk: expiry.map(|d| format!("{d}#{contractor}#{}", requirement.name)),
+        requirement: requirement.clone(),
+    })
+    .map_err(store_err)?;
+    let mut put = Put::builder().table_name(table).set_item(Some(item));
+    put = if read_version == 0 {
+        put.condition_expression("attribute_not_exists(pk)")
+    } else {
+        put.condition_expression("version = :v")
+            .expression_attribute_values(":v", AttributeValue::N(read_version.to_string()))
+    };
+    put.build().map_err(store_err)
 }
 
 impl domain::verifying::RequirementRepository for DynamoRequirements {

@@ -12,4 +12,4 @@ pub mod steps;
 
 // Kernel and verification modules under the names this crate's modules use.
 use domain_kernel::{Invalid, Violation, audit, events, ids, validation, values};
-use domain_verification::{licensing, verification};
+use domain_verification::{licensing, verification, verifying};

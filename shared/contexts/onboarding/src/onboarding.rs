@@ -14,12 +14,24 @@ use crate::events::{
 use crate::ids::{ContractorId, OwnerId};
 use crate::licensing::LicenseRules;
 use crate::lifecycle::{self, IllegalTransition};
-use crate::ports::{Commit, ContractorRepository, CryptoError, FieldCipher, Page, RepoError};
+use crate::ports::{
+    Commit, ContractorRepository, CryptoError, FieldCipher, Page, RepoError, RequirementWrite,
+};
 use crate::standing;
 use crate::steps::{ALL_STEPS, AgreementVersions, StepName, StepStatus, validate_save};
+use crate::verification::{Recorded, Requirement, VerificationResult};
+use crate::verifying::{self, RequirementRepository};
 use crate::{Invalid, Violation};
 
 pub use domain_kernel::access::Viewer;
+
+fn changed_meanwhile() -> OnboardingError {
+    OnboardingError::Conflict {
+        code: "changed_meanwhile",
+        detail: "The requirement changed while you decided (new evidence arrived); reload it."
+            .into(),
+    }
+}
 
 /// Facts about the request that the audit trail and consent records keep.
 #[derive(Clone, Debug)]
@@ -105,6 +117,7 @@ impl<R: ContractorRepository, C: FieldCipher> Onboarding<R, C> {
                 contractor: contractor.clone(),
                 audit,
                 events: vec![event],
+                requirement: None,
             })
             .await?;
         Ok(contractor)
@@ -276,6 +289,7 @@ impl<R: ContractorRepository, C: FieldCipher> Onboarding<R, C> {
                 "step.saved",
                 summary,
                 events,
+                None,
             )
             .await?;
         Ok(Saved {
@@ -345,6 +359,7 @@ impl<R: ContractorRepository, C: FieldCipher> Onboarding<R, C> {
             change.action,
             change.summary,
             events,
+            None,
         )
         .await
     }
@@ -359,6 +374,7 @@ impl<R: ContractorRepository, C: FieldCipher> Onboarding<R, C> {
         action: &'static str,
         summary: Value,
         events: Vec<DomainEvent>,
+        requirement: Option<RequirementWrite>,
     ) -> Result<Contractor, OnboardingError> {
         after.version = before.version + 1;
         after.updated_at = facts.now;
@@ -375,6 +391,7 @@ impl<R: ContractorRepository, C: FieldCipher> Onboarding<R, C> {
                 contractor: after.clone(),
                 audit,
                 events,
+                requirement,
             })
             .await
         {
@@ -520,15 +537,75 @@ impl<R: ContractorRepository, C: FieldCipher> Onboarding<R, C> {
         ))
     }
 
-    pub async fn note_decision(
+    /// Records a reviewer's `result` on requirement `name` and the decision's audit entry
+    /// in one commit (ADR 0005): both or neither. Re-reads on a concurrent change to either;
+    /// refuses when new evidence arrived since the reviewer looked (`changed_meanwhile`).
+    /// `None` when the requirement already holds this result.
+    pub async fn decide<Q: RequirementRepository>(
         &self,
+        requirements: &Q,
         viewer: &Viewer,
         id: &ContractorId,
-        summary: Value,
+        name: &str,
+        result: &VerificationResult,
         facts: &RequestFacts,
-    ) -> Result<Contractor, OnboardingError> {
-        self.note(viewer, id, "requirement.decided", summary, facts)
-            .await
+    ) -> Result<Option<Requirement>, OnboardingError> {
+        for _ in 0..3 {
+            let Some((mut requirement, read_version)) = requirements.get(id, name).await? else {
+                return Err(changed_meanwhile());
+            };
+            if requirement.evidence_version != result.evidence_version {
+                return Err(changed_meanwhile());
+            }
+            if requirement.record(result.clone()) != Recorded::Applied {
+                return Ok(None);
+            }
+            let before = self
+                .contractors
+                .get(id)
+                .await?
+                .ok_or(OnboardingError::NotFound)?;
+            let updated = verifying::updated_event(
+                id,
+                &requirement,
+                read_version + 1,
+                &result.source,
+                facts.now,
+                &facts.correlation_id,
+            );
+            // What the reviewer wrote for the contractor, never personal data.
+            let summary = json!({
+                "requirement": name,
+                "decision": result.evidence["decision"],
+                "reason": result.evidence["reason"],
+                "expires_on": result.evidence["expires_on"],
+                "evidence_version": requirement.evidence_version,
+                "state_after": requirement.state(),
+            });
+            let after = before.clone();
+            let write = RequirementWrite {
+                requirement: requirement.clone(),
+                read_version,
+            };
+            match self
+                .commit(
+                    viewer.actor(),
+                    before,
+                    after,
+                    facts,
+                    "requirement.decided",
+                    summary,
+                    vec![updated],
+                    Some(write),
+                )
+                .await
+            {
+                Ok(_) => return Ok(Some(requirement)),
+                Err(OnboardingError::StaleVersion { .. }) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(OnboardingError::Repo(RepoError::VersionConflict))
     }
 
     /// An audit entry on the contractor that changes nothing else (a decision recorded
@@ -557,6 +634,7 @@ impl<R: ContractorRepository, C: FieldCipher> Onboarding<R, C> {
                     action,
                     summary.clone(),
                     Vec::new(),
+                    None,
                 )
                 .await
             {
@@ -957,5 +1035,83 @@ mod tests {
         assert_eq!(last.action, "contractor.rejected");
         assert_eq!(last.actor.kind, ActorKind::Reviewer);
         assert!(verdict.valid, "{verdict:?}");
+    }
+
+    #[tokio::test]
+    async fn a_decision_and_its_audit_entry_are_one_commit() {
+        use crate::verification::{
+            Decision, INSURANCE, INSURANCE_SOURCES, Outcome, RequirementState, reviewer_result,
+        };
+        use crate::verifying::memory::MemoryRequirements;
+
+        let s = service();
+        let c = s.register(&dana(), registration(), &facts()).await.unwrap();
+        let requirements = Arc::new(MemoryRequirements::default());
+        let mut waiting = Requirement::new(INSURANCE, &INSURANCE_SOURCES);
+        waiting.record(VerificationResult {
+            id: "rules:1".into(),
+            source: "rules".into(),
+            evidence_version: 1,
+            outcome: Outcome::ManualReview {
+                reason: "The certificate may have been altered.".into(),
+            },
+            at: Utc::now(),
+            evidence: Value::Null,
+            valid_until: None,
+        });
+        requirements
+            .items
+            .lock()
+            .unwrap()
+            .insert((c.id.clone(), INSURANCE.to_owned()), (waiting, 4));
+        let ana = Viewer {
+            subject: "auth0|ana".into(),
+            staff: true,
+            admin: false,
+            contractor: false,
+        };
+        let approve = Decision::Approve {
+            reason: Some("Checked with the agency.".into()),
+        };
+        let result = reviewer_result(&approve, &ana.subject, 1, Utc::now());
+        let after = s
+            .decide(&requirements, &ana, &c.id, INSURANCE, &result, &facts())
+            .await
+            .unwrap()
+            .expect("applied");
+        assert_eq!(after.state(), RequirementState::Verified);
+
+        // The requirement went with the contractor's commit, not on its own.
+        assert!(requirements.events.lock().unwrap().is_empty());
+        let writes = s.contractors.requirement_writes.lock().unwrap().clone();
+        assert_eq!(writes.len(), 1);
+        assert_eq!(writes[0].read_version, 4);
+        assert_eq!(writes[0].requirement, after);
+        let (trail, verdict) = s.audit(&ana, &c.id.to_string()).await.unwrap();
+        let last = trail.last().unwrap();
+        assert_eq!(last.action, "requirement.decided");
+        assert_eq!(last.actor.kind, ActorKind::Reviewer);
+        assert!(verdict.valid, "{verdict:?}");
+        let events = s.contractors.events.lock().unwrap().clone();
+        match &events.last().unwrap().event {
+            Event::RequirementUpdated(u) => {
+                assert_eq!(u.requirement_version, 5);
+                assert_eq!(u.state, RequirementState::Verified);
+                assert_eq!(u.source, "reviewer");
+            }
+            other => panic!("expected requirement.updated, got {other:?}"),
+        }
+
+        // New evidence since the reviewer looked: refused, nothing written.
+        let stale = reviewer_result(&approve, &ana.subject, 0, Utc::now());
+        assert!(matches!(
+            s.decide(&requirements, &ana, &c.id, INSURANCE, &stale, &facts())
+                .await,
+            Err(OnboardingError::Conflict {
+                code: "changed_meanwhile",
+                ..
+            })
+        ));
+        assert_eq!(s.contractors.requirement_writes.lock().unwrap().len(), 1);
     }
 }

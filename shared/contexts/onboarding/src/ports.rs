@@ -10,6 +10,7 @@ use crate::audit::AuditEntry;
 use crate::contractor::{Contractor, Status};
 use crate::events::DomainEvent;
 use crate::ids::{ContractorId, OwnerId};
+use crate::verification::Requirement;
 
 /// One atomic change: the new state, its audit entry and the events it publishes.
 #[derive(Clone, Debug)]
@@ -17,6 +18,16 @@ pub struct Commit {
     pub contractor: Contractor,
     pub audit: AuditEntry,
     pub events: Vec<DomainEvent>,
+    /// A verification requirement written in the same transaction (a reviewer's decision
+    /// and its audit entry are one change, ADR 0005).
+    pub requirement: Option<RequirementWrite>,
+}
+
+/// A requirement to store with a commit, if it is still at `read_version` (0: new).
+#[derive(Clone, Debug)]
+pub struct RequirementWrite {
+    pub requirement: Requirement,
+    pub read_version: u64,
 }
 
 pub trait ContractorRepository: Send + Sync + 'static {
@@ -96,6 +107,8 @@ pub mod memory {
         items: Mutex<HashMap<ContractorId, Contractor>>,
         audit: Mutex<HashMap<ContractorId, Vec<AuditEntry>>>,
         pub events: Mutex<Vec<DomainEvent>>,
+        /// Requirements written with commits, in order.
+        pub requirement_writes: Mutex<Vec<RequirementWrite>>,
     }
 
     impl MemoryContractors {
@@ -114,6 +127,10 @@ pub mod memory {
                 .lock()
                 .expect("lock")
                 .extend(commit.events.iter().cloned());
+            self.requirement_writes
+                .lock()
+                .expect("lock")
+                .extend(commit.requirement.iter().cloned());
         }
     }
 

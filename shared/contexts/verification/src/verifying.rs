@@ -110,18 +110,13 @@ impl<R: RequirementRepository, C: Clock> Verifying<R, C> {
                 return Ok(None);
             }
             let state = requirement.state();
-            let updated = DomainEvent::new(
+            let updated = updated_event(
                 contractor,
+                &requirement,
+                version + 1,
+                &result.source,
                 self.clock.now(),
                 correlation_id,
-                Event::RequirementUpdated(RequirementUpdated {
-                    requirement_version: version + 1,
-                    requirement: name.to_owned(),
-                    state,
-                    evidence_version: requirement.evidence_version,
-                    findings: requirement.findings().into_iter().cloned().collect(),
-                    source: result.source.clone(),
-                }),
             );
             match self
                 .requirements
@@ -207,6 +202,31 @@ impl<R: RequirementRepository, C: Clock> Verifying<R, C> {
             Err(e) => Err(ClaimFailure::Repo(e)),
         }
     }
+}
+
+/// `requirement.updated` for `requirement` as written at `requirement_version`, after a
+/// result from `source`.
+pub fn updated_event(
+    contractor: &ContractorId,
+    requirement: &Requirement,
+    requirement_version: u64,
+    source: &str,
+    now: DateTime<Utc>,
+    correlation_id: &str,
+) -> DomainEvent {
+    DomainEvent::new(
+        contractor,
+        now,
+        correlation_id,
+        Event::RequirementUpdated(RequirementUpdated {
+            requirement_version,
+            requirement: requirement.name.clone(),
+            state: requirement.state(),
+            evidence_version: requirement.evidence_version,
+            findings: requirement.findings().into_iter().cloned().collect(),
+            source: source.to_owned(),
+        }),
+    )
 }
 
 /// Whose evidence goes to a reviewer, and in whose name.
@@ -372,7 +392,9 @@ impl<B: BreakerRepository> ProviderGuard<B> {
     }
 }
 
-/// In-memory adapters for unit tests of this context and its consumers.
+/// In-memory adapters for unit tests of this context and its consumers (the `testing`
+/// feature lends them to other crates' tests).
+#[cfg(any(test, feature = "testing"))]
 pub mod memory {
     use std::collections::HashMap;
     use std::sync::Mutex;
