@@ -2,6 +2,7 @@
 //! See `docs/local-stack.md` for what is emulated and how faithfully.
 
 pub mod api;
+pub mod beside;
 pub mod clamd;
 pub mod functions;
 pub mod issuer;
@@ -10,7 +11,7 @@ pub mod moto;
 pub mod provision;
 pub mod resolve;
 pub mod sandboxes;
-pub mod schedule;
+pub mod schedule_expression;
 pub mod schedules;
 pub mod sqs_source;
 pub mod stack;

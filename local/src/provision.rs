@@ -125,6 +125,9 @@ pub fn name_resources(
     Ok(())
 }
 
+/// Creates every enabled resource of the template in moto, in dependency order (tables,
+/// queues then their redrive policies, topics and subscriptions, buckets, secrets, keys then
+/// aliases), recording what `Ref` and `Fn::GetAtt` give for each.
 pub async fn provision(
     template: &Template,
     resolver: &mut Resolver,
@@ -132,206 +135,237 @@ pub async fn provision(
     local_secrets: &Map<String, Value>,
 ) -> Result<Provisioned, RunnerError> {
     let mut out = Provisioned::default();
-    let ddb = aws.dynamodb();
-    let sqs = aws.sqs();
-    let sns = aws.sns();
-    let s3 = aws.s3();
-    let secrets = aws.secrets();
-    let kms = aws.kms();
-
     let live: Vec<_> = template
         .resources
         .values()
         .filter(|r| enabled(r, resolver).unwrap_or(false))
         .cloned()
         .collect();
+    let of_kind = |kind: &'static str| live.iter().filter(move |r| r.kind == kind);
 
-    for res in live.iter().filter(|r| r.kind == "AWS::DynamoDB::Table") {
-        create_table(
-            &ddb,
-            resolver,
-            &res.logical_id,
-            &resolver.resolve(&res.properties)?,
-        )
-        .await?;
+    let ddb = aws.dynamodb();
+    for res in of_kind("AWS::DynamoDB::Table") {
+        let props = resolver.resolve(&res.properties)?;
+        create_table(&ddb, resolver, &res.logical_id, &props).await?;
     }
-
     // Queues first without redrive, then redrive once every target exists.
-    for res in live.iter().filter(|r| r.kind == "AWS::SQS::Queue") {
-        let p = resolver.resolve(&res.properties)?;
-        let name = resolver.attrs[&format!("{}.QueueName", res.logical_id)].clone();
-        let mut req = sqs.create_queue().queue_name(&name);
-        for (prop, attr) in [
-            ("VisibilityTimeout", "VisibilityTimeout"),
-            ("MessageRetentionPeriod", "MessageRetentionPeriod"),
-            ("DelaySeconds", "DelaySeconds"),
-            (
-                "ReceiveMessageWaitTimeSeconds",
-                "ReceiveMessageWaitTimeSeconds",
-            ),
-            ("FifoQueue", "FifoQueue"),
-            ("ContentBasedDeduplication", "ContentBasedDeduplication"),
-        ] {
-            if let Some(v) = p.get(prop) {
-                let text = v
-                    .as_str()
-                    .map(str::to_owned)
-                    .unwrap_or_else(|| v.to_string());
-                req = req.attributes(aws_sdk_sqs::types::QueueAttributeName::from(attr), text);
-            }
-        }
-        let created = req
-            .send()
-            .await
-            .map_err(perr(format!("create queue {name}")))?;
-        let url = created.queue_url.unwrap_or_default();
-        resolver.refs.insert(res.logical_id.clone(), url.clone());
-        resolver
-            .attrs
-            .insert(format!("{}.QueueUrl", res.logical_id), url.clone());
-        out.queue_urls.insert(
-            resolver.attrs[&format!("{}.Arn", res.logical_id)].clone(),
-            url,
-        );
+    let sqs = aws.sqs();
+    for res in of_kind("AWS::SQS::Queue") {
+        let props = resolver.resolve(&res.properties)?;
+        let (arn, url) = create_queue(&sqs, resolver, &res.logical_id, &props).await?;
+        out.queue_urls.insert(arn, url);
     }
-    for res in live.iter().filter(|r| r.kind == "AWS::SQS::Queue") {
-        let p = resolver.resolve(&res.properties)?;
-        if let Some(redrive) = p.get("RedrivePolicy") {
-            let url = resolver.refs[&res.logical_id].clone();
-            sqs.set_queue_attributes()
-                .queue_url(&url)
-                .attributes(
-                    aws_sdk_sqs::types::QueueAttributeName::RedrivePolicy,
-                    redrive.to_string(),
-                )
-                .send()
-                .await
-                .map_err(perr(format!("redrive policy of {}", res.logical_id)))?;
-        }
+    for res in of_kind("AWS::SQS::Queue") {
+        let props = resolver.resolve(&res.properties)?;
+        set_redrive(&sqs, resolver, &res.logical_id, &props).await?;
     }
-
-    for res in live.iter().filter(|r| r.kind == "AWS::SNS::Topic") {
-        let name = resolver.attrs[&format!("{}.TopicName", res.logical_id)].clone();
-        let created = sns
-            .create_topic()
-            .name(&name)
-            .send()
-            .await
-            .map_err(perr(format!("create topic {name}")))?;
-        let topic_arn = created.topic_arn.unwrap_or_default();
-        let p = resolver.resolve(&res.properties)?;
-        for sub in p
-            .get("Subscription")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default()
-        {
-            subscribe(&sns, &topic_arn, &sub).await?;
-        }
+    let sns = aws.sns();
+    for res in of_kind("AWS::SNS::Topic") {
+        let props = resolver.resolve(&res.properties)?;
+        create_topic(&sns, resolver, &res.logical_id, &props).await?;
     }
-    for res in live.iter().filter(|r| r.kind == "AWS::SNS::Subscription") {
-        let p = resolver.resolve(&res.properties)?;
-        let topic_arn = p
+    for res in of_kind("AWS::SNS::Subscription") {
+        let props = resolver.resolve(&res.properties)?;
+        let topic_arn = props
             .get("TopicArn")
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_owned();
-        subscribe(&sns, &topic_arn, &p).await?;
+        subscribe(&sns, &topic_arn, &props).await?;
     }
-
-    for res in live.iter().filter(|r| r.kind == "AWS::S3::Bucket") {
-        create_bucket(
-            &s3,
-            resolver,
-            &res.logical_id,
-            &resolver.resolve(&res.properties)?,
-        )
-        .await?;
+    let s3 = aws.s3();
+    for res in of_kind("AWS::S3::Bucket") {
+        let props = resolver.resolve(&res.properties)?;
+        create_bucket(&s3, resolver, &res.logical_id, &props).await?;
     }
-
-    for res in live
-        .iter()
-        .filter(|r| r.kind == "AWS::SecretsManager::Secret")
-    {
-        let p = resolver.resolve(&res.properties)?;
-        let name = resolver.attrs[&format!("{}.Name", res.logical_id)].clone();
+    let secrets = aws.secrets();
+    for res in of_kind("AWS::SecretsManager::Secret") {
+        let props = resolver.resolve(&res.properties)?;
         let value = match local_secrets.get(&res.logical_id) {
             Some(Value::String(s)) => s.clone(),
             Some(other) => other.to_string(),
-            None => generated_secret(&p),
+            None => generated_secret(&props),
         };
-        let arn = match secrets
-            .create_secret()
-            .name(&name)
-            .secret_string(&value)
-            .send()
-            .await
-        {
-            Ok(created) => created.arn.unwrap_or_default(),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_resource_exists_exception()) =>
-            {
-                let put = secrets
-                    .put_secret_value()
-                    .secret_id(&name)
-                    .secret_string(&value)
-                    .send()
-                    .await
-                    .map_err(perr(format!("update secret {name}")))?;
-                put.arn.unwrap_or_default()
-            }
-            Err(e) => return Err(perr(format!("create secret {name}"))(e)),
-        };
-        resolver.refs.insert(res.logical_id.clone(), arn.clone());
-        resolver.attrs.insert(format!("{}.Id", res.logical_id), arn);
+        create_secret(&secrets, resolver, &res.logical_id, &value).await?;
     }
-
-    for res in live.iter().filter(|r| r.kind == "AWS::KMS::Key") {
-        let p = resolver.resolve(&res.properties)?;
-        let mut req = kms.create_key();
-        if let Some(desc) = p.get("Description").and_then(Value::as_str) {
-            req = req.description(desc);
-        }
-        let created = req
-            .send()
-            .await
-            .map_err(perr(format!("create key {}", res.logical_id)))?;
-        let meta = created
-            .key_metadata
-            .ok_or_else(|| RunnerError::Provision("CreateKey returned no metadata".into()))?;
-        resolver
-            .refs
-            .insert(res.logical_id.clone(), meta.key_id.clone());
-        resolver
-            .attrs
-            .insert(format!("{}.KeyId", res.logical_id), meta.key_id.clone());
-        resolver.attrs.insert(
-            format!("{}.Arn", res.logical_id),
-            meta.arn.unwrap_or_default(),
-        );
+    let kms = aws.kms();
+    for res in of_kind("AWS::KMS::Key") {
+        let props = resolver.resolve(&res.properties)?;
+        create_key(&kms, resolver, &res.logical_id, &props).await?;
     }
-    for res in live.iter().filter(|r| r.kind == "AWS::KMS::Alias") {
-        let p = resolver.resolve(&res.properties)?;
-        let alias = p
-            .get("AliasName")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned();
-        let target = p
-            .get("TargetKeyId")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned();
-        kms.create_alias()
-            .alias_name(&alias)
-            .target_key_id(&target)
-            .send()
-            .await
-            .map_err(perr(format!("create alias {alias}")))?;
-        resolver.refs.insert(res.logical_id.clone(), alias);
+    for res in of_kind("AWS::KMS::Alias") {
+        let props = resolver.resolve(&res.properties)?;
+        create_alias(&kms, resolver, &res.logical_id, &props).await?;
     }
     Ok(out)
+}
+
+/// An SQS queue with the template's attributes; gives its ARN and URL.
+async fn create_queue(
+    sqs: &aws_sdk_sqs::Client,
+    resolver: &mut Resolver,
+    id: &str,
+    p: &Value,
+) -> Result<(String, String), RunnerError> {
+    let name = resolver.attrs[&format!("{id}.QueueName")].clone();
+    let mut req = sqs.create_queue().queue_name(&name);
+    for attr in [
+        "VisibilityTimeout",
+        "MessageRetentionPeriod",
+        "DelaySeconds",
+        "ReceiveMessageWaitTimeSeconds",
+        "FifoQueue",
+        "ContentBasedDeduplication",
+    ] {
+        if let Some(v) = p.get(attr) {
+            let text = v
+                .as_str()
+                .map(str::to_owned)
+                .unwrap_or_else(|| v.to_string());
+            req = req.attributes(aws_sdk_sqs::types::QueueAttributeName::from(attr), text);
+        }
+    }
+    let created = req
+        .send()
+        .await
+        .map_err(perr(format!("create queue {name}")))?;
+    let url = created.queue_url.unwrap_or_default();
+    resolver.refs.insert(id.to_owned(), url.clone());
+    resolver.attrs.insert(format!("{id}.QueueUrl"), url.clone());
+    Ok((resolver.attrs[&format!("{id}.Arn")].clone(), url))
+}
+
+/// A queue's dead-letter redrive policy, once its target exists.
+async fn set_redrive(
+    sqs: &aws_sdk_sqs::Client,
+    resolver: &Resolver,
+    id: &str,
+    p: &Value,
+) -> Result<(), RunnerError> {
+    let Some(redrive) = p.get("RedrivePolicy") else {
+        return Ok(());
+    };
+    sqs.set_queue_attributes()
+        .queue_url(&resolver.refs[id])
+        .attributes(
+            aws_sdk_sqs::types::QueueAttributeName::RedrivePolicy,
+            redrive.to_string(),
+        )
+        .send()
+        .await
+        .map_err(perr(format!("redrive policy of {id}")))?;
+    Ok(())
+}
+
+/// An SNS topic with its inline subscriptions.
+async fn create_topic(
+    sns: &aws_sdk_sns::Client,
+    resolver: &Resolver,
+    id: &str,
+    p: &Value,
+) -> Result<(), RunnerError> {
+    let name = resolver.attrs[&format!("{id}.TopicName")].clone();
+    let created = sns
+        .create_topic()
+        .name(&name)
+        .send()
+        .await
+        .map_err(perr(format!("create topic {name}")))?;
+    let topic_arn = created.topic_arn.unwrap_or_default();
+    for sub in p
+        .get("Subscription")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default()
+    {
+        subscribe(sns, &topic_arn, &sub).await?;
+    }
+    Ok(())
+}
+
+/// A secret with its local value (or updated to it, when a previous run left it).
+async fn create_secret(
+    secrets: &aws_sdk_secretsmanager::Client,
+    resolver: &mut Resolver,
+    id: &str,
+    value: &str,
+) -> Result<(), RunnerError> {
+    let name = resolver.attrs[&format!("{id}.Name")].clone();
+    let arn = match secrets
+        .create_secret()
+        .name(&name)
+        .secret_string(value)
+        .send()
+        .await
+    {
+        Ok(created) => created.arn.unwrap_or_default(),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_resource_exists_exception()) =>
+        {
+            let put = secrets
+                .put_secret_value()
+                .secret_id(&name)
+                .secret_string(value)
+                .send()
+                .await
+                .map_err(perr(format!("update secret {name}")))?;
+            put.arn.unwrap_or_default()
+        }
+        Err(e) => return Err(perr(format!("create secret {name}"))(e)),
+    };
+    resolver.refs.insert(id.to_owned(), arn.clone());
+    resolver.attrs.insert(format!("{id}.Id"), arn);
+    Ok(())
+}
+
+/// A KMS key; `Ref` gives its id.
+async fn create_key(
+    kms: &aws_sdk_kms::Client,
+    resolver: &mut Resolver,
+    id: &str,
+    p: &Value,
+) -> Result<(), RunnerError> {
+    let mut req = kms.create_key();
+    if let Some(desc) = p.get("Description").and_then(Value::as_str) {
+        req = req.description(desc);
+    }
+    let created = req.send().await.map_err(perr(format!("create key {id}")))?;
+    let meta = created
+        .key_metadata
+        .ok_or_else(|| RunnerError::Provision("CreateKey returned no metadata".into()))?;
+    resolver.refs.insert(id.to_owned(), meta.key_id.clone());
+    resolver
+        .attrs
+        .insert(format!("{id}.KeyId"), meta.key_id.clone());
+    resolver
+        .attrs
+        .insert(format!("{id}.Arn"), meta.arn.unwrap_or_default());
+    Ok(())
+}
+
+/// A KMS alias; `Ref` gives its name.
+async fn create_alias(
+    kms: &aws_sdk_kms::Client,
+    resolver: &mut Resolver,
+    id: &str,
+    p: &Value,
+) -> Result<(), RunnerError> {
+    let field = |k: &str| {
+        p.get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let alias = field("AliasName");
+    kms.create_alias()
+        .alias_name(&alias)
+        .target_key_id(field("TargetKeyId"))
+        .send()
+        .await
+        .map_err(perr(format!("create alias {alias}")))?;
+    resolver.refs.insert(id.to_owned(), alias);
+    Ok(())
 }
 
 async fn create_table(

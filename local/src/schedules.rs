@@ -12,7 +12,7 @@ use crate::RunnerError;
 use crate::functions::LoadedFunction;
 use crate::model::ScheduleDef;
 use crate::resolve::{ACCOUNT_ID, REGION};
-use crate::schedule::{Expression, parse};
+use crate::schedule_expression::{Expression, parse};
 
 struct Entry {
     def: ScheduleDef,

@@ -6,11 +6,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use platform::Env;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use tokio::task::JoinHandle;
 
 use crate::RunnerError;
 use crate::api::{ApiState, router};
+use crate::beside::{self, Companion};
 use crate::functions::{LoadedFunction, Registry};
 use crate::issuer::Issuer;
 use crate::model;
@@ -68,65 +69,13 @@ pub struct LocalStack {
     pub functions: HashMap<String, Arc<LoadedFunction>>,
     pub schedules: Arc<Schedules>,
     moto: Moto,
-    clamd: Option<crate::clamd::Clamd>,
-    plaid: Option<crate::sandboxes::Sandbox>,
-    insurance: Option<crate::sandboxes::Sandbox>,
-    licenses: Option<crate::sandboxes::Sandbox>,
+    /// clamd and the provider sandboxes the template asked for.
+    companions: Vec<Box<dyn Companion>>,
     /// What runs beside the API, by name: where it listens and how to drive it (shown by
     /// `/_local/health` and the ready banner).
     pub sandboxes: serde_json::Map<String, Value>,
     tasks: Vec<JoinHandle<()>>,
     server: Option<(tokio::sync::oneshot::Sender<()>, JoinHandle<()>)>,
-}
-
-/// Every sandbox that runs, where it listens, and the calls a newcomer drives it with.
-fn describe_sandboxes(
-    clamd: Option<&crate::clamd::Clamd>,
-    plaid: Option<&crate::sandboxes::Sandbox>,
-    insurance: Option<&crate::sandboxes::Sandbox>,
-    licenses: Option<&crate::sandboxes::Sandbox>,
-    secrets: &Map<String, Value>,
-) -> Map<String, Value> {
-    let mut out = Map::new();
-    let secret = |name: &str, key: &str| {
-        secrets
-            .get(name)
-            .and_then(|s| s.get(key))
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned()
-    };
-    if let Some(c) = clamd {
-        out.insert("clamd".into(), json!({"address": c.address, "scans": "every upload (INSTREAM); EICAR is in the local signatures"}));
-    }
-    if let Some(p) = plaid {
-        out.insert("plaid".into(), json!({
-            "url": p.base_url,
-            "credentials": {"client_id": secret("PlaidSecret", "client_id"), "secret": secret("PlaidSecret", "secret")},
-            "public_token": format!("POST {}/sandbox/public_token/create {{\"client_id\", \"secret\", \"institution_id\": \"ins_109508\", \"initial_products\": [\"auth\"], \"options\": {{\"override_username\": \"user_good\"}}}} (user_automated_micro: micro-deposits)", p.base_url),
-            "verification_status": format!("POST {}/sandbox/item/set_verification_status {{\"client_id\", \"secret\", \"access_token\", \"account_id\", \"verification_status\": \"automatically_verified\" | \"verification_expired\"}} sends the signed AUTH webhook (an item's access token: POST /sandbox/items/access_token {{\"item_id\"}})", p.base_url),
-            "fire_webhook": format!("POST {}/sandbox/item/fire_webhook {{\"client_id\", \"secret\", \"access_token\", \"webhook_code\": \"DEFAULT_UPDATE\" | \"SMS_MICRODEPOSITS_VERIFICATION\"}}", p.base_url),
-            "rotate_key": format!("POST {}/sandbox/webhook_key/rotate (the old key answers with expired_at)", p.base_url),
-        }));
-    }
-    if let Some(i) = insurance {
-        out.insert("insurance_verifier".into(), json!({
-            "url": i.base_url,
-            "api": "TrustLayer v2 (/v2/primary-records, request records, /v2/policies/{number}; Bearer) and v1 (POST /v1/parties/{id}/documents, multipart; Authorization: <token>)",
-            "scenario": format!("POST {}/sandbox/scenario {{\"party\": \"<business name>\", \"mode\": \"compliant\" | \"non_compliant\" | \"silent\" | \"down\" | \"rate_limited\", \"copies\", \"late\", \"delay_ms\"}}", i.base_url),
-            "cancel": format!("POST {}/sandbox/cancel {{\"party\", \"policy_number\"}} (the insurer cancels; request records non-compliant, webhook sent)", i.base_url),
-            "submissions": format!("GET {}/sandbox/submissions", i.base_url),
-        }));
-    }
-    if let Some(l) = licenses {
-        out.insert("license_registries".into(), json!({
-            "url": l.base_url,
-            "records": format!("POST {}/sandbox/records {{\"state\": \"CA\" | \"TX\" | \"FL\", \"number\", \"status\": \"active\" | \"inactive\" | \"expired\" | \"suspended\" | \"revoked\", \"business_name\", \"licensee_name\", \"classifications\": [...], \"expires_on\": \"YYYY-MM-DD\", \"bond_active\": true}}", l.base_url),
-            "scenario": format!("POST {}/sandbox/scenario {{\"state\", \"mode\": \"ok\" | \"down\" | \"rate_limited\", \"delay_ms\"}}", l.base_url),
-            "lookups": format!("GET {}/sandbox/lookups", l.base_url),
-        }));
-    }
-    out
 }
 
 /// The variables that point an SDK at moto.
@@ -209,82 +158,19 @@ impl LocalStack {
         // Cold start every function with its own environment.
         let mut functions = HashMap::new();
         let defs = model::functions(template, &resolver)?;
-        // The scan function's clamd runs beside it; start one when a function names it.
         let repo_dir = std::fs::canonicalize(&opts.template)
             .ok()
             .and_then(|t| t.parent().map(std::path::Path::to_path_buf))
             .unwrap_or_default();
-        let clamd = if defs.iter().any(|d| d.env.contains_key("CLAMD_ADDRESS")) {
-            Some(crate::clamd::Clamd::start_or_attach(&repo_dir).await?)
-        } else {
-            None
-        };
-        // Provider sandboxes, for functions that name the provider's base URL.
-        let insurance = if defs
-            .iter()
-            .any(|d| d.env.contains_key("INSURANCE_VERIFIER_BASE_URL"))
-        {
-            let creds = secrets
-                .get("InsuranceVerifierSecret")
-                .cloned()
-                .unwrap_or_default();
-            let field = |k: &str| {
-                creds
-                    .get(k)
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_owned()
-            };
-            Some(
-                crate::sandboxes::InsuranceSandbox::start(
-                    &field("api_token"),
-                    &field("webhook_secret"),
-                    &format!("{base_url}/v1/webhooks/trustlayer"),
-                    crate::sandboxes::definition(
-                        &crate::sandboxes::specs_dir(&repo_dir),
-                        "trustlayer-platform-v1.yaml",
-                    ),
-                    crate::sandboxes::definition(
-                        &crate::sandboxes::specs_dir(&repo_dir),
-                        "trustlayer-platform-v2.yaml",
-                    ),
-                )
-                .await?,
-            )
-        } else {
-            None
-        };
-        let plaid = if defs.iter().any(|d| d.env.contains_key("PLAID_BASE_URL")) {
-            let creds = secrets.get("PlaidSecret").cloned().unwrap_or_default();
-            let field = |k: &str| {
-                creds
-                    .get(k)
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_owned()
-            };
-            Some(
-                crate::sandboxes::PlaidSandbox::start(
-                    &field("client_id"),
-                    &field("secret"),
-                    crate::sandboxes::definition(
-                        &crate::sandboxes::specs_dir(&repo_dir),
-                        "plaid-2020-09-14.yml",
-                    ),
-                )
-                .await?,
-            )
-        } else {
-            None
-        };
-        let licenses = if defs
-            .iter()
-            .any(|d| d.env.contains_key("LICENSE_REGISTRY_CSLB_URL"))
-        {
-            Some(crate::sandboxes::LicenseSandbox::start().await?)
-        } else {
-            None
-        };
+        let companions = beside::start_wanted(
+            defs.iter().map(|d| &d.env),
+            &beside::Context {
+                repo_dir: &repo_dir,
+                base_url,
+                secrets: &secrets,
+            },
+        )
+        .await?;
         for def in &defs {
             let factory = opts.registry.get(&def.binary).ok_or_else(|| {
                 RunnerError::Function(format!(
@@ -303,40 +189,8 @@ impl LocalStack {
                 def.memory_mb.to_string(),
             );
             env.insert("AWS_LAMBDA_FUNCTION_VERSION".into(), "$LATEST".into());
-            if let Some(clamd) = &clamd
-                && env.contains_key("CLAMD_ADDRESS")
-            {
-                env.insert("CLAMD_ADDRESS".into(), clamd.address.clone());
-            }
-            if let Some(plaid) = &plaid
-                && env.contains_key("PLAID_BASE_URL")
-            {
-                env.insert("PLAID_BASE_URL".into(), plaid.base_url.clone());
-            }
-            if env.contains_key("PLAID_WEBHOOK_URL") {
-                env.insert(
-                    "PLAID_WEBHOOK_URL".into(),
-                    format!("{base_url}/v1/webhooks/plaid"),
-                );
-            }
-            if let Some(licenses) = &licenses {
-                for (var, path) in [
-                    ("LICENSE_REGISTRY_CSLB_URL", "cslb"),
-                    ("LICENSE_REGISTRY_TDLR_URL", "tdlr"),
-                    ("LICENSE_REGISTRY_DBPR_URL", "dbpr"),
-                ] {
-                    if env.contains_key(var) {
-                        env.insert(var.into(), format!("{}/{path}", licenses.base_url));
-                    }
-                }
-            }
-            if let Some(insurance) = &insurance
-                && env.contains_key("INSURANCE_VERIFIER_BASE_URL")
-            {
-                env.insert(
-                    "INSURANCE_VERIFIER_BASE_URL".into(),
-                    insurance.base_url.clone(),
-                );
+            for companion in &companions {
+                companion.rewrite_env(&mut env);
             }
             env.extend(opts.extra_env.clone());
             let handler = factory(Env::from_map(env.clone())).await.map_err(|e| {
@@ -391,13 +245,10 @@ impl LocalStack {
             tasks.extend(schedules.spawn_timers());
         }
 
-        let sandboxes = describe_sandboxes(
-            clamd.as_ref(),
-            plaid.as_ref(),
-            insurance.as_ref(),
-            licenses.as_ref(),
-            &secrets,
-        );
+        let sandboxes: Map<String, Value> = companions
+            .iter()
+            .map(|c| (c.name().to_owned(), c.describe()))
+            .collect();
         let state = Arc::new(ApiState {
             sandboxes: sandboxes.clone(),
             routes: defs.iter().flat_map(|d| d.http_routes.clone()).collect(),
@@ -429,10 +280,7 @@ impl LocalStack {
             functions,
             schedules,
             moto: Moto::detached(),
-            clamd,
-            plaid,
-            insurance,
-            licenses,
+            companions,
             sandboxes,
             tasks,
             server: Some((stop_tx, server)),
@@ -466,17 +314,8 @@ impl LocalStack {
             let _ = tokio::time::timeout(std::time::Duration::from_secs(5), server).await;
         }
         self.moto.stop().await;
-        if let Some(clamd) = &mut self.clamd {
-            clamd.stop().await;
-        }
-        if let Some(plaid) = &self.plaid {
-            plaid.stop();
-        }
-        if let Some(licenses) = &self.licenses {
-            licenses.stop();
-        }
-        if let Some(insurance) = &self.insurance {
-            insurance.stop();
+        for companion in &mut self.companions {
+            companion.stop().await;
         }
     }
 }
