@@ -28,26 +28,17 @@ fn business(word: &str) -> String {
 }
 
 async fn register(business: &str, states: &[&str]) -> (String, String) {
-    let stack = product();
-    let sub = format!("auth0|standing-{}", tag());
-    let token = stack.token(&sub, json!({"roles": ["contractor"]})).await;
-    let (status, _, body) = read(
-        client()
-            .post(stack.url("/v1/contractors"))
-            .bearer_auth(&token)
-            .json(&json!({
-                "business_name": business,
-                "contact": {"name": "Nancy Brennan", "email": "nancy@aurora.example", "phone": "(415) 555-0142"},
-                "service_area": {"states": states, "zip_codes": []},
-                "trade": {"crew_size": 5, "years_in_business": 8, "services": ["residential_installation"]}
-            }))
-            .send()
-            .await
-            .unwrap(),
+    let (token, id, _) = e2e_tests::register_as(
+        "standing",
+        &json!({
+            "business_name": business,
+            "contact": {"name": "Nancy Brennan", "email": "nancy@aurora.example", "phone": "(415) 555-0142"},
+            "service_area": {"states": states, "zip_codes": []},
+            "trade": {"crew_size": 5, "years_in_business": 8, "services": ["residential_installation"]}
+        }),
     )
     .await;
-    assert_eq!(status, 201, "{body}");
-    (token, body["id"].as_str().unwrap().to_owned())
+    (token, id)
 }
 
 /// Saves every wizard step; returns the contractor's version.
@@ -485,16 +476,13 @@ async fn bank_accounts_verify_instantly_or_by_micro_deposits() {
     // A public token is good once; a malformed one is refused field by field.
     let (status, problem) = link_bank(&token2, &id2, "user_good").await;
     assert_eq!(status, 200, "{problem}");
-    let (status, _, problem) = read(
-        client()
-            .post(stack.url(&format!("/v1/contractors/{id2}/bank/exchange")))
-            .bearer_auth(&token2)
-            .json(&json!({"public_token": "access-sandbox-nope"}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, _, problem) = stack
+        .post_as(
+            &token2,
+            &format!("/v1/contractors/{id2}/bank/exchange"),
+            &json!({"public_token": "access-sandbox-nope"}),
+        )
+        .await;
     assert_eq!(status, 422);
     assert_eq!(problem["errors"][0]["field"], "public_token", "{problem}");
     // Someone else's contractor: not theirs to link.
@@ -729,16 +717,7 @@ async fn fault_injection_run_leaves_every_contractor_settled_or_with_a_reviewer(
         .token("auth0|reviewer-ben", json!({"roles": ["reviewer"]}))
         .await;
     let post = |token: String, path: String, body: Value| async move {
-        read(
-            client()
-                .post(product().url(&path))
-                .bearer_auth(&token)
-                .json(&body)
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await
+        product().post_as(&token, &path, &body).await
     };
     let (_, first, _) = &contractors[0];
     let claim = format!("/v1/contractors/{first}/requirements/license/claim");

@@ -1,20 +1,13 @@
 //! The first vertical slice through the product's stack: register and read contractors,
 //! with the JWT authorizer in front.
 
-use e2e_tests::{client, product, read, registration};
+use e2e_tests::{client, product, read, registration, unique_subject};
 use serde_json::json;
-
-fn unique(tag: &str) -> String {
-    format!(
-        "auth0|{tag}-{}",
-        ulid::Ulid::new().to_string().to_lowercase()
-    )
-}
 
 #[tokio::test]
 async fn register_then_read_back_by_id_and_me() {
     let stack = product();
-    let sub = unique("dana");
+    let sub = unique_subject("dana");
     let token = stack.token(&sub, json!({"roles": ["contractor"]})).await;
     let (status, headers, created) = read(
         client()
@@ -63,18 +56,11 @@ async fn register_then_read_back_by_id_and_me() {
 #[tokio::test]
 async fn the_authorizer_and_ownership_deny_everyone_else() {
     let stack = product();
-    let owner = unique("owner");
+    let owner = unique_subject("owner");
     let token = stack.token(&owner, json!({})).await;
-    let (status, _, created) = read(
-        client()
-            .post(stack.url("/v1/contractors"))
-            .bearer_auth(&token)
-            .json(&registration("authz"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, _, created) = stack
+        .post_as(&token, "/v1/contractors", &registration("authz"))
+        .await;
     assert_eq!(status, 201, "{created}");
     let path = format!("/v1/contractors/{}", created["id"].as_str().unwrap());
 
@@ -122,13 +108,13 @@ async fn the_authorizer_and_ownership_deny_everyone_else() {
 
     // Another contractor cannot see it (and cannot tell it exists); a reviewer can.
     let other = stack
-        .token(&unique("eve"), json!({"roles": ["contractor"]}))
+        .token(&unique_subject("eve"), json!({"roles": ["contractor"]}))
         .await;
     let (status, _, body) = stack.get_as(&other, &path).await;
     assert_eq!(status, 404, "{body}");
     assert_eq!(body["code"], "not_found");
     let reviewer = stack
-        .token(&unique("rita"), json!({"roles": ["reviewer"]}))
+        .token(&unique_subject("rita"), json!({"roles": ["reviewer"]}))
         .await;
     let (status, _, body) = stack.get_as(&reviewer, &path).await;
     assert_eq!(status, 200);
@@ -138,7 +124,7 @@ async fn the_authorizer_and_ownership_deny_everyone_else() {
 #[tokio::test]
 async fn bad_input_gets_problem_json_and_duplicates_are_refused() {
     let stack = product();
-    let token = stack.token(&unique("bad-input"), json!({})).await;
+    let token = stack.token(&unique_subject("bad-input"), json!({})).await;
     let post = |body: reqwest::Body, content_type: &'static str| {
         client()
             .post(stack.url("/v1/contractors"))

@@ -1,7 +1,7 @@
 //! Upload intents with a real presigned PUT against the local stack's S3, and the document
 //! records that follow. (Scanning and extraction come with the rest of the pipeline.)
 
-use e2e_tests::{client, product, read};
+use e2e_tests::{client, product};
 use serde_json::{Value, json};
 
 async fn contractor(tag: &str) -> (String, String) {
@@ -10,17 +10,9 @@ async fn contractor(tag: &str) -> (String, String) {
 }
 
 async fn intent(token: &str, id: &str, body: Value) -> (u16, Value) {
-    let stack = product();
-    let (status, _, body) = read(
-        client()
-            .post(stack.url(&format!("/v1/contractors/{id}/documents")))
-            .bearer_auth(token)
-            .json(&body)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, _, body) = product()
+        .post_as(token, &format!("/v1/contractors/{id}/documents"), &body)
+        .await;
     (status, body)
 }
 

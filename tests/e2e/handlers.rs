@@ -2,7 +2,7 @@
 //! `events/` (the payloads API Gateway and EventBridge send), built exactly as its main.rs
 //! builds it, against the local stack's resources.
 
-use e2e_tests::{client, product, read, registration, repo_root};
+use e2e_tests::{product, registration, repo_root};
 use lambda_runtime::LambdaEvent;
 use serde_json::{Value, json};
 
@@ -47,16 +47,9 @@ async fn every_function_answers_its_sample_event() {
         ulid::Ulid::new().to_string().to_lowercase()
     );
     let token = stack.token(&sub, json!({})).await;
-    let (status, _, created) = read(
-        client()
-            .post(stack.url("/v1/contractors"))
-            .bearer_auth(&token)
-            .json(&registration("samples"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, _, created) = stack
+        .post_as(&token, "/v1/contractors", &registration("samples"))
+        .await;
     assert_eq!(status, 201);
     let id = created["id"].as_str().unwrap();
 

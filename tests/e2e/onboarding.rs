@@ -4,15 +4,8 @@
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use domain::ports::{EncryptedField, FieldCipher};
-use e2e_tests::{client, product, read, registration};
+use e2e_tests::{client, product, read, registration, unique_subject};
 use serde_json::{Value, json};
-
-fn unique(tag: &str) -> String {
-    format!(
-        "auth0|{tag}-{}",
-        ulid::Ulid::new().to_string().to_lowercase()
-    )
-}
 
 fn steps() -> Vec<(&'static str, Value)> {
     vec![
@@ -55,15 +48,14 @@ async fn patch(
     version: Option<u64>,
     body: Value,
 ) -> (u16, reqwest::header::HeaderMap, Value) {
-    let stack = product();
-    let mut req = client()
-        .patch(stack.url(&format!("/v1/contractors/{id}/progress")))
-        .bearer_auth(token)
-        .json(&body);
-    if let Some(v) = version {
-        req = req.header("if-match", format!("\"{v}\""));
-    }
-    read(req.send().await.unwrap()).await
+    product()
+        .patch_as(
+            token,
+            &format!("/v1/contractors/{id}/progress"),
+            &body,
+            version,
+        )
+        .await
 }
 
 #[tokio::test]
@@ -217,7 +209,7 @@ async fn optimistic_concurrency_never_loses_an_update() {
 #[tokio::test]
 async fn idempotency_keys_replay_reject_and_recover() {
     let stack = product();
-    let sub = unique("idem");
+    let sub = unique_subject("idem");
     let token = stack.token(&sub, json!({})).await;
     let key = format!("key-{}", ulid::Ulid::new());
     let post = |body: Value, key: String| {
@@ -329,16 +321,16 @@ async fn the_authorization_matrix_denies_everyone_else() {
     let stack = product();
     let (_token, id, version) = registered("matrix").await;
     let other = stack
-        .token(&unique("eve"), json!({"roles": ["contractor"]}))
+        .token(&unique_subject("eve"), json!({"roles": ["contractor"]}))
         .await;
     let reviewer = stack
-        .token(&unique("rita"), json!({"roles": ["reviewer"]}))
+        .token(&unique_subject("rita"), json!({"roles": ["reviewer"]}))
         .await;
     let expired = stack
-        .token(&unique("late"), json!({"expires_in": -5}))
+        .token(&unique_subject("late"), json!({"expires_in": -5}))
         .await;
     let wrong_aud = stack
-        .token(&unique("aud"), json!({"audience": "another-api"}))
+        .token(&unique_subject("aud"), json!({"audience": "another-api"}))
         .await;
     let body = json!({"step": "license", "data": {"state": "TX"}});
 
@@ -677,7 +669,7 @@ async fn changes_publish_domain_events_and_the_relay_drains_the_outbox() {
         .await
         .unwrap();
 
-    let token = stack.token(&unique("events"), json!({})).await;
+    let token = stack.token(&unique_subject("events"), json!({})).await;
     let resp = client()
         .post(stack.url("/v1/contractors"))
         .bearer_auth(&token)
@@ -749,14 +741,9 @@ async fn changes_publish_domain_events_and_the_relay_drains_the_outbox() {
         .send()
         .await
         .unwrap();
-    let (status, _, fired) = read(
-        client()
-            .post(stack.url("/_local/schedules/EventsRelayFunction/EveryMinute"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, _, fired) = stack
+        .fire_schedule("EventsRelayFunction", "EveryMinute")
+        .await;
     assert_eq!(status, 200, "{fired}");
     assert!(fired["result"]["published"].as_u64().unwrap() >= 1);
     let left = ddb
@@ -794,7 +781,7 @@ async fn changes_publish_domain_events_and_the_relay_drains_the_outbox() {
 async fn reviewers_list_by_status_with_pagination() {
     let stack = product();
     let reviewer = stack
-        .token(&unique("lister"), json!({"roles": ["reviewer"]}))
+        .token(&unique_subject("lister"), json!({"roles": ["reviewer"]}))
         .await;
     for tag in ["list-a", "list-b", "list-c"] {
         registered(tag).await;

@@ -85,16 +85,9 @@ async fn the_served_document_is_the_committed_one_and_matches_real_responses() {
     let token = stack
         .token(&format!("auth0|openapi-{}", ulid::Ulid::new()), json!({}))
         .await;
-    let (_, _, contractor) = read(
-        client()
-            .post(stack.url("/v1/contractors"))
-            .bearer_auth(&token)
-            .json(&registration("openapi"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (_, _, contractor) = stack
+        .post_as(&token, "/v1/contractors", &registration("openapi"))
+        .await;
     let schema = &served["components"]["schemas"];
     assert_eq!(
         keys(&contractor),
@@ -110,16 +103,7 @@ async fn the_served_document_is_the_committed_one_and_matches_real_responses() {
         keys(&schema["Contractor"]["properties"]["steps"]["properties"])
     );
 
-    let (_, _, problem) = read(
-        client()
-            .post(stack.url("/v1/contractors"))
-            .bearer_auth(&token)
-            .json(&json!({}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (_, _, problem) = stack.post_as(&token, "/v1/contractors", &json!({})).await;
     let problem_fields = keys(&schema["Problem"]["properties"]);
     assert!(keys(&problem).is_subset(&problem_fields), "{problem}");
     assert_eq!(

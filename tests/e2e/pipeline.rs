@@ -304,14 +304,9 @@ async fn the_sweeper_expires_an_upload_that_never_came() {
         .send()
         .await
         .unwrap();
-    let (status, _, summary) = read(
-        client()
-            .post(stack.url("/_local/schedules/DocumentsSweeperFunction/EveryFiveMinutes"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, _, summary) = stack
+        .fire_schedule("DocumentsSweeperFunction", "EveryFiveMinutes")
+        .await;
     assert_eq!(status, 200, "{summary}");
     let (_, _, after) = stack
         .get_as(&token, &format!("/v1/documents/{doc_id}"))

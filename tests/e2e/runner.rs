@@ -500,24 +500,10 @@ async fn schedules_fire_on_demand() {
     assert!(list[0]["next"].is_string());
 
     let before = seen().lock().unwrap().ticks.len();
-    let (status, _, body) = read(
-        client()
-            .post(stack.url("/_local/schedules/TickFunction/Nightly"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, _, body) = stack.fire_schedule("TickFunction", "Nightly").await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["result"], json!({"ticked": true}));
-    let (status, _, body) = read(
-        client()
-            .post(stack.url("/_local/schedules/TickFunction/Custom"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, _, body) = stack.fire_schedule("TickFunction", "Custom").await;
     assert_eq!(status, 200, "{body}");
     let ticks = seen().lock().unwrap().ticks[before..].to_vec();
     assert!(
@@ -529,14 +515,7 @@ async fn schedules_fire_on_demand() {
         ticks.iter().any(|t| t == &json!({"job": "sweep"})),
         "Input replaces the payload: {ticks:?}"
     );
-    let (status, _, _) = read(
-        client()
-            .post(stack.url("/_local/schedules/TickFunction/Nope"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, _, _) = stack.fire_schedule("TickFunction", "Nope").await;
     assert_eq!(status, 404);
 }
 

@@ -61,16 +61,7 @@ async fn staff_never_review_their_own_account_and_the_refusal_is_audited() {
             json!({"decision": "approve", "reason": "looks fine"}),
         ),
     ] {
-        let (status, _, problem) = read(
-            client()
-                .post(stack.url(&path))
-                .bearer_auth(&both)
-                .json(&payload)
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await;
+        let (status, _, problem) = stack.post_as(&both, &path, &payload).await;
         assert_eq!(status, 403, "{action}: {problem}");
     }
     let (status, _, current) = stack.get_as(&both, &format!("/v1/contractors/{id}")).await;

@@ -39,29 +39,7 @@ fn expected_codes(truth: &Value, insured_matches: bool) -> Vec<String> {
 }
 
 async fn register(business_name: &str) -> (String, String) {
-    let stack = product();
-    let sub = format!(
-        "auth0|verify-{}",
-        ulid::Ulid::new().to_string().to_lowercase()
-    );
-    let token = stack.token(&sub, json!({"roles": ["contractor"]})).await;
-    let (status, _, body) = read(
-        client()
-            .post(stack.url("/v1/contractors"))
-            .bearer_auth(&token)
-            .json(&json!({
-                "business_name": business_name,
-                "contact": {"name": "Dana Reyes", "email": "dana@brightnights.example", "phone": "(214) 555-0142"},
-                "service_area": {"states": ["TX"], "zip_codes": ["75201"]},
-                "trade": {"crew_size": 4, "years_in_business": 6, "services": ["residential_installation"]}
-            }))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(status, 201, "{body}");
-    (token, body["id"].as_str().unwrap().to_owned())
+    e2e_tests::registered_business("verify", business_name, &["TX"]).await
 }
 
 async fn upload_coi(token: &str, contractor: &str) -> String {
@@ -427,18 +405,13 @@ async fn provider_down_opens_the_circuit_and_sends_to_manual_review() {
     let decide = |id: String, body: Value| {
         let reviewer = reviewer.clone();
         async move {
-            read(
-                client()
-                    .post(stack.url(&format!(
-                        "/v1/contractors/{id}/requirements/insurance/decision"
-                    )))
-                    .bearer_auth(&reviewer)
-                    .json(&body)
-                    .send()
-                    .await
-                    .unwrap(),
-            )
-            .await
+            stack
+                .post_as(
+                    &reviewer,
+                    &format!("/v1/contractors/{id}/requirements/insurance/decision"),
+                    &body,
+                )
+                .await
         }
     };
     let (status, _, problem) = decide(first.clone(), json!({"decision": "waive"})).await;

@@ -162,6 +162,62 @@ impl Stack {
         .await
     }
 
+    /// `POST path` with a bearer token and a JSON body: status, headers, JSON body.
+    pub async fn post_as(
+        &self,
+        token: &str,
+        path: &str,
+        body: &Value,
+    ) -> (u16, reqwest::header::HeaderMap, Value) {
+        read(
+            client()
+                .post(self.url(path))
+                .bearer_auth(token)
+                .json(body)
+                .send()
+                .await
+                .expect("POST"),
+        )
+        .await
+    }
+
+    /// `PATCH path` with a bearer token, a JSON body and `If-Match` when given.
+    pub async fn patch_as(
+        &self,
+        token: &str,
+        path: &str,
+        body: &Value,
+        if_match: Option<u64>,
+    ) -> (u16, reqwest::header::HeaderMap, Value) {
+        let mut req = client().patch(self.url(path)).bearer_auth(token).json(body);
+        if let Some(v) = if_match {
+            req = req.header("if-match", format!("\"{v}\""));
+        }
+        read(req.send().await.expect("PATCH")).await
+    }
+
+    /// Fires a template schedule now (`POST /_local/schedules/{function}/{event}`).
+    pub async fn fire_schedule(
+        &self,
+        function: &str,
+        event: &str,
+    ) -> (u16, reqwest::header::HeaderMap, Value) {
+        read(
+            client()
+                .post(self.url(&format!("/_local/schedules/{function}/{event}")))
+                .send()
+                .await
+                .expect("fire schedule"),
+        )
+        .await
+    }
+
+    /// A token for a new login (`auth0|<tag>-<ulid>`) with `roles`.
+    pub async fn login(&self, tag: &str, roles: &[&str]) -> String {
+        self.token(&unique_subject(tag), json!({ "roles": roles }))
+            .await
+    }
+
     /// One item of the product's table, by key.
     pub async fn table_item(
         &self,
@@ -203,30 +259,50 @@ pub async fn read(resp: reqwest::Response) -> (u16, reqwest::header::HeaderMap, 
     (status, headers, body)
 }
 
-/// A fresh login with a registered contractor: (token, contractor id, version).
-pub async fn registered_contractor(tag: &str) -> (String, String, u64) {
-    let stack = product();
-    let sub = format!(
+/// A subject no other test uses: `auth0|<tag>-<ulid>`.
+pub fn unique_subject(tag: &str) -> String {
+    format!(
         "auth0|{tag}-{}",
         ulid::Ulid::new().to_string().to_lowercase()
-    );
-    let token = stack.token(&sub, json!({"roles": ["contractor"]})).await;
-    let (status, _, body) = read(
-        client()
-            .post(stack.url("/v1/contractors"))
-            .bearer_auth(&token)
-            .json(&registration(tag))
-            .send()
-            .await
-            .expect("register"),
     )
-    .await;
+}
+
+/// A fresh login with a registered contractor: (token, contractor id, version).
+pub async fn registered_contractor(tag: &str) -> (String, String, u64) {
+    register_as(tag, &registration(tag)).await
+}
+
+/// A fresh login that registers `body`: (token, contractor id, version).
+pub async fn register_as(tag: &str, body: &Value) -> (String, String, u64) {
+    let stack = product();
+    let token = stack.login(tag, &["contractor"]).await;
+    let (status, _, body) = stack.post_as(&token, "/v1/contractors", body).await;
     assert_eq!(status, 201, "{body}");
     (
         token,
         body["id"].as_str().expect("id").to_owned(),
         body["version"].as_u64().expect("version"),
     )
+}
+
+/// A contractor registered as `business_name` serving `states` (the corpus kits' names):
+/// (token, contractor id).
+pub async fn registered_business(
+    tag: &str,
+    business_name: &str,
+    states: &[&str],
+) -> (String, String) {
+    let (token, id, _) = register_as(
+        tag,
+        &json!({
+            "business_name": business_name,
+            "contact": {"name": "Dana Reyes", "email": "dana@brightnights.example", "phone": "(214) 555-0142"},
+            "service_area": {"states": states, "zip_codes": []},
+            "trade": {"crew_size": 4, "years_in_business": 6, "services": ["residential_installation"]}
+        }),
+    )
+    .await;
+    (token, id)
 }
 
 /// A registration body that passes validation, unique by `tag`.
