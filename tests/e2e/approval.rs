@@ -683,7 +683,8 @@ async fn fault_injection_run_leaves_every_contractor_settled_or_with_a_reviewer(
             .map(|(token, id, file)| upload(token, id, "license", file)),
     )
     .await;
-    // Retries wait 1 minute (±20%); by then the breaker is open and the rest go to review.
+    // Retries wait 3 s here (PROVIDER_RETRY_DELAYS_SECONDS; 1 minute in production); by
+    // then the breaker is open and the rest go to review.
     for (_, id, _) in &contractors {
         let r = requirement_where(id, "license", Duration::from_secs(150), |r| {
             r.state() == RequirementState::ManualReview

@@ -360,7 +360,8 @@ async fn provider_down_opens_the_circuit_and_sends_to_manual_review() {
     }
     futures::future::join_all(contractors.iter().map(|(token, id)| upload_coi(token, id))).await;
     // Five failures open the breaker: the fifth goes to review at once, the others when their
-    // retry finds the breaker open (provider backoff: 1 minute ±20%).
+    // retry finds the breaker open (provider backoff: 3 s ±20% in this stack, 1 minute in
+    // production).
     for (_, id) in &contractors {
         let r = eventually(Duration::from_secs(150), || async {
             let r = insurance_requirement(id).await;

@@ -44,6 +44,10 @@ pub fn start_stack(template: PathBuf, registry: fn() -> Registry) -> Stack {
             rt.block_on(async move {
                 let mut opts = StackOptions::new(template, registry());
                 opts.run_schedules = false;
+                // Provider retries after 3 s (±20%) rather than production's 1 minute: the
+                // breaker and review paths are the same, without waiting out real minutes.
+                opts.extra_env
+                    .insert("PROVIDER_RETRY_DELAYS_SECONDS".into(), "3".into());
                 match LocalStack::start(opts).await {
                     Ok(stack) => {
                         tx.send(Ok(Stack {

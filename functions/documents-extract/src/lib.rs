@@ -8,7 +8,7 @@ use domain::ids::DocumentId;
 use domain::pipeline::{Extracting, Outcome, PipelineError};
 use engines::CliTextReader;
 use fieldcrypt::KmsCipher;
-use platform::sqs::{Backoff, MessageContext, PIPELINE_RETRIES, SqsConsumer};
+use platform::sqs::{Backoff, MessageContext, Retries, SqsConsumer};
 use platform::{BoxError, Env};
 use store::{DynamoDocuments, S3Objects};
 
@@ -22,7 +22,7 @@ pub async fn build(env: &Env) -> Result<ExtractFields, BoxError> {
     let aws = platform::aws::Aws::load(env).await;
     Ok(ExtractFields {
         metrics_namespace: platform::metrics::namespace(env),
-        backoff: Backoff::new(aws.sqs(), &PIPELINE_RETRIES),
+        backoff: Backoff::from_env(aws.sqs(), env, Retries::Pipeline)?,
         extracting: Extracting {
             documents: DynamoDocuments::from_env(env, &aws)?,
             objects: S3Objects::from_env(env, &aws)?,

@@ -6,7 +6,7 @@
 use domain::pipeline::{Outcome, PipelineError, Scanning, UploadedObject};
 use engines::ClamdScanner;
 use platform::s3::{Notification, S3EventError};
-use platform::sqs::{Backoff, MessageContext, PIPELINE_RETRIES, SqsConsumer};
+use platform::sqs::{Backoff, MessageContext, Retries, SqsConsumer};
 use platform::{BoxError, Env};
 use store::{DynamoDocuments, S3Objects};
 
@@ -21,7 +21,7 @@ pub async fn build(env: &Env) -> Result<ScanUploads, BoxError> {
     let minutes: i64 = env.parse_or("EXTRACT_DEADLINE_MINUTES", 45)?;
     Ok(ScanUploads {
         metrics_namespace: platform::metrics::namespace(env),
-        backoff: Backoff::new(aws.sqs(), &PIPELINE_RETRIES),
+        backoff: Backoff::from_env(aws.sqs(), env, Retries::Pipeline)?,
         scanning: Scanning {
             documents: DynamoDocuments::from_env(env, &aws)?,
             objects: S3Objects::from_env(env, &aws)?,

@@ -15,7 +15,7 @@ use domain::pipeline::ObjectStore;
 use domain::ports::{ContractorRepository, RepoError};
 use domain::verification::{INSURANCE, INSURANCE_SOURCES, Outcome, TRUSTLAYER};
 use domain::verifying::{Call, CallError, ProviderGuard};
-use platform::sqs::{Backoff, MessageContext, PROVIDER_RETRIES, SqsConsumer};
+use platform::sqs::{Backoff, MessageContext, Retries, SqsConsumer};
 use platform::{BoxError, Env};
 use providers::ProviderError;
 use providers::trustlayer::TrustLayer;
@@ -42,7 +42,7 @@ pub async fn build(env: &Env) -> Result<VerifyInsurance, BoxError> {
     let aws = platform::aws::Aws::load(env).await;
     Ok(VerifyInsurance {
         metrics_namespace: platform::metrics::namespace(env),
-        backoff: Backoff::new(aws.sqs(), &PROVIDER_RETRIES),
+        backoff: Backoff::from_env(aws.sqs(), env, Retries::Provider)?,
         contractors: DynamoContractors::from_env(env, &aws)?,
         verification: store::verification(env, &aws)?,
         rules: RuleSet::shipped(),

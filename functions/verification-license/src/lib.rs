@@ -15,7 +15,7 @@ use domain::licensing::{LicenseFacts, LicenseRules, Lookup, license_result};
 use domain::ports::{ContractorRepository, RepoError};
 use domain::verification::{LICENSE, LICENSE_LOOKUP, LICENSE_SOURCES};
 use domain::verifying::{Call, CallError, ProviderGuard};
-use platform::sqs::{Backoff, MessageContext, PROVIDER_RETRIES, SqsConsumer};
+use platform::sqs::{Backoff, MessageContext, Retries, SqsConsumer};
 use platform::{BoxError, Env};
 use providers::ProviderError;
 use providers::licenses::Registries;
@@ -48,7 +48,7 @@ pub async fn build(env: &Env) -> Result<VerifyLicense, BoxError> {
         );
     }
     Ok(VerifyLicense {
-        backoff: Backoff::new(aws.sqs(), &PROVIDER_RETRIES),
+        backoff: Backoff::from_env(aws.sqs(), env, Retries::Provider)?,
         contractors: DynamoContractors::from_env(env, &aws)?,
         verification: store::verification(env, &aws)?,
         registries: Registries::from_env(env)?,

@@ -8,7 +8,7 @@
 use domain::events::{DomainEvent, Event};
 use domain::licensing::LicenseRules;
 use domain::onboarding::{OnboardingError, RequestFacts};
-use platform::sqs::{Backoff, MessageContext, PIPELINE_RETRIES, SqsConsumer};
+use platform::sqs::{Backoff, MessageContext, Retries, SqsConsumer};
 use platform::{BoxError, Env};
 
 pub struct Standing {
@@ -22,7 +22,7 @@ pub async fn build(env: &Env) -> Result<Standing, BoxError> {
     Ok(Standing {
         service: api.service,
         licenses: LicenseRules::shipped(),
-        backoff: Backoff::new(aws.sqs(), &PIPELINE_RETRIES),
+        backoff: Backoff::from_env(aws.sqs(), env, Retries::Pipeline)?,
     })
 }
 

@@ -16,7 +16,7 @@ use domain::verification::{
     BANK_ACCOUNT, BANK_SOURCES, Finding, INSURANCE, INSURANCE_SOURCES, Outcome, TRUSTLAYER,
     VerificationResult,
 };
-use platform::sqs::{Backoff, MessageContext, PIPELINE_RETRIES, SqsConsumer};
+use platform::sqs::{Backoff, MessageContext, Retries, SqsConsumer};
 use platform::{BoxError, Env};
 use providers::trustlayer::{PolicyStanding, Reason, RequestCompliance, TrustLayer};
 use serde_json::Value;
@@ -36,7 +36,7 @@ pub async fn build(env: &Env) -> Result<ProcessWebhooks, BoxError> {
     let aws = platform::aws::Aws::load(env).await;
     Ok(ProcessWebhooks {
         metrics_namespace: platform::metrics::namespace(env),
-        backoff: Backoff::new(aws.sqs(), &PIPELINE_RETRIES),
+        backoff: Backoff::from_env(aws.sqs(), env, Retries::Pipeline)?,
         verification: store::verification(env, &aws)?,
         banks: BankLinks::new(store::Table::from_env(env, &aws)?),
         trustlayer: providers::trustlayer::from_env(env, &aws).await?,

@@ -99,7 +99,68 @@ pub struct Backoff {
     queue_urls: std::sync::Mutex<std::collections::HashMap<String, String>>,
 }
 
+/// The retry schedules, each overridable by its variable (seconds, comma-separated, e.g.
+/// `3,3,3`): the end-to-end suite shortens the provider schedule instead of waiting out
+/// real minutes; production leaves them unset.
+#[derive(Clone, Copy, Debug)]
+pub enum Retries {
+    /// [`PIPELINE_RETRIES`], or `PIPELINE_RETRY_DELAYS_SECONDS`.
+    Pipeline,
+    /// [`PROVIDER_RETRIES`], or `PROVIDER_RETRY_DELAYS_SECONDS`.
+    Provider,
+}
+
+impl Retries {
+    fn variable(self) -> &'static str {
+        match self {
+            Retries::Pipeline => "PIPELINE_RETRY_DELAYS_SECONDS",
+            Retries::Provider => "PROVIDER_RETRY_DELAYS_SECONDS",
+        }
+    }
+
+    fn default_schedule(self) -> &'static [std::time::Duration] {
+        match self {
+            Retries::Pipeline => &PIPELINE_RETRIES,
+            Retries::Provider => &PROVIDER_RETRIES,
+        }
+    }
+
+    /// The schedule `env` sets for this kind, else the default.
+    pub fn schedule(
+        self,
+        env: &crate::Env,
+    ) -> Result<Vec<std::time::Duration>, crate::ConfigError> {
+        let key = self.variable();
+        let listed = env.list(key);
+        if listed.is_empty() {
+            return Ok(self.default_schedule().to_vec());
+        }
+        listed
+            .iter()
+            .map(|raw| {
+                raw.parse::<u64>()
+                    .ok()
+                    .filter(|s| (1..=12 * 3600).contains(s))
+                    .map(std::time::Duration::from_secs)
+                    .ok_or_else(|| crate::ConfigError::Invalid {
+                        key: key.to_owned(),
+                        reason: format!("{raw:?} is not a number of seconds from 1 to 43200"),
+                    })
+            })
+            .collect()
+    }
+}
+
 impl Backoff {
+    /// The backoff `retries` gives in this environment (its default unless overridden).
+    pub fn from_env(
+        sqs: aws_sdk_sqs::Client,
+        env: &crate::Env,
+        retries: Retries,
+    ) -> Result<Self, crate::ConfigError> {
+        Ok(Backoff::new(sqs, &retries.schedule(env)?))
+    }
+
     pub fn new(sqs: aws_sdk_sqs::Client, schedule: &[std::time::Duration]) -> Self {
         Backoff {
             sqs,
@@ -422,6 +483,43 @@ mod tests {
         async fn gave_up(&self, message: &String, ctx: &MessageContext, _e: &Poison) {
             assert_eq!(ctx.receive_count, 3);
             self.handed_over.lock().unwrap().push(message.clone());
+        }
+    }
+
+    #[test]
+    fn retry_schedules_are_the_defaults_unless_the_environment_sets_them() {
+        let env = |pairs: &[(&str, &str)]| {
+            crate::Env::from_map(
+                pairs
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            )
+        };
+        assert_eq!(
+            Retries::Provider.schedule(&env(&[])).unwrap(),
+            PROVIDER_RETRIES.to_vec()
+        );
+        assert_eq!(
+            Retries::Provider
+                .schedule(&env(&[("PROVIDER_RETRY_DELAYS_SECONDS", "3, 3,5")]))
+                .unwrap(),
+            [3, 3, 5].map(std::time::Duration::from_secs).to_vec()
+        );
+        assert_eq!(
+            Retries::Pipeline
+                .schedule(&env(&[("PROVIDER_RETRY_DELAYS_SECONDS", "3")]))
+                .unwrap(),
+            PIPELINE_RETRIES.to_vec(),
+            "each kind reads its own variable"
+        );
+        for bad in ["0", "soon", "-1", "50000"] {
+            assert!(
+                Retries::Provider
+                    .schedule(&env(&[("PROVIDER_RETRY_DELAYS_SECONDS", bad)]))
+                    .is_err(),
+                "{bad}"
+            );
         }
     }
 
