@@ -25,6 +25,6 @@ impl HttpApp for GetContractor {
         let requested = http::path_param(&req, "id").unwrap_or("me");
         let contractor = self.api.service.get(&viewer, requested).await?;
         tracing::debug!(contractor_id = %contractor.id, "contractor read");
-        Ok(wiring::contractor_response(200, &contractor))
+        Ok(self.api.contractor_response(200, &contractor))
     }
 }

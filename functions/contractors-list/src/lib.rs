@@ -5,7 +5,6 @@ use lambda_http::{Request, RequestExt};
 use platform::http::{self, HttpApp, RequestMeta};
 use platform::{ApiError, BoxError, Env, FieldError};
 use wiring::Api;
-use wiring::views::View;
 
 pub struct ListContractors {
     api: Api,
@@ -51,7 +50,11 @@ impl HttpApp for ListContractors {
             .service
             .list(&viewer, &status, limit, cursor.as_deref())
             .await?;
-        let data: Vec<serde_json::Value> = page.items.iter().map(|c| c.view()).collect();
+        let data: Vec<serde_json::Value> = page
+            .items
+            .iter()
+            .map(|c| self.api.contractor_view(c))
+            .collect();
         Ok(http::json(
             200,
             &serde_json::json!({"object": "list", "data": data, "next_cursor": page.next}),

@@ -40,7 +40,7 @@ impl HttpApp for Register {
         Metrics::new(&self.metrics_namespace, Self::NAME)
             .count("ContractorRegistered")
             .flush();
-        let mut response = wiring::contractor_response(201, &contractor);
+        let mut response = self.api.contractor_response(201, &contractor);
         if let Ok(location) = format!("/v1/contractors/{}", contractor.id).parse() {
             response
                 .headers_mut()

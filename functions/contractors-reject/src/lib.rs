@@ -50,6 +50,6 @@ impl HttpApp for Reject {
             )
             .await?;
         tracing::info!(contractor_id = %contractor.id, reviewer = %viewer.subject, "account rejected");
-        Ok(wiring::contractor_response(200, &contractor))
+        Ok(self.api.contractor_response(200, &contractor))
     }
 }

@@ -56,6 +56,6 @@ impl HttpApp for SaveStep {
             )
             .await?;
         tracing::info!(contractor_id = %saved.contractor.id, step = %step, step_status = ?saved.step_status, "step saved");
-        Ok(wiring::contractor_response(200, &saved.contractor))
+        Ok(self.api.contractor_response(200, &saved.contractor))
     }
 }

@@ -31,6 +31,6 @@ impl HttpApp for Submit {
             .submit(&viewer, &id, version, &wiring::facts(&req, &meta))
             .await?;
         tracing::info!(contractor_id = %contractor.id, "submitted for review");
-        Ok(wiring::contractor_response(200, &contractor))
+        Ok(self.api.contractor_response(200, &contractor))
     }
 }

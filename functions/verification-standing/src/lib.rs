@@ -6,14 +6,12 @@
 //! change nothing; every move is audited with the system as the actor.
 
 use domain::events::{DomainEvent, Event};
-use domain::licensing::LicenseRules;
 use domain::onboarding::{OnboardingError, RequestFacts};
 use platform::sqs::{Backoff, MessageContext, Retries, SqsConsumer};
 use platform::{BoxError, Env};
 
 pub struct Standing {
     pub service: wiring::Service,
-    pub licenses: LicenseRules,
     pub backoff: Backoff,
 }
 
@@ -21,7 +19,6 @@ pub async fn build(env: &Env) -> Result<Standing, BoxError> {
     let (api, aws) = wiring::Api::from_env(env).await?;
     Ok(Standing {
         service: api.service,
-        licenses: LicenseRules::shipped(),
         backoff: Backoff::from_env(aws.sqs(), env, Retries::Pipeline)?,
     })
 }
@@ -58,7 +55,7 @@ impl SqsConsumer for Standing {
         };
         match self
             .service
-            .settle(&event.contractor_id, &self.licenses, Self::NAME, &facts)
+            .settle(&event.contractor_id, Self::NAME, &facts)
             .await
         {
             Ok(Some(c)) => {

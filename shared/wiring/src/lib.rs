@@ -42,10 +42,26 @@ impl Api {
                     terms: env.required("TERMS_VERSION")?,
                     privacy: env.required("PRIVACY_VERSION")?,
                 },
+                licenses: domain::licensing::LicenseRules::shipped(),
             },
             settings: ApiSettings::from_env(env),
         };
         Ok((api, aws))
+    }
+
+    /// The contractor as the API shows it, with its requirements under this marketplace's
+    /// rules.
+    pub fn contractor_view(&self, c: &Contractor) -> serde_json::Value {
+        views::contractor(c, &self.service.requirements(c))
+    }
+
+    /// The contractor's representation with its `ETag`.
+    pub fn contractor_response(&self, status: u16, c: &Contractor) -> Response<Body> {
+        let mut response = http::json(status, &self.contractor_view(c));
+        if let Ok(etag) = http::etag(c.version).parse() {
+            response.headers_mut().insert(::http::header::ETAG, etag);
+        }
+        response
     }
 }
 
@@ -139,13 +155,4 @@ pub fn if_match(req: &Request) -> Result<u64, ApiError> {
                 "If-Match {shown:?} is not a contractor ETag such as \"3\"."
             ))
         })
-}
-
-/// The contractor's representation with its `ETag`.
-pub fn contractor_response(status: u16, c: &Contractor) -> Response<Body> {
-    let mut response = http::json(status, &views::View::view(c));
-    if let Ok(etag) = http::etag(c.version).parse() {
-        response.headers_mut().insert(::http::header::ETAG, etag);
-    }
-    response
 }

@@ -5,6 +5,7 @@
 use chrono::{DateTime, Utc};
 use domain::contractor::Contractor;
 use domain::documents::Document;
+use domain::requirements::Requirements;
 use domain::steps::{ALL_STEPS, StepFields};
 use domain::verification::Requirement;
 use serde_json::{Map, Value};
@@ -14,50 +15,49 @@ pub trait View {
     fn view(&self) -> Value;
 }
 
-impl View for Contractor {
-    /// The API representation. Secrets never appear; the TIN only as its mask.
-    fn view(&self) -> Value {
-        let ts = |t: &DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-        let mut steps = Map::new();
-        let mut progress_steps = Map::new();
-        for step in ALL_STEPS {
-            let saved = self.steps.get(&step);
-            let data = saved.map(|s| s.data.clone()).unwrap_or_default();
-            let missing: Vec<&str> = step
-                .fields()
-                .iter()
-                .filter(|f| f.required && domain::steps::lookup(&data, f.name).is_none())
-                .map(|f| f.name)
-                .collect();
-            progress_steps.insert(
-                step.as_str().to_owned(),
-                serde_json::json!({
-                    "status": self.step_status(step),
-                    "missing_fields": missing,
-                    "updated_at": saved.map(|s| ts(&s.updated_at)),
-                }),
-            );
-            steps.insert(step.as_str().to_owned(), Value::Object(data));
-        }
-        serde_json::json!({
-            "id": self.id,
-            "object": "contractor",
-            "status": self.status,
-            "business_name": self.business_name,
-            "contact": self.contact,
-            "service_area": self.service_area,
-            "trade": self.trade,
-            "steps": steps,
-            "progress": {"percent": self.percent_complete(), "steps": progress_steps},
-            "requirements": domain::requirements::of(self),
-            "consents": self.consents.iter().map(|c| serde_json::json!({
-                "document": c.document, "version": c.version, "accepted_at": ts(&c.accepted_at),
-            })).collect::<Vec<_>>(),
-            "version": self.version,
-            "created_at": ts(&self.created_at),
-            "updated_at": ts(&self.updated_at),
-        })
+/// The contractor as the API shows it, with its `requirements` (what is due, pending,
+/// failed and why).
+pub fn contractor(c: &Contractor, requirements: &Requirements) -> Value {
+    let ts = |t: &DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let mut steps = Map::new();
+    let mut progress_steps = Map::new();
+    for step in ALL_STEPS {
+        let saved = c.steps.get(&step);
+        let data = saved.map(|s| s.data.clone()).unwrap_or_default();
+        let missing: Vec<&str> = step
+            .fields()
+            .iter()
+            .filter(|f| f.required && domain::steps::lookup(&data, f.name).is_none())
+            .map(|f| f.name)
+            .collect();
+        progress_steps.insert(
+            step.as_str().to_owned(),
+            serde_json::json!({
+                "status": c.step_status(step),
+                "missing_fields": missing,
+                "updated_at": saved.map(|s| ts(&s.updated_at)),
+            }),
+        );
+        steps.insert(step.as_str().to_owned(), Value::Object(data));
     }
+    serde_json::json!({
+        "id": c.id,
+        "object": "contractor",
+        "status": c.status,
+        "business_name": c.business_name,
+        "contact": c.contact,
+        "service_area": c.service_area,
+        "trade": c.trade,
+        "steps": steps,
+        "progress": {"percent": c.percent_complete(), "steps": progress_steps},
+        "requirements": requirements,
+        "consents": c.consents.iter().map(|c| serde_json::json!({
+            "document": c.document, "version": c.version, "accepted_at": ts(&c.accepted_at),
+        })).collect::<Vec<_>>(),
+        "version": c.version,
+        "created_at": ts(&c.created_at),
+        "updated_at": ts(&c.updated_at),
+    })
 }
 
 impl View for Document {
@@ -133,6 +133,7 @@ mod tests {
                 terms: "2026-09".into(),
                 privacy: "2026-09".into(),
             },
+            licenses: domain::licensing::LicenseRules::shipped(),
         };
         let dana = Viewer {
             subject: "auth0|dana".into(),
@@ -148,7 +149,10 @@ mod tests {
         }))
         .unwrap();
         let c = s.register(&dana, registration, &facts()).await.unwrap();
-        assert_eq!(c.view()["object"], "contractor");
+        assert_eq!(
+            super::contractor(&c, &s.requirements(&c))["object"],
+            "contractor"
+        );
         let tax = json!({"tin_type": "ein", "tin": "12-3456789", "name_on_return": "Bright Nights LLC", "tax_classification": "llc_s"});
         let saved = s
             .save_step(
@@ -161,7 +165,7 @@ mod tests {
             )
             .await
             .unwrap();
-        let view = saved.contractor.view();
+        let view = super::contractor(&saved.contractor, &s.requirements(&saved.contractor));
         assert_eq!(view["steps"]["tax_identity"]["tin"], "**-***6789");
         assert!(
             !view.to_string().contains("123456789"),

@@ -17,6 +17,7 @@ use crate::lifecycle::{self, IllegalTransition};
 use crate::ports::{
     Commit, ContractorRepository, CryptoError, FieldCipher, Page, RepoError, RequirementWrite,
 };
+use crate::requirements::{self, Requirements};
 use crate::standing;
 use crate::steps::{ALL_STEPS, AgreementVersions, StepName, StepStatus, validate_save};
 use crate::verification::{Recorded, Requirement, VerificationResult};
@@ -67,6 +68,8 @@ pub struct Onboarding<R, C> {
     pub contractors: R,
     pub cipher: C,
     pub versions: AgreementVersions,
+    /// Which states require a license (what is due, and what approval needs).
+    pub licenses: LicenseRules,
 }
 
 /// What a step save did, for the response and tests.
@@ -404,6 +407,11 @@ impl<R: ContractorRepository, C: FieldCipher> Onboarding<R, C> {
         }
     }
 
+    /// What is due, pending and failed for `c`, under this marketplace's rules.
+    pub fn requirements(&self, c: &Contractor) -> Requirements {
+        requirements::of(c, &self.licenses)
+    }
+
     /// Moves the account as its verification requirements say ([`crate::standing`]):
     /// approved once everything that applies is verified, suspended when an approved
     /// account's requirement fails, approved again once fixed. `system` is the function
@@ -411,7 +419,6 @@ impl<R: ContractorRepository, C: FieldCipher> Onboarding<R, C> {
     pub async fn settle(
         &self,
         id: &ContractorId,
-        licenses: &LicenseRules,
         system: &str,
         facts: &RequestFacts,
     ) -> Result<Option<Contractor>, OnboardingError> {
@@ -421,7 +428,7 @@ impl<R: ContractorRepository, C: FieldCipher> Onboarding<R, C> {
                 .get(id)
                 .await?
                 .ok_or(OnboardingError::NotFound)?;
-            let Some(next) = standing::next_status(&before, licenses) else {
+            let Some(next) = standing::next_status(&before, &self.licenses) else {
                 return Ok(None);
             };
             lifecycle::check(before.status, next.to)?;
@@ -745,6 +752,7 @@ mod tests {
                 terms: "2026-09".into(),
                 privacy: "2026-09".into(),
             },
+            licenses: LicenseRules::shipped(),
         }
     }
 
@@ -836,7 +844,7 @@ mod tests {
             "the TIN is kept only encrypted"
         );
         assert!(c.secrets.tin.is_some());
-        let requirements = crate::requirements::of(&c);
+        let requirements = s.requirements(&c);
         assert!(requirements.currently_due.is_empty());
         assert_eq!(
             requirements.pending_verification,

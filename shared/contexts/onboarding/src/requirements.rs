@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use crate::contractor::{Contractor, Status};
+use crate::licensing::LicenseRules;
 use crate::steps::{ALL_STEPS, StepName, StepStatus};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -28,20 +29,20 @@ pub struct Requirements {
 
 /// Steps whose completion is itself the verification (validated input, recorded consent),
 /// and the license where no state the contractor serves requires one.
-fn verified_on_completion(c: &Contractor, step: StepName) -> bool {
+fn verified_on_completion(c: &Contractor, step: StepName, licenses: &LicenseRules) -> bool {
     match step {
         StepName::BusinessProfile | StepName::Agreements => true,
         StepName::License => {
             let states: Vec<&str> = c.service_area.states.iter().map(|s| s.as_str()).collect();
-            static RULES: std::sync::LazyLock<crate::licensing::LicenseRules> =
-                std::sync::LazyLock::new(crate::licensing::LicenseRules::shipped);
-            RULES.required_states(&states).is_empty()
+            licenses.required_states(&states).is_empty()
         }
         _ => false,
     }
 }
 
-pub fn of(c: &Contractor) -> Requirements {
+/// What is due, pending, failed and why, for `c` under the marketplace's `licenses` rules
+/// (which states require a license).
+pub fn of(c: &Contractor, licenses: &LicenseRules) -> Requirements {
     use crate::verification::RequirementState;
     let mut currently_due = Vec::new();
     let mut pending = Vec::new();
@@ -71,7 +72,7 @@ pub fn of(c: &Contractor) -> Requirements {
                 currently_due.push(name);
             }
             (Some(_), _) => pending.push(name),
-            (None, StepStatus::Complete) if verified_on_completion(c, step) => {}
+            (None, StepStatus::Complete) if verified_on_completion(c, step, licenses) => {}
             (None, StepStatus::Complete) => pending.push(name),
             (None, _) => currently_due.push(name),
         }
@@ -120,10 +121,16 @@ mod tests {
     #[test]
     fn a_license_no_served_state_requires_is_not_waited_for() {
         let license = "license".to_owned();
-        let oregon = of(&with_complete_license(&["OR", "WA"]));
+        let oregon = of(
+            &with_complete_license(&["OR", "WA"]),
+            &LicenseRules::shipped(),
+        );
         assert!(!oregon.pending_verification.contains(&license));
         assert!(!oregon.currently_due.contains(&license));
-        let california = of(&with_complete_license(&["OR", "CA"]));
+        let california = of(
+            &with_complete_license(&["OR", "CA"]),
+            &LicenseRules::shipped(),
+        );
         assert!(california.pending_verification.contains(&license));
     }
 
@@ -147,7 +154,7 @@ mod tests {
             valid_until: None,
         });
         c.verifications.push(insurance.clone());
-        let r = of(&c);
+        let r = of(&c, &LicenseRules::shipped());
         assert_eq!(r.errors.len(), 1);
         assert_eq!(r.errors[0].requirement, "insurance");
         assert_eq!(r.errors[0].code, "limit_too_low");
@@ -163,7 +170,7 @@ mod tests {
             valid_until: None,
         });
         c.verifications = vec![insurance];
-        let r = of(&c);
+        let r = of(&c, &LicenseRules::shipped());
         assert!(r.errors.is_empty());
         assert!(!r.currently_due.contains(&"insurance".to_owned()));
         assert!(!r.pending_verification.contains(&"insurance".to_owned()));
