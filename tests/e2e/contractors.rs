@@ -1,5 +1,5 @@
-//! The first vertical slice through the product's stack: register and read contractors,
-//! with the JWT authorizer in front.
+//! Registering and reading contractors through the product's stack, with the JWT
+//! authorizer in front; problem JSON for bad input; 404s as API Gateway gives them.
 
 use e2e_tests::{client, product, read, registration, unique_subject};
 use serde_json::json;

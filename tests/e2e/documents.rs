@@ -1,5 +1,5 @@
 //! Upload intents with a real presigned PUT against the local stack's S3, and the document
-//! records that follow. (Scanning and extraction come with the rest of the pipeline.)
+//! records that follow (scanning and extraction are `pipeline.rs`).
 
 use e2e_tests::{client, product};
 use serde_json::{Value, json};
