@@ -138,14 +138,7 @@ async fn registry_lookups(state: &str) -> u64 {
     let base = product().function_envs["verification-license"]["LICENSE_REGISTRY_CSLB_URL"]
         .trim_end_matches("/cslb")
         .to_owned();
-    let counts: Value = client()
-        .get(format!("{base}/sandbox/lookups"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let counts: Value = e2e_tests::get_json(&format!("{base}/sandbox/lookups")).await;
     counts[state].as_u64().unwrap_or(0)
 }
 
@@ -173,16 +166,8 @@ async fn link_bank(token: &str, id: &str, username: &str) -> (u16, Value) {
             .unwrap()
             .starts_with("link-sandbox-")
     );
-    let public: Value = client()
-        .post(format!("{}/sandbox/public_token/create", plaid_sandbox()))
-        .json(&json!({"client_id": "local-plaid-client", "secret": "local-plaid-secret", "institution_id": "ins_109508",
-                      "initial_products": ["auth"], "options": {"webhook": stack.url("/v1/webhooks/plaid"), "override_username": username}}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let public: Value = e2e_tests::post_json(&format!("{}/sandbox/public_token/create", plaid_sandbox()), &json!({"client_id": "local-plaid-client", "secret": "local-plaid-secret", "institution_id": "ins_109508",
+                      "initial_products": ["auth"], "options": {"webhook": stack.url("/v1/webhooks/plaid"), "override_username": username}})).await;
     let (status, _, body) = read(
         client()
             .post(stack.url(&format!("/v1/contractors/{id}/bank/exchange")))
@@ -861,15 +846,11 @@ async fn a_reviewer_rejects_an_account_for_good() {
 /// An item's access token and first account, from the Plaid sandbox's own control (our API
 /// never returns the token).
 async fn plaid_item(item_id: &str) -> (String, String) {
-    let answer: Value = client()
-        .post(format!("{}/sandbox/items/access_token", plaid_sandbox()))
-        .json(&json!({"item_id": item_id}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let answer: Value = e2e_tests::post_json(
+        &format!("{}/sandbox/items/access_token", plaid_sandbox()),
+        &json!({"item_id": item_id}),
+    )
+    .await;
     (
         answer["access_token"]
             .as_str()

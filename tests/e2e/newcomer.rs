@@ -6,14 +6,7 @@ use serde_json::Value;
 
 /// What `/_local/health` says.
 async fn health() -> Value {
-    client()
-        .get(product().url("/_local/health"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    e2e_tests::get_json(&product().url("/_local/health")).await
 }
 
 #[tokio::test]

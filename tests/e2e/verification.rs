@@ -169,14 +169,7 @@ async fn scenario_with(party: &str, settings: Value) {
 async fn submissions() -> Vec<Value> {
     let sandbox =
         product().function_envs["verification-insurance"]["INSURANCE_VERIFIER_BASE_URL"].clone();
-    let list: Value = client()
-        .get(format!("{sandbox}/sandbox/submissions"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list: Value = e2e_tests::get_json(&format!("{sandbox}/sandbox/submissions")).await;
     list["data"].as_array().unwrap().clone()
 }
 

@@ -54,15 +54,8 @@ async fn signed_webhooks_are_recorded_and_queued_once_and_bad_ones_refused() {
             req.as_object_mut()
                 .unwrap()
                 .extend(extra.as_object().unwrap().clone());
-            let answer: Value = client()
-                .post(format!("{sandbox}/sandbox/webhooks/send"))
-                .json(&req)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let answer: Value =
+                e2e_tests::post_json(&format!("{sandbox}/sandbox/webhooks/send"), &req).await;
             answer["statuses"].clone()
         }
     };

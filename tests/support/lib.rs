@@ -254,6 +254,32 @@ pub fn client() -> reqwest::Client {
     reqwest::Client::builder().build().expect("HTTP client")
 }
 
+/// `GET url` (a sandbox control, outside the product's API) and its JSON answer.
+pub async fn get_json(url: &str) -> Value {
+    client()
+        .get(url)
+        .send()
+        .await
+        .expect("GET")
+        .json()
+        .await
+        .expect("a JSON answer")
+}
+
+/// `POST url` with a JSON body (a sandbox control, outside the product's API) and its JSON
+/// answer.
+pub async fn post_json(url: &str, body: &Value) -> Value {
+    client()
+        .post(url)
+        .json(body)
+        .send()
+        .await
+        .expect("POST")
+        .json()
+        .await
+        .expect("a JSON answer")
+}
+
 /// Status, headers and JSON body of a response.
 pub async fn read(resp: reqwest::Response) -> (u16, reqwest::header::HeaderMap, Value) {
     let status = resp.status().as_u16();

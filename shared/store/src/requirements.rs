@@ -170,18 +170,6 @@ impl DynamoRequirements {
             })
             .collect()
     }
-
-    /// Writes the requirement if it is still at `read_version`, with `events`.
-    pub async fn save(
-        &self,
-        contractor: &ContractorId,
-        requirement: &Requirement,
-        read_version: u64,
-        events: &[DomainEvent],
-    ) -> Result<(), RepoError> {
-        let put = requirement_put(&self.table.name, contractor, requirement, read_version)?;
-        crate::outbox::commit_with_events(&self.table, self.publisher.as_ref(), put, events).await
-    }
 }
 
 /// The conditional put of `requirement` at `read_version + 1` (new if `read_version` is 0),
@@ -244,7 +232,9 @@ impl domain::verifying::RequirementRepository for DynamoRequirements {
         read_version: u64,
         events: &[DomainEvent],
     ) -> Result<(), RepoError> {
-        DynamoRequirements::save(self, contractor, requirement, read_version, events).await
+        // Writes the requirement if it is still at `read_version`, with `events`.
+        let put = requirement_put(&self.table.name, contractor, requirement, read_version)?;
+        crate::outbox::commit_with_events(&self.table, self.publisher.as_ref(), put, events).await
     }
 }
 
