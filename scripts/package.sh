@@ -26,24 +26,16 @@ echo "==> sam validate --lint"
 sam validate --lint --region us-east-1 --template-file template.yaml
 
 # Container image functions (scan, extraction: docs/adr/0006) need Docker to build. Where
-# there is none, the zip functions are built from a copy of the template without them.
+# there is no Docker daemon, the zip functions are built from a copy of the template
+# without them, written beside template.yaml: sam build resolves every CodeUri relative to
+# the template's own folder. Either way every function is checked first (scripts/packaging.py,
+# also run by `make test`).
 build_template=template.yaml
 if ! command -v docker >/dev/null || ! docker info >/dev/null 2>&1; then
-  mkdir -p .aws-sam
-  build_template=.aws-sam/template-zip.json
-  "$MOTO_PYTHON" - "$build_template" <<'PY'
-import json, sys
-from cfnlint.decode import decode
-template, problems = decode("template.yaml")
-assert not problems, problems
-images = [k for k, r in template["Resources"].items()
-          if r.get("Type") == "AWS::Serverless::Function" and r.get("Properties", {}).get("PackageType") == "Image"]
-for k in images:
-    del template["Resources"][k]
-json.dump(template, open(sys.argv[1], "w"), indent=1, default=str)
-print("no Docker: container image functions left to a machine with Docker:", ", ".join(images), file=sys.stderr)
-PY
+  build_template=.sam-template-zip.json
+  "$MOTO_PYTHON" scripts/packaging.py split "$build_template"
 fi
+"$MOTO_PYTHON" scripts/packaging.py check "$build_template"
 
 echo "==> sam build ($build_template)"
 start=$(date +%s)

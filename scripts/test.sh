@@ -18,6 +18,10 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 step "cfn-lint template.yaml"
 cfn-lint template.yaml
 
+step "packaging check (what sam build will resolve, with and without a Docker daemon)"
+"$MOTO_PYTHON" scripts/packaging.py split .sam-template-zip.json
+"$MOTO_PYTHON" scripts/packaging.py check template.yaml .sam-template-zip.json
+
 step "cargo test (unit, handler and end-to-end tests)"
 log="$(mktemp)"
 set +e

@@ -199,3 +199,50 @@ fn filter_policies_name_only_known_event_types() {
         "the events topic's subscriptions filter by type"
     );
 }
+
+/// The packaging check (`scripts/packaging.py`, run by `make test` and `make package`)
+/// resolves CodeUri as `sam build` does: the zip-only template written beside
+/// template.yaml passes, the same template written into a subfolder (where `make package`
+/// once wrote it, and `sam build` found no Makefile) fails with the reason.
+#[test]
+fn the_packaging_check_catches_a_template_sam_build_could_not_build() {
+    let python = std::env::var("MOTO_PYTHON").unwrap_or_else(|_| "python3".into());
+    let run = |args: &[&str]| {
+        std::process::Command::new(&python)
+            .current_dir(repo_root())
+            .arg("scripts/packaging.py")
+            .args(args)
+            .output()
+            .expect("run scripts/packaging.py (make test installs its venv)")
+    };
+    let dir = std::env::temp_dir().join(format!("packaging-check-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let beside = repo_root().join(format!(
+        ".sam-template-zip-test-{}.json",
+        std::process::id()
+    ));
+    let below = dir.join("template-zip.json");
+    for out in [&beside, &below] {
+        let split = run(&["split", out.to_str().unwrap()]);
+        assert!(
+            split.status.success(),
+            "{}",
+            String::from_utf8_lossy(&split.stderr)
+        );
+    }
+    let good = run(&["check", "template.yaml", beside.to_str().unwrap()]);
+    let _ = std::fs::remove_file(&beside);
+    assert!(
+        good.status.success(),
+        "{}",
+        String::from_utf8_lossy(&good.stderr)
+    );
+    let bad = run(&["check", below.to_str().unwrap()]);
+    let said = String::from_utf8_lossy(&bad.stderr);
+    assert_eq!(bad.status.code(), Some(1), "{said}");
+    assert!(said.contains("has no Makefile"), "{said}");
+    assert!(
+        said.contains("ContractorsRegisterFunction"),
+        "every function is named: {said}"
+    );
+}
