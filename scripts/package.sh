@@ -8,6 +8,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 scripts/bootstrap.sh --sam
 source scripts/env.sh
 export PATH="$SAM_VENV/bin:$PATH"
+# No usage reports from a build machine (SAM CLI would send them to AWS).
+export SAM_CLI_TELEMETRY=0
 
 case "${ARCH:-arm64}" in
   arm64) triple=aarch64-unknown-linux-gnu ;;
