@@ -80,6 +80,11 @@ def check(path):
         arch = props.get("Architectures", globals_.get("Architectures", ["x86_64"]))
         if not (isinstance(arch, list) and len(arch) == 1 and arch[0] in ARCHITECTURES):
             say(f"Architectures must be one of {sorted(ARCHITECTURES)}, not {arch}")
+        if not props.get("AutoPublishAlias", globals_.get("AutoPublishAlias")):
+            say("no AutoPublishAlias: a release could not be shifted or rolled back")
+        preference = props.get("DeploymentPreference", globals_.get("DeploymentPreference")) or {}
+        if not preference.get("Type") or not preference.get("Alarms"):
+            say("DeploymentPreference needs a Type and the alarms that roll a release back")
         if props.get("PackageType") == "Image":
             context = os.path.join(base, meta.get("DockerContext", "."))
             dockerfile = os.path.join(context, meta.get("Dockerfile", "Dockerfile"))
