@@ -66,10 +66,14 @@ pub enum Event {
     RequirementUpdated(RequirementUpdated),
     #[serde(rename = "requirement.claimed")]
     RequirementClaimed(RequirementClaimed),
+    #[serde(rename = "badge.awarded")]
+    BadgeAwarded(BadgeChanged),
+    #[serde(rename = "badge.revoked")]
+    BadgeRevoked(BadgeChanged),
 }
 
 /// Every event type, as `type` names it on the wire (SNS filter policies, docs).
-pub const EVENT_TYPES: [&str; 14] = [
+pub const EVENT_TYPES: [&str; 16] = [
     "contractor.registered",
     "step.saved",
     "status.changed",
@@ -84,6 +88,8 @@ pub const EVENT_TYPES: [&str; 14] = [
     "document.expired",
     "requirement.updated",
     "requirement.claimed",
+    "badge.awarded",
+    "badge.revoked",
 ];
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -170,6 +176,16 @@ pub struct RequirementClaimed {
     pub until: Option<DateTime<Utc>>,
 }
 
+/// A badge was earned or, for a badge backed by a fact that can lapse, lost. Ordered per
+/// badge by `badge_revision` (1 when first awarded, +1 on every move).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BadgeChanged {
+    pub badge_revision: u64,
+    pub badge: String,
+    /// The version of the badge rules that decided it.
+    pub rules_version: u32,
+}
+
 impl Event {
     /// The type as the wire names it.
     pub fn kind(&self) -> &'static str {
@@ -188,6 +204,8 @@ impl Event {
             Event::DocumentExpired(_) => "document.expired",
             Event::RequirementUpdated(_) => "requirement.updated",
             Event::RequirementClaimed(_) => "requirement.claimed",
+            Event::BadgeAwarded(_) => "badge.awarded",
+            Event::BadgeRevoked(_) => "badge.revoked",
         }
     }
 
@@ -210,6 +228,7 @@ impl Event {
             | Event::DocumentExpired(e) => Sequence::Document(e.document_revision),
             Event::RequirementUpdated(e) => Sequence::Requirement(e.requirement_version),
             Event::RequirementClaimed(e) => Sequence::Requirement(e.requirement_version),
+            Event::BadgeAwarded(e) | Event::BadgeRevoked(e) => Sequence::Badge(e.badge_revision),
         }
     }
 
@@ -232,12 +251,16 @@ pub enum Sequence {
     Contractor(u64),
     Document(u64),
     Requirement(u64),
+    Badge(u64),
 }
 
 impl Sequence {
     pub fn number(self) -> u64 {
         match self {
-            Sequence::Contractor(n) | Sequence::Document(n) | Sequence::Requirement(n) => n,
+            Sequence::Contractor(n)
+            | Sequence::Document(n)
+            | Sequence::Requirement(n)
+            | Sequence::Badge(n) => n,
         }
     }
 
@@ -247,6 +270,7 @@ impl Sequence {
             Sequence::Contractor(_) => "contractor_version",
             Sequence::Document(_) => "document_revision",
             Sequence::Requirement(_) => "requirement_version",
+            Sequence::Badge(_) => "badge_revision",
         }
     }
 }
@@ -365,6 +389,7 @@ fn sequence_field(kind: &str) -> Option<&'static str> {
         "contractor" | "step" | "status" => Sequence::Contractor(0),
         "document" => Sequence::Document(0),
         "requirement" => Sequence::Requirement(0),
+        "badge" => Sequence::Badge(0),
         _ => return None,
     };
     EVENT_TYPES.contains(&kind).then(|| sequence.field())
@@ -445,6 +470,16 @@ mod tests {
                 requirement: "insurance".into(),
                 reviewer: "auth0|r1".into(),
                 until: Some(at()),
+            }),
+            Event::BadgeAwarded(BadgeChanged {
+                badge_revision: 1,
+                badge: "insured".into(),
+                rules_version: 1,
+            }),
+            Event::BadgeRevoked(BadgeChanged {
+                badge_revision: 2,
+                badge: "insured".into(),
+                rules_version: 1,
             }),
         ]
     }

@@ -1,0 +1,13 @@
+//! Engagement: what keeps a contractor going and informed. Badges and the progress ring are
+//! derived from the contractor's state (never counted per event, so duplicated and shuffled
+//! events decide the same thing); realtime turns domain events into the messages a
+//! contractor's app (or a reviewer's console) receives, numbered in an activity feed that is
+//! the truth the socket only shortcuts. Depends on the kernel and onboarding.
+
+pub mod badges;
+pub mod facts;
+pub mod ports;
+pub mod progress;
+pub mod realtime;
+
+use domain_kernel::{events, ids};
