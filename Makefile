@@ -99,3 +99,30 @@ build-BankLinkTokenFunction:
 
 build-BankExchangeFunction:
 	scripts/lambda-artifact.sh bank-exchange "$(ARTIFACTS_DIR)"
+
+build-RealtimeTicketsFunction:
+	scripts/lambda-artifact.sh realtime-tickets "$(ARTIFACTS_DIR)"
+
+build-RealtimeAuthorizeFunction:
+	scripts/lambda-artifact.sh realtime-authorize "$(ARTIFACTS_DIR)"
+
+build-RealtimeConnectFunction:
+	scripts/lambda-artifact.sh realtime-connect "$(ARTIFACTS_DIR)"
+
+build-RealtimeDisconnectFunction:
+	scripts/lambda-artifact.sh realtime-disconnect "$(ARTIFACTS_DIR)"
+
+build-RealtimeDefaultFunction:
+	scripts/lambda-artifact.sh realtime-default "$(ARTIFACTS_DIR)"
+
+build-RealtimePushFunction:
+	scripts/lambda-artifact.sh realtime-push "$(ARTIFACTS_DIR)"
+
+build-EngagementBadgesFunction:
+	scripts/lambda-artifact.sh engagement-badges "$(ARTIFACTS_DIR)"
+
+build-EngagementActivityFunction:
+	scripts/lambda-artifact.sh engagement-activity "$(ARTIFACTS_DIR)"
+
+build-EngagementAchievementsFunction:
+	scripts/lambda-artifact.sh engagement-achievements "$(ARTIFACTS_DIR)"

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
-use platform::invoke::{JsonFunction, json_http, json_scheduled, json_sqs};
+use platform::invoke::{JsonFunction, json_event, json_http, json_scheduled, json_sqs};
 use platform::{BoxError, Env};
 use serde_json::Value;
 
@@ -51,6 +51,9 @@ pub fn product_registry() -> Registry {
     http!("reviews-claim", reviews_claim);
     http!("bank-link-token", bank_link_token);
     http!("bank-exchange", bank_exchange);
+    http!("realtime-tickets", realtime_tickets);
+    http!("engagement-activity", engagement_activity);
+    http!("engagement-achievements", engagement_achievements);
     macro_rules! scheduled {
         ($name:literal, $krate:ident) => {
             r.insert(
@@ -82,6 +85,23 @@ pub fn product_registry() -> Registry {
     sqs!("webhooks-process", webhooks_process);
     sqs!("verification-standing", verification_standing);
     sqs!("verification-license", verification_license);
+    sqs!("realtime-push", realtime_push);
+    sqs!("engagement-badges", engagement_badges);
+    macro_rules! event {
+        ($name:literal, $krate:ident) => {
+            r.insert(
+                $name.into(),
+                Arc::new(|env: Env| {
+                    Box::pin(async move { Ok(json_event($krate::build(&env).await?)) })
+                        as BoxFuture<'static, _>
+                }),
+            );
+        };
+    }
+    event!("realtime-authorize", realtime_authorize);
+    event!("realtime-connect", realtime_connect);
+    event!("realtime-disconnect", realtime_disconnect);
+    event!("realtime-default", realtime_default);
     r
 }
 

@@ -16,6 +16,7 @@ pub mod schedules;
 pub mod sqs_source;
 pub mod stack;
 pub mod template;
+pub mod websocket;
 
 pub use functions::{Factory, Registry, product_registry};
 pub use stack::{LocalStack, StackOptions};

@@ -1,5 +1,5 @@
 //! `onboarding-local`: the whole stack on one machine. `make dev` runs it.
-//! PORT (default 3000), MOTO_ENDPOINT (use a running moto), TEMPLATE (default template.yaml).
+//! PORT (default 3000), WS_PORT (the WebSocket API, default 3001), MOTO_ENDPOINT (use a running moto), TEMPLATE (default template.yaml).
 
 use std::path::PathBuf;
 
@@ -16,6 +16,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         .ok()
         .and_then(|p| p.parse().ok())
         .unwrap_or(3000);
+    opts.ws_port = std::env::var("WS_PORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(3001);
     opts.log_dir = Some(PathBuf::from(".local"));
     let stack = LocalStack::start(opts).await?;
     eprintln!(
@@ -26,6 +30,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         "  token:  curl -s -XPOST {}/_local/token -d '{{\"sub\":\"auth0|me\"}}'",
         stack.base_url
     );
+    if let Some(url) = &stack.realtime_url {
+        eprintln!("  realtime:  {url}?ticket=…  (POST /v1/realtime/tickets gives a ticket)");
+    }
     for (name, sandbox) in &stack.sandboxes {
         let at = sandbox["url"]
             .as_str()

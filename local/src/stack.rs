@@ -29,6 +29,8 @@ pub struct StackOptions {
     pub template: PathBuf,
     /// 0 picks a free port.
     pub port: u16,
+    /// Where the WebSocket API listens (and its management API); 0 picks a free port.
+    pub ws_port: u16,
     pub registry: Registry,
     /// Prepended to every generated resource name (lets two stacks share one moto).
     pub name_prefix: String,
@@ -49,6 +51,7 @@ impl StackOptions {
         StackOptions {
             template,
             port: 0,
+            ws_port: 0,
             registry,
             name_prefix: String::new(),
             secrets_file: None,
@@ -62,6 +65,10 @@ impl StackOptions {
 
 pub struct LocalStack {
     pub base_url: String,
+    /// `ws://127.0.0.1:PORT/{stage}` of the template's WebSocket API, if it has one.
+    pub realtime_url: Option<String>,
+    /// The WebSocket API's state (open connections), if the template has one.
+    pub realtime: Option<Arc<crate::websocket::WsState>>,
     pub moto_endpoint: String,
     pub resolver: Resolver,
     /// SDK settings pointing at moto, for tests and tools.
@@ -102,10 +109,22 @@ impl LocalStack {
             .port();
         let base_url = format!("http://127.0.0.1:{port}");
         let issuer_url = format!("{base_url}/_local/");
+        let ws_listener = tokio::net::TcpListener::bind(("127.0.0.1", opts.ws_port))
+            .await
+            .map_err(|e| {
+                RunnerError::Io(format!("cannot listen on 127.0.0.1:{}: {e}", opts.ws_port))
+            })?;
 
         let mut moto = Moto::start_or_attach(opts.log_dir.clone()).await?;
-        let result =
-            Self::assemble(&template, &opts, listener, &base_url, &issuer_url, &moto).await;
+        let result = Self::assemble(
+            &template,
+            &opts,
+            (listener, ws_listener),
+            &base_url,
+            &issuer_url,
+            &moto,
+        )
+        .await;
         match result {
             Ok(mut stack) => {
                 stack.moto = moto;
@@ -121,7 +140,7 @@ impl LocalStack {
     async fn assemble(
         template: &Template,
         opts: &StackOptions,
-        listener: tokio::net::TcpListener,
+        (listener, ws_listener): (tokio::net::TcpListener, tokio::net::TcpListener),
         base_url: &str,
         issuer_url: &str,
         moto: &Moto,
@@ -154,6 +173,20 @@ impl LocalStack {
             LOCAL_AUDIENCE.to_owned(),
             roles_claim,
         )?);
+
+        // The WebSocket API (one per template is emulated) and where it listens.
+        let ws_apis = crate::websocket::websocket_apis(template, &resolver)?;
+        if ws_apis.len() > 1 {
+            tracing::warn!(
+                apis = ws_apis.len(),
+                "only the first WebSocket API is served locally"
+            );
+        }
+        let ws_api = ws_apis.into_iter().next();
+        let ws_local = ws_listener
+            .local_addr()
+            .map_err(|e| RunnerError::Io(e.to_string()))?
+            .to_string();
 
         // Cold start every function with its own environment.
         let mut functions = HashMap::new();
@@ -191,6 +224,9 @@ impl LocalStack {
             env.insert("AWS_LAMBDA_FUNCTION_VERSION".into(), "$LATEST".into());
             for companion in &companions {
                 companion.rewrite_env(&mut env);
+            }
+            if let Some(api) = &ws_api {
+                crate::websocket::rewrite_env(api, &ws_local, &mut env);
             }
             env.extend(opts.extra_env.clone());
             let handler = factory(Env::from_map(env.clone())).await.map_err(|e| {
@@ -245,6 +281,27 @@ impl LocalStack {
             tasks.extend(schedules.spawn_timers());
         }
 
+        let mut realtime = None;
+        let mut realtime_url = None;
+        if let Some(api) = ws_api {
+            let url = format!("ws://{ws_local}/{}", api.stage);
+            let state = Arc::new(crate::websocket::WsState::new(
+                api,
+                functions.clone(),
+                crate::websocket::Limits::default(),
+                ws_local.clone(),
+            ));
+            let app = crate::websocket::router(state.clone())
+                .into_make_service_with_connect_info::<std::net::SocketAddr>();
+            tasks.push(tokio::spawn(async move {
+                if let Err(e) = axum::serve(ws_listener, app).await {
+                    tracing::error!(error = %e, "WebSocket API stopped");
+                }
+            }));
+            realtime = Some(state);
+            realtime_url = Some(url);
+        }
+
         let sandboxes: Map<String, Value> = companions
             .iter()
             .map(|c| (c.name().to_owned(), c.describe()))
@@ -257,6 +314,14 @@ impl LocalStack {
             issuer,
             schedules: schedules.clone(),
             moto_endpoint: moto.endpoint.clone(),
+            realtime: realtime_url.as_ref().map(|url| {
+                serde_json::json!({
+                    "url": url,
+                    "management_api": url.replacen("ws://", "http://", 1),
+                    "connect": format!("{url}?ticket=TICKET (POST /v1/realtime/tickets with a bearer token gives one)"),
+                    "ping": {"action": "ping"},
+                })
+            }),
         });
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
@@ -274,6 +339,8 @@ impl LocalStack {
 
         Ok(LocalStack {
             base_url: base_url.to_owned(),
+            realtime_url,
+            realtime,
             moto_endpoint: moto.endpoint.clone(),
             resolver,
             aws,

@@ -12,6 +12,7 @@ pub(crate) async fn health(State(s): State<Arc<ApiState>>) -> Response {
         "routes": s.routes.iter().map(|r| format!("{} {}", r.method, r.path)).collect::<Vec<_>>(),
         "functions": s.functions.keys().collect::<Vec<_>>(),
         "sandboxes": s.sandboxes,
+        "realtime": s.realtime,
     }))
     .into_response()
 }

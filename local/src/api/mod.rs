@@ -49,6 +49,8 @@ pub struct ApiState {
     pub moto_endpoint: String,
     /// Where each sandbox listens and how to drive it.
     pub sandboxes: serde_json::Map<String, Value>,
+    /// Where the WebSocket API listens and how to connect, if the template has one.
+    pub realtime: Option<Value>,
 }
 
 pub fn router(state: Arc<ApiState>) -> Router {

@@ -2,7 +2,8 @@
 //!
 //! The rules live in one crate per context under `shared/contexts/` (ADR 0011), whose
 //! dependencies run one way: `domain-kernel` ← `domain-verification` ←
-//! `domain-onboarding` ← `domain-documents`. This crate is the one door adapters and
+//! `domain-onboarding` ← `domain-documents`, and `domain-engagement` (badges, the progress
+//! ring, realtime) over onboarding. This crate is the one door adapters and
 //! handlers use: it re-exports each context's modules under the paths they have always had.
 
 pub use domain_kernel::{Invalid, Violation};
@@ -15,3 +16,6 @@ pub use domain_onboarding::{
 };
 
 pub use domain_documents::{documents, evidence, extraction, inspection, pipeline};
+
+/// Badges, the progress ring and realtime (its own ports: tickets, connections, the feed).
+pub use domain_engagement as engagement;

@@ -84,6 +84,43 @@ pub fn json_scheduled<J: ScheduledJob>(job: J) -> JsonFunction {
     })
 }
 
+/// A function whose event and answer are plain JSON types (a WebSocket route, a Lambda
+/// authorizer): the runtime and the local runner call it the same way.
+pub trait EventHandler: Send + Sync + 'static {
+    const NAME: &'static str;
+    type Request: serde::de::DeserializeOwned + Send;
+    type Response: serde::Serialize;
+    fn handle(
+        &self,
+        request: Self::Request,
+        context: lambda_runtime::Context,
+    ) -> impl std::future::Future<Output = Result<Self::Response, BoxError>> + Send;
+}
+
+async fn handle_event<H: EventHandler>(
+    handler: Arc<H>,
+    event: LambdaEvent<Value>,
+) -> Result<Value, BoxError> {
+    let request: H::Request = serde_json::from_value(event.payload).map_err(|e| {
+        tracing::error!(function = H::NAME, error = %e, "event is not the shape this function takes");
+        e
+    })?;
+    let response = handler.handle(request, event.context).await?;
+    Ok(serde_json::to_value(response)?)
+}
+
+pub async fn run_event<H: EventHandler>(handler: H) -> Result<(), BoxError> {
+    let handler = Arc::new(handler);
+    lambda_runtime::run(service_fn(move |event| handle_event(handler.clone(), event))).await
+}
+
+pub fn json_event<H: EventHandler>(handler: H) -> JsonFunction {
+    let handler = Arc::new(handler);
+    Arc::new(move |event: LambdaEvent<Value>| {
+        Box::pin(handle_event(handler.clone(), event)) as Pin<Box<_>>
+    })
+}
+
 /// The context Lambda would pass: a fresh request id, the deadline from `timeout`, an ARN
 /// and a trace header for `function`.
 pub fn local_context(function: &str, timeout: std::time::Duration) -> lambda_runtime::Context {

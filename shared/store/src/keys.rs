@@ -108,3 +108,47 @@ pub fn bank_link_pk(item_id: &str) -> String {
 }
 
 pub const BANK_LINK_SK: &str = "LINK";
+
+/// A realtime ticket, by the digest of its secret (never the secret itself).
+pub fn ticket_pk(digest: &str) -> String {
+    format!("TICKET#{digest}")
+}
+
+pub const TICKET_SK: &str = "TICKET";
+
+/// The connections listening to one audience (`contractor#ctr_…` or `reviewers`).
+pub fn audience_pk(audience: &str) -> String {
+    format!("AUDIENCE#{audience}")
+}
+
+pub fn audience_connection_sk(connection_id: &str) -> String {
+    format!("CONN#{connection_id}")
+}
+
+/// A connection by its id, naming its audience (what `$disconnect` and a 410 look up).
+pub fn connection_pk(connection_id: &str) -> String {
+    format!("CONN#{connection_id}")
+}
+
+pub const CONNECTION_SK: &str = "CONN";
+
+/// A contractor's activity feed: its head (the last number given), its messages by number,
+/// and the events already numbered.
+pub fn feed_pk(contractor: &ContractorId) -> String {
+    format!("FEED#{contractor}")
+}
+
+pub const FEED_HEAD_SK: &str = "HEAD";
+
+pub fn feed_entry_sk(seq: u64) -> String {
+    format!("SEQ#{seq:020}")
+}
+
+pub fn feed_event_sk(event_id: &str) -> String {
+    format!("EVT#{event_id}")
+}
+
+/// A badge a contractor holds (or held), under the contractor.
+pub fn badge_sk(badge: &str) -> String {
+    format!("BADGE#{badge}")
+}

@@ -2,6 +2,7 @@
 //! once per cold start, idempotency around mutations, request facts for the audit trail,
 //! `If-Match` parsing, and the contractor response with its `ETag`.
 
+pub mod engagement;
 pub mod error;
 pub mod views;
 

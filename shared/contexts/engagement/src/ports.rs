@@ -62,3 +62,23 @@ pub trait BadgeStore: Send + Sync + 'static {
         event: &DomainEvent,
     ) -> impl Future<Output = Result<(), RepoError>> + Send;
 }
+
+/// Why a message did not reach a connection.
+#[derive(Debug, thiserror::Error)]
+pub enum PushError {
+    /// The connection is gone (410): forget it.
+    #[error("connection gone")]
+    Gone,
+    /// Anything else (a timeout, throttling): the feed still has the message.
+    #[error("push failed: {0}")]
+    Failed(String),
+}
+
+/// Sends one message to one open connection.
+pub trait Pusher: Send + Sync + 'static {
+    fn post(
+        &self,
+        connection_id: &str,
+        payload: &[u8],
+    ) -> impl Future<Output = Result<(), PushError>> + Send;
+}
