@@ -76,11 +76,7 @@ fn ref_name(v: Option<&Value>) -> Option<&str> {
 /// The function a Lambda integration URI invokes
 /// (`…/functions/arn:aws:lambda:REGION:ACCOUNT:function:NAME[:alias]/invocations`).
 fn invoked_function(uri: &str, resolver: &Resolver) -> Option<String> {
-    let name = uri
-        .split(":function:")
-        .nth(1)?
-        .split(['/', ':'])
-        .next()?;
+    let name = uri.split(":function:").nth(1)?.split(['/', ':']).next()?;
     resolver
         .refs
         .iter()
@@ -103,13 +99,18 @@ pub fn websocket_apis(
             continue;
         }
         let id = api.logical_id.as_str();
-        let belongs = |r: &&crate::template::Resource| ref_name(r.properties.get("ApiId")) == Some(id);
+        let belongs =
+            |r: &&crate::template::Resource| ref_name(r.properties.get("ApiId")) == Some(id);
         let stage = template
             .of_kind("AWS::ApiGatewayV2::Stage")
             .find(belongs)
             .map(|s| resolver.string(s.properties.get("StageName").unwrap_or(&Value::Null)))
             .transpose()?
-            .ok_or_else(|| err(format!("{id}: a WebSocket API needs an AWS::ApiGatewayV2::Stage")))?;
+            .ok_or_else(|| {
+                err(format!(
+                    "{id}: a WebSocket API needs an AWS::ApiGatewayV2::Stage"
+                ))
+            })?;
         let integration_function = |logical: &str| -> Result<String, RunnerError> {
             let integration = template
                 .resources
@@ -121,8 +122,11 @@ pub fn websocket_apis(
                     .get("IntegrationUri")
                     .ok_or_else(|| err(format!("{logical}: IntegrationUri is missing")))?,
             )?;
-            invoked_function(&uri, resolver)
-                .ok_or_else(|| err(format!("{logical}: {uri} names no function of the template")))
+            invoked_function(&uri, resolver).ok_or_else(|| {
+                err(format!(
+                    "{logical}: {uri} names no function of the template"
+                ))
+            })
         };
         let two_way: Vec<&str> = template
             .of_kind("AWS::ApiGatewayV2::RouteResponse")
@@ -134,7 +138,10 @@ pub fn websocket_apis(
             let rp = &route.properties;
             let key = resolver.string(rp.get("RouteKey").unwrap_or(&Value::Null))?;
             let target = resolver.string(rp.get("Target").ok_or_else(|| {
-                err(format!("{}: a route without a Target is not emulated", route.logical_id))
+                err(format!(
+                    "{}: a route without a Target is not emulated",
+                    route.logical_id
+                ))
             })?)?;
             let integration = target.strip_prefix("integrations/").unwrap_or(&target);
             let integration = resolver
@@ -149,15 +156,22 @@ pub fn websocket_apis(
                         .resources
                         .get(a)
                         .ok_or_else(|| err(format!("{}: no authorizer {a}", route.logical_id)))?;
-                    let uri = resolver.string(res.properties.get("AuthorizerUri").unwrap_or(&Value::Null))?;
-                    let identity_source = match resolver.resolve(res.properties.get("IdentitySource").unwrap_or(&Value::Null))? {
-                        Value::Array(items) => items.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect(),
+                    let uri = resolver
+                        .string(res.properties.get("AuthorizerUri").unwrap_or(&Value::Null))?;
+                    let identity_source = match resolver
+                        .resolve(res.properties.get("IdentitySource").unwrap_or(&Value::Null))?
+                    {
+                        Value::Array(items) => items
+                            .iter()
+                            .filter_map(|v| v.as_str().map(str::to_owned))
+                            .collect(),
                         Value::String(s) => s.split(',').map(|s| s.trim().to_owned()).collect(),
                         _ => vec![],
                     };
                     Some(WsAuthorizer {
-                        function: invoked_function(&uri, resolver)
-                            .ok_or_else(|| err(format!("{a}: {uri} names no function of the template")))?,
+                        function: invoked_function(&uri, resolver).ok_or_else(|| {
+                            err(format!("{a}: {uri} names no function of the template"))
+                        })?,
                         identity_source,
                     })
                 }
@@ -175,7 +189,11 @@ pub fn websocket_apis(
         }
         apis.push(WsApiDef {
             logical_id: id.to_owned(),
-            api_id: resolver.refs.get(id).cloned().unwrap_or_else(|| id.to_owned()),
+            api_id: resolver
+                .refs
+                .get(id)
+                .cloned()
+                .unwrap_or_else(|| id.to_owned()),
             stage,
             routes,
         });
@@ -265,11 +283,7 @@ fn connection_id() -> String {
 fn query_maps(uri: &Uri) -> (Map<String, Value>, Map<String, Value>) {
     let mut single = Map::new();
     let mut multi: Map<String, Value> = Map::new();
-    for (k, v) in uri
-        .query()
-        .map(|q| url_pairs(q))
-        .unwrap_or_default()
-    {
+    for (k, v) in uri.query().map(|q| url_pairs(q)).unwrap_or_default() {
         single.insert(k.clone(), Value::String(v.clone()));
         multi
             .entry(k)
@@ -332,12 +346,18 @@ fn request_context(
         ("routeKey", json!(route_key)),
         ("eventType", json!(event_type)),
         ("extendedRequestId", json!(request_id)),
-        ("requestTime", json!(now.format("%d/%b/%Y:%H:%M:%S +0000").to_string())),
+        (
+            "requestTime",
+            json!(now.format("%d/%b/%Y:%H:%M:%S +0000").to_string()),
+        ),
         ("messageDirection", json!("IN")),
         ("stage", json!(s.api.stage)),
         ("connectedAt", json!(connected_at.timestamp_millis())),
         ("requestTimeEpoch", json!(now.timestamp_millis())),
-        ("identity", json!({"sourceIp": source_ip, "userAgent": user_agent})),
+        (
+            "identity",
+            json!({"sourceIp": source_ip, "userAgent": user_agent}),
+        ),
         ("requestId", json!(request_id)),
         ("domainName", json!(s.domain)),
         ("connectionId", json!(connection_id)),
@@ -379,13 +399,24 @@ async fn connect(
         .to_owned();
     let (query, multi_query) = query_maps(&uri);
     let (hdrs, multi_hdrs) = header_maps(&headers);
-    let ctx = request_context(&s, "$connect", "CONNECT", &id, connected_at, &source_ip, &user_agent);
+    let ctx = request_context(
+        &s,
+        "$connect",
+        "CONNECT",
+        &id,
+        connected_at,
+        &source_ip,
+        &user_agent,
+    );
 
     let mut authorizer_context = Map::new();
     if let Some(auth) = &route.authorizer {
         for source in &auth.identity_source {
             let present = if let Some(name) = source.strip_prefix("route.request.querystring.") {
-                query.get(name).and_then(Value::as_str).is_some_and(|v| !v.is_empty())
+                query
+                    .get(name)
+                    .and_then(Value::as_str)
+                    .is_some_and(|v| !v.is_empty())
             } else if let Some(name) = source.strip_prefix("route.request.header.") {
                 headers.get(name).is_some()
             } else {
@@ -424,7 +455,10 @@ async fn connect(
     }
 
     let mut ctx = ctx;
-    ctx.insert("authorizer".into(), Value::Object(authorizer_context.clone()));
+    ctx.insert(
+        "authorizer".into(),
+        Value::Object(authorizer_context.clone()),
+    );
     let event = json!({
         "headers": hdrs,
         "multiValueHeaders": multi_hdrs,
@@ -438,7 +472,10 @@ async fn connect(
     };
     match function.invoke(event).await {
         Ok(answer) => {
-            let status = answer.get("statusCode").and_then(Value::as_u64).unwrap_or(200);
+            let status = answer
+                .get("statusCode")
+                .and_then(Value::as_u64)
+                .unwrap_or(200);
             if !(200..300).contains(&status) {
                 return refuse(
                     StatusCode::from_u16(status as u16).unwrap_or(StatusCode::FORBIDDEN),
@@ -451,15 +488,27 @@ async fn connect(
             return refuse(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error");
         }
     }
-    accept_as(s, ws, id, connected_at, source_ip, user_agent, authorizer_context)
+    accept_as(
+        s,
+        ws,
+        id,
+        connected_at,
+        source_ip,
+        user_agent,
+        authorizer_context,
+    )
 }
 
 /// The authorizer's context when its policy allows, with `principalId` as API Gateway adds it.
 fn allowed(answer: &Value) -> Option<Map<String, Value>> {
     let statements = answer.pointer("/policyDocument/Statement")?.as_array()?;
     let effect = |s: &Value| s.get("Effect").and_then(Value::as_str).map(str::to_owned);
-    if statements.iter().any(|s| effect(s).as_deref() == Some("Deny"))
-        || !statements.iter().any(|s| effect(s).as_deref() == Some("Allow"))
+    if statements
+        .iter()
+        .any(|s| effect(s).as_deref() == Some("Deny"))
+        || !statements
+            .iter()
+            .any(|s| effect(s).as_deref() == Some("Allow"))
     {
         return None;
     }
@@ -486,7 +535,15 @@ fn accept(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_owned();
-    accept_as(s, ws, connection_id(), Utc::now(), peer.ip().to_string(), ua, context)
+    accept_as(
+        s,
+        ws,
+        connection_id(),
+        Utc::now(),
+        peer.ip().to_string(),
+        ua,
+        context,
+    )
 }
 
 fn accept_as(
@@ -512,9 +569,28 @@ fn accept_as(
     ws.max_frame_size(MAX_FRAME_BYTES)
         .max_message_size(MAX_MESSAGE_BYTES)
         .on_upgrade(move |socket| async move {
-            let closed = serve(&s, socket, rx, &id, connected_at, &source_ip, &user_agent, &context).await;
+            let closed = serve(
+                &s,
+                socket,
+                rx,
+                &id,
+                connected_at,
+                &source_ip,
+                &user_agent,
+                &context,
+            )
+            .await;
             s.live.lock().expect("connections").remove(&id);
-            disconnect(&s, &id, connected_at, &source_ip, &user_agent, &context, closed).await;
+            disconnect(
+                &s,
+                &id,
+                connected_at,
+                &source_ip,
+                &user_agent,
+                &context,
+                closed,
+            )
+            .await;
         })
 }
 
@@ -600,7 +676,15 @@ async fn message(
     let Some(route) = route else {
         return Some(json!({"message": "Forbidden", "connectionId": id}).to_string());
     };
-    let mut ctx = request_context(s, &route.key, "MESSAGE", id, connected_at, source_ip, user_agent);
+    let mut ctx = request_context(
+        s,
+        &route.key,
+        "MESSAGE",
+        id,
+        connected_at,
+        source_ip,
+        user_agent,
+    );
     ctx.insert("messageId".into(), json!(ulid::Ulid::new().to_string()));
     ctx.insert("authorizer".into(), Value::Object(context.clone()));
     let event = json!({"requestContext": ctx, "body": body, "isBase64Encoded": false});
@@ -631,7 +715,15 @@ async fn disconnect(
     let Some(route) = s.api.routes.get("$disconnect") else {
         return;
     };
-    let mut ctx = request_context(s, "$disconnect", "DISCONNECT", id, connected_at, source_ip, user_agent);
+    let mut ctx = request_context(
+        s,
+        "$disconnect",
+        "DISCONNECT",
+        id,
+        connected_at,
+        source_ip,
+        user_agent,
+    );
     ctx.insert("disconnectStatusCode".into(), json!(code));
     ctx.insert("disconnectReason".into(), json!(reason));
     ctx.insert("authorizer".into(), Value::Object(context.clone()));
@@ -675,7 +767,10 @@ async fn post_to_connection(
     if body.len() > MAX_MESSAGE_BYTES {
         return (
             StatusCode::PAYLOAD_TOO_LARGE,
-            [("content-type", "application/json"), ("x-amzn-errortype", "PayloadTooLargeException")],
+            [
+                ("content-type", "application/json"),
+                ("x-amzn-errortype", "PayloadTooLargeException"),
+            ],
             json!({"message": "Message too long"}).to_string(),
         )
             .into_response();
@@ -687,7 +782,11 @@ async fn post_to_connection(
         .expect("connections")
         .get(&id)
         .is_some_and(|live| live.tx.send(Outbound::Text(text)).is_ok());
-    if sent { StatusCode::OK.into_response() } else { gone() }
+    if sent {
+        StatusCode::OK.into_response()
+    } else {
+        gone()
+    }
 }
 
 async fn get_connection(
@@ -722,7 +821,11 @@ async fn delete_connection(
         .expect("connections")
         .get(&id)
         .is_some_and(|live| live.tx.send(Outbound::Close).is_ok());
-    if closed { StatusCode::NO_CONTENT.into_response() } else { gone() }
+    if closed {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        gone()
+    }
 }
 
 /// Points a function's variables that name the WebSocket API's cloud URLs
@@ -764,25 +867,50 @@ mod tests {
     #[test]
     fn the_events_have_the_shapes_lambda_gives() {
         let s = state();
-        let mut ctx = request_context(&s, "$connect", "CONNECT", "Sl3TSeQ3IAMCLwg=", Utc::now(), "127.0.0.1", "test");
-        let authorizer: ApiGatewayCustomAuthorizerRequestTypeRequest = serde_json::from_value(json!({
-            "type": "REQUEST",
-            "methodArn": "arn:aws:execute-api:us-east-1:123456789012:RealtimeApi/dev/$connect",
-            "headers": {"Host": "x"},
-            "multiValueHeaders": {"Host": ["x"]},
-            "queryStringParameters": {"ticket": "t"},
-            "multiValueQueryStringParameters": {"ticket": ["t"]},
-            "stageVariables": {},
-            "requestContext": ctx.clone(),
-        }))
-        .unwrap();
-        assert_eq!(authorizer.query_string_parameters.first("ticket"), Some("t"));
-        ctx.insert("authorizer".into(), json!({"principalId": "auth0|x", "audience": "reviewers"}));
+        let mut ctx = request_context(
+            &s,
+            "$connect",
+            "CONNECT",
+            "Sl3TSeQ3IAMCLwg=",
+            Utc::now(),
+            "127.0.0.1",
+            "test",
+        );
+        let authorizer: ApiGatewayCustomAuthorizerRequestTypeRequest =
+            serde_json::from_value(json!({
+                "type": "REQUEST",
+                "methodArn": "arn:aws:execute-api:us-east-1:123456789012:RealtimeApi/dev/$connect",
+                "headers": {"Host": "x"},
+                "multiValueHeaders": {"Host": ["x"]},
+                "queryStringParameters": {"ticket": "t"},
+                "multiValueQueryStringParameters": {"ticket": ["t"]},
+                "stageVariables": {},
+                "requestContext": ctx.clone(),
+            }))
+            .unwrap();
+        assert_eq!(
+            authorizer.query_string_parameters.first("ticket"),
+            Some("t")
+        );
+        ctx.insert(
+            "authorizer".into(),
+            json!({"principalId": "auth0|x", "audience": "reviewers"}),
+        );
         let connect: ApiGatewayWebsocketProxyRequest =
-            serde_json::from_value(json!({"requestContext": ctx, "isBase64Encoded": false})).unwrap();
-        assert_eq!(connect.request_context.connection_id.as_deref(), Some("Sl3TSeQ3IAMCLwg="));
-        assert_eq!(connect.request_context.authorizer.fields["audience"], "reviewers");
-        assert_eq!(connect.request_context.event_type.as_deref(), Some("CONNECT"));
+            serde_json::from_value(json!({"requestContext": ctx, "isBase64Encoded": false}))
+                .unwrap();
+        assert_eq!(
+            connect.request_context.connection_id.as_deref(),
+            Some("Sl3TSeQ3IAMCLwg=")
+        );
+        assert_eq!(
+            connect.request_context.authorizer.fields["audience"],
+            "reviewers"
+        );
+        assert_eq!(
+            connect.request_context.event_type.as_deref(),
+            Some("CONNECT")
+        );
     }
 
     #[test]
@@ -801,13 +929,25 @@ mod tests {
     fn cloud_urls_of_the_api_point_here() {
         let api = state().api;
         let mut env = HashMap::from([
-            ("REALTIME_URL".to_owned(), "wss://RealtimeApi.execute-api.us-east-1.amazonaws.com/dev".to_owned()),
-            ("REALTIME_MANAGEMENT_ENDPOINT".to_owned(), "https://RealtimeApi.execute-api.us-east-1.amazonaws.com/dev".to_owned()),
-            ("OTHER".to_owned(), "https://other.execute-api.us-east-1.amazonaws.com/dev".to_owned()),
+            (
+                "REALTIME_URL".to_owned(),
+                "wss://RealtimeApi.execute-api.us-east-1.amazonaws.com/dev".to_owned(),
+            ),
+            (
+                "REALTIME_MANAGEMENT_ENDPOINT".to_owned(),
+                "https://RealtimeApi.execute-api.us-east-1.amazonaws.com/dev".to_owned(),
+            ),
+            (
+                "OTHER".to_owned(),
+                "https://other.execute-api.us-east-1.amazonaws.com/dev".to_owned(),
+            ),
         ]);
         rewrite_env(&api, "127.0.0.1:3001", &mut env);
         assert_eq!(env["REALTIME_URL"], "ws://127.0.0.1:3001/dev");
-        assert_eq!(env["REALTIME_MANAGEMENT_ENDPOINT"], "http://127.0.0.1:3001/dev");
+        assert_eq!(
+            env["REALTIME_MANAGEMENT_ENDPOINT"],
+            "http://127.0.0.1:3001/dev"
+        );
         assert!(env["OTHER"].starts_with("https://other"));
     }
 

@@ -301,7 +301,26 @@ async fn approved_contractor(label: &str, seed: u64) -> (String, String, Value, 
 /// An approved contractor whose policy lapses: the scheduled re-check suspends the account.
 /// Runs inside the insurance provider's sequence (verification.rs), which shares its breaker.
 pub async fn registration_to_approved_then_suspended() {
-    let (token, id, docs, _) = approved_contractor("Aurora", 41).await;
+    let (token, id, docs, name) = approved_contractor("Aurora", 41).await;
+    let approved_badges = badges_where(&token, &id, |b| {
+        b.get("approved").is_some_and(|h| h["held"] == true)
+    })
+    .await;
+    for badge in [
+        "first_step",
+        "profile_complete",
+        "documents_in",
+        "insured",
+        "licensed",
+        "payout_ready",
+        "approved",
+        "one_day",
+    ] {
+        assert_eq!(
+            approved_badges[badge]["held"], true,
+            "{badge}: {approved_badges:?}"
+        );
+    }
 
     // The day after the policy ends, the re-check finds it lapsed: suspended.
     let insurance = requirement_where(&id, "insurance", Duration::from_secs(5), |_| true).await;
@@ -343,6 +362,65 @@ pub async fn registration_to_approved_then_suspended() {
     // The license (valid to 2028) did not lapse.
     let license = requirement_where(&id, "license", Duration::from_secs(5), |_| true).await;
     assert_eq!(license.state(), RequirementState::Verified);
+
+    // "Insured" lapsed with the policy; milestones stay.
+    let lapsed = badges_where(&token, &id, |b| {
+        b.get("insured").is_some_and(|h| h["held"] == false)
+    })
+    .await;
+    assert!(lapsed["insured"]["revoked_at"].is_string(), "{lapsed:?}");
+    assert_eq!(lapsed["approved"]["held"], true, "a milestone is kept");
+    assert_eq!(lapsed["licensed"]["held"], true);
+
+    // A new certificate (read today, in force) restores it, and the account.
+    let (dir, _) = kit(&name, "CA", 41);
+    upload(
+        &token,
+        &id,
+        "insurance_certificate",
+        &dir.join(docs["insurance_certificate"]["file"].as_str().unwrap()),
+    )
+    .await;
+    let restored = badges_where(&token, &id, |b| {
+        b.get("insured").is_some_and(|h| h["held"] == true)
+    })
+    .await;
+    assert!(restored["insured"]["earned_at"].is_string());
+    status_becomes(&token, &id, "approved").await;
+}
+
+/// The contractor's badges once `done` holds for them: id → {held, earned_at|revoked_at}.
+async fn badges_where(
+    token: &str,
+    id: &str,
+    done: impl Fn(&serde_json::Map<String, Value>) -> bool,
+) -> serde_json::Map<String, Value> {
+    let stack = product();
+    let last = std::sync::Mutex::new(Value::Null);
+    let found = eventually(Duration::from_secs(60), || {
+        let last = &last;
+        let done = &done;
+        async move {
+            let (status, _, body) = stack
+                .get_as(token, &format!("/v1/contractors/{id}/achievements"))
+                .await;
+            if status != 200 {
+                return None;
+            }
+            let mut badges = serde_json::Map::new();
+            for (list, held) in [("earned", true), ("open", false)] {
+                for b in body["badges"][list].as_array()? {
+                    let mut entry = b.clone();
+                    entry["held"] = json!(held);
+                    badges.insert(b["id"].as_str()?.to_owned(), entry);
+                }
+            }
+            *last.lock().unwrap() = body;
+            done(&badges).then_some(badges)
+        }
+    })
+    .await;
+    found.unwrap_or_else(|| panic!("badges of {id} never settled: {}", last.lock().unwrap()))
 }
 
 /// An approved contractor whose insurer cancels the policy: TrustLayer's request-record

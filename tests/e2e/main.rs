@@ -12,6 +12,7 @@ mod openapi;
 mod pipeline;
 mod provisioning;
 mod real_documents;
+mod realtime;
 mod runner;
 mod template;
 mod trust;

@@ -183,6 +183,7 @@ async fn certificates_are_verified_by_rules_and_provider_and_reviewed_when_it_is
     automatically_verified().await;
     verdicts_by_webhook_whatever_the_order().await;
     non_compliant_with_trustlayers_reasons().await;
+    crate::realtime::a_contractor_follows_its_certificate_live_and_catches_up_after_a_drop().await;
     crate::approval::registration_to_approved_then_suspended().await;
     crate::approval::policy_cancelled_after_approval_suspends().await;
     crate::newcomer::the_readme_walkthrough_reaches_approved().await;

@@ -2,6 +2,7 @@
 //! every test (each on its own tokio runtime) can use it, plus HTTP helpers.
 
 pub mod contract;
+pub mod live;
 pub mod truth;
 
 use std::collections::HashMap;
@@ -15,6 +16,8 @@ use serde_json::{Value, json};
 #[derive(Clone, Debug)]
 pub struct Stack {
     pub base_url: String,
+    /// `ws://127.0.0.1:PORT/{stage}`: the WebSocket API.
+    pub realtime_url: Option<String>,
     pub moto_endpoint: String,
     pub refs: HashMap<String, String>,
     pub attrs: HashMap<String, String>,
@@ -52,6 +55,7 @@ pub fn start_stack(template: PathBuf, registry: fn() -> Registry) -> Stack {
                     Ok(stack) => {
                         tx.send(Ok(Stack {
                             base_url: stack.base_url.clone(),
+                            realtime_url: stack.realtime_url.clone(),
                             moto_endpoint: stack.moto_endpoint.clone(),
                             refs: stack.resolver.refs.clone(),
                             attrs: stack.resolver.attrs.clone(),

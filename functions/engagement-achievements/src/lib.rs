@@ -30,7 +30,13 @@ impl HttpApp for Achievements {
         let held = self.engagement.badges.held(&contractor.id).await?;
         let lang = Lang::from_accept_language(http::header(&req, "accept-language"));
         let facts = self.engagement.facts(&contractor);
-        let body = achievements(&self.engagement.rules, &facts, &held, lang, chrono::Utc::now());
+        let body = achievements(
+            &self.engagement.rules,
+            &facts,
+            &held,
+            lang,
+            chrono::Utc::now(),
+        );
         let mut response = http::json(200, &body);
         response.headers_mut().insert(
             ::http::header::VARY,

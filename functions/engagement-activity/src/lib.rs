@@ -31,7 +31,11 @@ impl HttpApp for Activity {
             params.and_then(|p| p.first("limit")),
         )
         .map_err(|msg| {
-            let field = if msg.starts_with("after") { "after" } else { "limit" };
+            let field = if msg.starts_with("after") {
+                "after"
+            } else {
+                "limit"
+            };
             ApiError::Validation(vec![FieldError::new(field, "invalid", msg)])
         })?;
         let id = http::path_param(&req, "id")?;

@@ -56,7 +56,13 @@ mod tests {
     fn a_ping_gets_a_pong_and_anything_else_says_what_is_understood() {
         let now = chrono::Utc::now();
         assert_eq!(answer(Some(r#"{"action":"ping"}"#), now)["type"], "pong");
-        for odd in [None, Some(""), Some("ping"), Some(r#"{"action":"drop_table"}"#), Some("[1,2]")] {
+        for odd in [
+            None,
+            Some(""),
+            Some("ping"),
+            Some(r#"{"action":"drop_table"}"#),
+            Some("[1,2]"),
+        ] {
             assert_eq!(answer(odd, now)["code"], "unknown_action", "{odd:?}");
         }
     }

@@ -136,10 +136,17 @@ impl<P: Pusher> Push<P> {
         let outcomes: Vec<Result<usize, (String, PushError)>> = futures::stream::iter(connections)
             .map(|c| async move {
                 for payload in payloads {
-                    match tokio::time::timeout(self.fan_out.timeout, self.pusher.post(&c.id, payload)).await {
+                    match tokio::time::timeout(
+                        self.fan_out.timeout,
+                        self.pusher.post(&c.id, payload),
+                    )
+                    .await
+                    {
                         Ok(Ok(())) => {}
                         Ok(Err(e)) => return Err((c.id.clone(), e)),
-                        Err(_) => return Err((c.id.clone(), PushError::Failed("timed out".into()))),
+                        Err(_) => {
+                            return Err((c.id.clone(), PushError::Failed("timed out".into())));
+                        }
                     }
                 }
                 Ok(payloads.len())
@@ -208,7 +215,10 @@ impl<P: Pusher> SqsConsumer for Push<P> {
                 .append(&event.contractor_id, event.id.as_str(), &messages)
                 .await?;
             let done = self
-                .deliver(&Audience::Contractor(event.contractor_id.clone()), &numbered)
+                .deliver(
+                    &Audience::Contractor(event.contractor_id.clone()),
+                    &numbered,
+                )
                 .await?;
             tracing::info!(event_id = %event.id, kind = event.kind(), seq = ?numbered.last().and_then(|m| m.seq), posted = done.posted, gone = done.gone, failed = done.failed, "contractor messages out");
         }

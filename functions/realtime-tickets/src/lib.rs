@@ -40,7 +40,9 @@ impl HttpApp for IssueTicket {
                 Err(OnboardingError::NotFound) => {
                     return Err(ApiError::Conflict {
                         code: "not_registered",
-                        detail: "Register your business first; then its progress can be followed live.".into(),
+                        detail:
+                            "Register your business first; then its progress can be followed live."
+                                .into(),
                     }
                     .into());
                 }

@@ -111,7 +111,10 @@ async fn handle_event<H: EventHandler>(
 
 pub async fn run_event<H: EventHandler>(handler: H) -> Result<(), BoxError> {
     let handler = Arc::new(handler);
-    lambda_runtime::run(service_fn(move |event| handle_event(handler.clone(), event))).await
+    lambda_runtime::run(service_fn(move |event| {
+        handle_event(handler.clone(), event)
+    }))
+    .await
 }
 
 pub fn json_event<H: EventHandler>(handler: H) -> JsonFunction {

@@ -316,7 +316,11 @@ impl DynamoFeed {
             .get_item(keys::feed_pk(contractor), keys::FEED_HEAD_SK)
             .await?;
         Ok(item
-            .and_then(|i| i.get("seq").and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok()))
+            .and_then(|i| {
+                i.get("seq")
+                    .and_then(|v| v.as_n().ok())
+                    .and_then(|v| v.parse().ok())
+            })
             .unwrap_or(0))
     }
 
@@ -458,7 +462,11 @@ impl Feed for DynamoFeed {
                             )
                             .await;
                     }
-                    if failed(1) || codes.iter().any(|c| c.as_deref() == Some("TransactionConflict")) {
+                    if failed(1)
+                        || codes
+                            .iter()
+                            .any(|c| c.as_deref() == Some("TransactionConflict"))
+                    {
                         continue;
                     }
                     return Err(RepoError::Store(crate::failure(&err)));

@@ -162,7 +162,12 @@ impl BadgeRules {
             if !seen.insert(badge.id.as_str()) {
                 return Err(RulesError::Invalid(format!("{} is listed twice", badge.id)));
             }
-            if badge.id.is_empty() || !badge.id.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
+            if badge.id.is_empty()
+                || !badge
+                    .id
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b == b'_')
+            {
                 return Err(RulesError::Invalid(format!(
                     "badge id {:?} must be lowercase letters and underscores",
                     badge.id
@@ -308,7 +313,9 @@ mod tests {
         for m in moves {
             let h = m.holding().clone();
             assert_eq!(
-                held.iter().find(|x| x.badge == h.badge).map_or(0, |x| x.revision),
+                held.iter()
+                    .find(|x| x.badge == h.badge)
+                    .map_or(0, |x| x.revision),
                 m.expected_revision()
             );
             held.retain(|x| x.badge != h.badge);
@@ -358,9 +365,11 @@ mod tests {
         f.steps
             .insert(StepName::BusinessProfile, StepStatus::InProgress);
         assert_eq!(rules.earned(&f), BTreeSet::from(["first_step".to_owned()]));
-        f.steps.insert(StepName::BusinessProfile, StepStatus::Complete);
+        f.steps
+            .insert(StepName::BusinessProfile, StepStatus::Complete);
         assert!(rules.earned(&f).contains("profile_complete"));
-        f.with_evidence.extend(["insurance".to_owned(), "license".to_owned()]);
+        f.with_evidence
+            .extend(["insurance".to_owned(), "license".to_owned()]);
         assert!(!rules.earned(&f).contains("documents_in"));
         f.with_evidence.insert("tax_identity".to_owned());
         assert!(rules.earned(&f).contains("documents_in"));
@@ -373,7 +382,10 @@ mod tests {
         assert!(earned.contains("approved") && earned.contains("early_bird"));
         assert!(!earned.contains("one_day"), "44 days after registering");
         f.approved_at = Some(at("2026-11-15T00:00:00Z"));
-        assert!(!rules.earned(&f).contains("early_bird"), "on the season date is late");
+        assert!(
+            !rules.earned(&f).contains("early_bird"),
+            "on the season date is late"
+        );
         f.created_at = at("2026-11-14T01:00:00Z");
         assert!(rules.earned(&f).contains("one_day"));
     }
@@ -382,7 +394,9 @@ mod tests {
     fn duplicated_and_shuffled_evaluations_award_each_badge_once() {
         let rules = BadgeRules::shipped();
         let mut early = facts();
-        early.steps.insert(StepName::BusinessProfile, StepStatus::Complete);
+        early
+            .steps
+            .insert(StepName::BusinessProfile, StepStatus::Complete);
         let mut later = early.clone();
         later.satisfied.insert("insurance".to_owned());
         later.with_evidence.insert("insurance".to_owned());
@@ -393,7 +407,10 @@ mod tests {
             let m = moves(&rules, f, &held, now);
             apply(&mut held, m);
         }
-        let awarded: Vec<(&str, u64)> = held.iter().map(|h| (h.badge.as_str(), h.revision)).collect();
+        let awarded: Vec<(&str, u64)> = held
+            .iter()
+            .map(|h| (h.badge.as_str(), h.revision))
+            .collect();
         assert!(awarded.contains(&("first_step", 1)));
         assert!(awarded.contains(&("profile_complete", 1)));
         // "insured" moved: earned (1), lost when the older state was replayed (2), back (3).
@@ -419,20 +436,32 @@ mod tests {
         f.satisfied.remove("insurance");
         f.status = Status::Suspended;
         let lapse = moves(&rules, &f, &held, at("2027-01-01T00:00:00Z"));
-        assert_eq!(lapse.len(), 1, "only insured is revoked, approved is a milestone");
+        assert_eq!(
+            lapse.len(),
+            1,
+            "only insured is revoked, approved is a milestone"
+        );
         assert!(matches!(&lapse[0], Move::Revoke(h) if h.badge == "insured" && h.revision == 2));
         apply(&mut held, lapse);
 
         f.satisfied.insert("insurance".to_owned());
         let restore = moves(&rules, &f, &held, at("2027-01-02T00:00:00Z"));
-        assert!(matches!(&restore[..], [Move::Award(h)] if h.badge == "insured" && h.revision == 3));
+        assert!(
+            matches!(&restore[..], [Move::Award(h)] if h.badge == "insured" && h.revision == 3)
+        );
     }
 
     #[test]
     fn accept_language_picks_spanish_when_preferred() {
-        assert_eq!(Lang::from_accept_language(Some("es-MX,es;q=0.9,en;q=0.8")), Lang::Es);
+        assert_eq!(
+            Lang::from_accept_language(Some("es-MX,es;q=0.9,en;q=0.8")),
+            Lang::Es
+        );
         assert_eq!(Lang::from_accept_language(Some("en-US,es;q=0.5")), Lang::En);
-        assert_eq!(Lang::from_accept_language(Some("fr-FR, es;q=0.4")), Lang::Es);
+        assert_eq!(
+            Lang::from_accept_language(Some("fr-FR, es;q=0.4")),
+            Lang::Es
+        );
         assert_eq!(Lang::from_accept_language(Some("es;q=0, de")), Lang::En);
         assert_eq!(Lang::from_accept_language(None), Lang::En);
     }

@@ -24,7 +24,8 @@ pub trait Tickets: Send + Sync + 'static {
 pub trait Connections: Send + Sync + 'static {
     fn open(&self, connection: &Connection) -> impl Future<Output = Result<(), RepoError>> + Send;
     /// Removes a connection by id; what it was, if it was known.
-    fn close(&self, id: &str) -> impl Future<Output = Result<Option<Connection>, RepoError>> + Send;
+    fn close(&self, id: &str)
+    -> impl Future<Output = Result<Option<Connection>, RepoError>> + Send;
     /// The open connections listening to `audience` (not yet expired at `now`).
     fn of(
         &self,
@@ -52,7 +53,10 @@ pub trait Feed: Send + Sync + 'static {
 }
 
 pub trait BadgeStore: Send + Sync + 'static {
-    fn held(&self, contractor: &ContractorId) -> impl Future<Output = Result<Vec<Holding>, RepoError>> + Send;
+    fn held(
+        &self,
+        contractor: &ContractorId,
+    ) -> impl Future<Output = Result<Vec<Holding>, RepoError>> + Send;
     /// Applies one move with its event, if the badge is still at the move's expected
     /// revision ([`RepoError::VersionConflict`] otherwise: someone else moved it first).
     fn apply(

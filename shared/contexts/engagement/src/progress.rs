@@ -50,7 +50,11 @@ pub fn ring(rules: &BadgeRules, f: &Facts, lang: Lang) -> Ring {
         let (mut got, mut total) = (0.0, 0.0);
         for step in ALL_STEPS {
             let weight = f64::from(*rules.progress.weights.get(step.as_str()).unwrap_or(&0));
-            let status = f.steps.get(&step).copied().unwrap_or(StepStatus::NotStarted);
+            let status = f
+                .steps
+                .get(&step)
+                .copied()
+                .unwrap_or(StepStatus::NotStarted);
             got += weight * credit(f, step.as_str(), status);
             total += weight;
         }
@@ -77,12 +81,30 @@ fn say(lang: Lang, en: &str, es: &str) -> String {
 /// What to ask for a step not done yet.
 fn step_action(step: &str, lang: Lang) -> String {
     let (en, es) = match step {
-        "business_profile" => ("Complete your business profile.", "Completa el perfil de tu negocio."),
-        "tax_identity" => ("Add your tax details (W-9).", "Agrega tus datos fiscales (W-9)."),
-        "license" => ("Upload your contractor license.", "Sube tu licencia de contratista."),
-        "insurance" => ("Upload your insurance certificate.", "Sube tu certificado de seguro."),
-        "bank_account" => ("Connect your bank account for payouts.", "Conecta tu cuenta bancaria para recibir pagos."),
-        "agreements" => ("Accept the marketplace agreements.", "Acepta los acuerdos del mercado."),
+        "business_profile" => (
+            "Complete your business profile.",
+            "Completa el perfil de tu negocio.",
+        ),
+        "tax_identity" => (
+            "Add your tax details (W-9).",
+            "Agrega tus datos fiscales (W-9).",
+        ),
+        "license" => (
+            "Upload your contractor license.",
+            "Sube tu licencia de contratista.",
+        ),
+        "insurance" => (
+            "Upload your insurance certificate.",
+            "Sube tu certificado de seguro.",
+        ),
+        "bank_account" => (
+            "Connect your bank account for payouts.",
+            "Conecta tu cuenta bancaria para recibir pagos.",
+        ),
+        "agreements" => (
+            "Accept the marketplace agreements.",
+            "Acepta los acuerdos del mercado.",
+        ),
         _ => ("Finish your onboarding.", "Termina tu registro."),
     };
     say(lang, en, es)
@@ -112,10 +134,26 @@ pub fn next_action(f: &Facts, lang: Lang) -> NextAction {
     };
     match f.status {
         Status::Approved => {
-            return act("done", None, say(lang, "You're all set to take jobs.", "Todo listo para aceptar trabajos."));
+            return act(
+                "done",
+                None,
+                say(
+                    lang,
+                    "You're all set to take jobs.",
+                    "Todo listo para aceptar trabajos.",
+                ),
+            );
         }
         Status::Rejected => {
-            return act("closed", None, say(lang, "Your application was closed. Contact support if you think this is a mistake.", "Tu solicitud fue cerrada. Contacta a soporte si crees que es un error."));
+            return act(
+                "closed",
+                None,
+                say(
+                    lang,
+                    "Your application was closed. Contact support if you think this is a mistake.",
+                    "Tu solicitud fue cerrada. Contacta a soporte si crees que es un error.",
+                ),
+            );
         }
         _ => {}
     }
@@ -129,7 +167,11 @@ pub fn next_action(f: &Facts, lang: Lang) -> NextAction {
     }
     for step in ALL_STEPS {
         let name = step.as_str();
-        let status = f.steps.get(&step).copied().unwrap_or(StepStatus::NotStarted);
+        let status = f
+            .steps
+            .get(&step)
+            .copied()
+            .unwrap_or(StepStatus::NotStarted);
         if status != StepStatus::Complete && !f.satisfied.contains(name) {
             return act("complete_step", Some(name), step_action(name, lang));
         }
@@ -138,20 +180,34 @@ pub fn next_action(f: &Facts, lang: Lang) -> NextAction {
         Status::Draft | Status::InProgress => act(
             "submit",
             None,
-            say(lang, "Submit your application for review.", "Envía tu solicitud para revisión."),
+            say(
+                lang,
+                "Submit your application for review.",
+                "Envía tu solicitud para revisión.",
+            ),
         ),
         Status::UnderReview if !f.pending.is_empty() => {
             let first = f.pending.iter().next().expect("not empty");
             let text = match lang {
-                Lang::En => format!("We're checking your {}. Nothing to do for now.", label(first, lang)),
-                Lang::Es => format!("Estamos revisando tu {}. Por ahora no tienes que hacer nada.", label(first, lang)),
+                Lang::En => format!(
+                    "We're checking your {}. Nothing to do for now.",
+                    label(first, lang)
+                ),
+                Lang::Es => format!(
+                    "Estamos revisando tu {}. Por ahora no tienes que hacer nada.",
+                    label(first, lang)
+                ),
             };
             act("wait", Some(first), text)
         }
         _ => act(
             "in_review",
             None,
-            say(lang, "A reviewer is looking at your application.", "Un revisor está viendo tu solicitud."),
+            say(
+                lang,
+                "A reviewer is looking at your application.",
+                "Un revisor está viendo tu solicitud.",
+            ),
         ),
     }
 }
@@ -168,7 +224,10 @@ mod tests {
         Facts {
             status: Status::InProgress,
             created_at: "2026-10-01T10:00:00Z".parse().unwrap(),
-            steps: ALL_STEPS.iter().map(|s| (*s, StepStatus::NotStarted)).collect(),
+            steps: ALL_STEPS
+                .iter()
+                .map(|s| (*s, StepStatus::NotStarted))
+                .collect(),
             satisfied: BTreeSet::new(),
             with_evidence: BTreeSet::new(),
             pending: BTreeSet::new(),
@@ -183,7 +242,8 @@ mod tests {
         let mut f = facts();
         assert_eq!(ring(&rules, &f, Lang::En).percent, 0);
         // The profile (10 of 100) verified on completion.
-        f.steps.insert(StepName::BusinessProfile, StepStatus::Complete);
+        f.steps
+            .insert(StepName::BusinessProfile, StepStatus::Complete);
         f.satisfied.insert("business_profile".into());
         assert_eq!(ring(&rules, &f, Lang::En).percent, 10);
         // Insurance (25) uploaded and being checked counts 80% of its weight: 10 + 20.
@@ -218,13 +278,20 @@ mod tests {
     #[test]
     fn the_next_action_is_the_first_thing_left_in_the_contractors_language() {
         let mut f = facts();
-        f.steps.insert(StepName::BusinessProfile, StepStatus::Complete);
+        f.steps
+            .insert(StepName::BusinessProfile, StepStatus::Complete);
         f.steps.insert(StepName::TaxIdentity, StepStatus::Complete);
         f.steps.insert(StepName::License, StepStatus::Complete);
         let a = next_action(&f, Lang::En);
-        assert_eq!((a.code, a.requirement.as_deref()), ("complete_step", Some("insurance")));
+        assert_eq!(
+            (a.code, a.requirement.as_deref()),
+            ("complete_step", Some("insurance"))
+        );
         assert_eq!(a.text, "Upload your insurance certificate.");
-        assert_eq!(next_action(&f, Lang::Es).text, "Sube tu certificado de seguro.");
+        assert_eq!(
+            next_action(&f, Lang::Es).text,
+            "Sube tu certificado de seguro."
+        );
         for s in ALL_STEPS {
             f.steps.insert(s, StepStatus::Complete);
         }

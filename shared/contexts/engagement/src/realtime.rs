@@ -416,12 +416,21 @@ mod tests {
     #[test]
     fn a_document_moves_through_stages_without_its_extracted_values_or_keys() {
         let rules = BadgeRules::shipped();
-        let out = translate(&event(Event::DocumentExtracted(doc(DocumentStatus::Extracted))), &rules);
+        let out = translate(
+            &event(Event::DocumentExtracted(doc(DocumentStatus::Extracted))),
+            &rules,
+        );
         assert_eq!(out.len(), 1);
         let m = &out[0].message;
-        assert_eq!((m.kind.as_str(), m.data["stage"].as_str()), ("document.progress", Some("checking")));
+        assert_eq!(
+            (m.kind.as_str(), m.data["stage"].as_str()),
+            ("document.progress", Some("checking"))
+        );
         let text = serde_json::to_string(m).unwrap();
-        assert!(!text.contains("extraction") && !text.contains("original.pdf"), "{text}");
+        assert!(
+            !text.contains("extraction") && !text.contains("original.pdf"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -443,10 +452,16 @@ mod tests {
         );
         let kinds: Vec<&str> = out.iter().map(|o| o.message.kind.as_str()).collect();
         assert_eq!(kinds, ["requirement.changed", "document.progress"]);
-        assert_eq!(out[1].document, Some((DocumentKind::InsuranceCertificate, 2)));
+        assert_eq!(
+            out[1].document,
+            Some((DocumentKind::InsuranceCertificate, 2))
+        );
         assert_eq!(out[1].message.data["stage"], "rejected");
         assert_eq!(out[1].message.data["reasons"][0]["code"], "limit_too_low");
-        assert!(out.iter().all(|o| matches!(o.audience, Audience::Contractor(_))));
+        assert!(
+            out.iter()
+                .all(|o| matches!(o.audience, Audience::Contractor(_)))
+        );
     }
 
     #[test]
@@ -489,7 +504,12 @@ mod tests {
         assert_eq!(t.digest().len(), 64);
         assert_ne!(t.digest(), t.expose());
         assert!(!format!("{t:?}").contains(t.expose()));
-        for bad in ["", "short", "has space in it and is long enough", &"x".repeat(200)] {
+        for bad in [
+            "",
+            "short",
+            "has space in it and is long enough",
+            &"x".repeat(200),
+        ] {
             assert!(TicketSecret::parse(bad).is_none(), "{bad}");
         }
     }
@@ -501,8 +521,17 @@ mod tests {
         assert_eq!(Audience::parse(&a.key()), Some(a));
         assert_eq!(Audience::parse("reviewers"), Some(Audience::Reviewers));
         assert_eq!(Audience::parse("contractor#nope"), None);
-        assert_eq!(FeedQuery::parse(None, None), Ok(FeedQuery { after: 0, limit: 100 }));
-        assert_eq!(FeedQuery::parse(Some("7"), Some("5")), Ok(FeedQuery { after: 7, limit: 5 }));
+        assert_eq!(
+            FeedQuery::parse(None, None),
+            Ok(FeedQuery {
+                after: 0,
+                limit: 100
+            })
+        );
+        assert_eq!(
+            FeedQuery::parse(Some("7"), Some("5")),
+            Ok(FeedQuery { after: 7, limit: 5 })
+        );
         assert!(FeedQuery::parse(Some("-1"), None).is_err());
         assert!(FeedQuery::parse(None, Some("0")).is_err());
         assert!(FeedQuery::parse(None, Some("201")).is_err());
