@@ -283,7 +283,7 @@ fn connection_id() -> String {
 fn query_maps(uri: &Uri) -> (Map<String, Value>, Map<String, Value>) {
     let mut single = Map::new();
     let mut multi: Map<String, Value> = Map::new();
-    for (k, v) in uri.query().map(|q| url_pairs(q)).unwrap_or_default() {
+    for (k, v) in uri.query().map(url_pairs).unwrap_or_default() {
         single.insert(k.clone(), Value::String(v.clone()));
         multi
             .entry(k)
