@@ -187,7 +187,19 @@ async fn certificates_are_verified_by_rules_and_provider_and_reviewed_when_it_is
     crate::approval::registration_to_approved_then_suspended().await;
     crate::approval::policy_cancelled_after_approval_suspends().await;
     crate::newcomer::the_readme_walkthrough_reaches_approved().await;
+    // A reviewer's console listens while certificates go to review.
+    let reviewer = product().login("live-console", &["reviewer"]).await;
+    let mut console = e2e_tests::live::Live::connect(&reviewer).await;
     provider_down_opens_the_circuit_and_sends_to_manual_review().await;
+    let heard = console
+        .until(Duration::from_secs(30), |m| {
+            m["type"] == "review.updated" && m["data"]["state"] == "manual_review"
+        })
+        .await;
+    let item = heard.last().unwrap();
+    assert_eq!(item["data"]["requirement"], "insurance", "{item}");
+    assert!(item["seq"].is_null(), "review-queue messages are not numbered");
+    console.close().await;
 }
 
 async fn automatically_verified() {
