@@ -1,5 +1,5 @@
 # The two commands a developer needs; everything else is in scripts/.
-.PHONY: dev test package bench bench-extraction bench-pipeline bench-verification fmt
+.PHONY: dev test package bench bench-extraction bench-pipeline bench-verification bench-realtime fmt
 
 dev:      ## start the local stack on http://127.0.0.1:3000
 	scripts/dev.sh
@@ -21,6 +21,9 @@ bench-pipeline:    ## Upload → extracted latency (text PDF, photo) and documen
 
 bench-verification:    ## Upload → requirement verified (insurance, license), bank link, verified → approved, through the local stack
 	scripts/bench-verification.sh
+
+bench-realtime:    ## Event → WebSocket message latency, and fan-out to 1/10/100 connections, through the local stack
+	scripts/bench-realtime.sh
 
 fmt:
 	cargo fmt --all

@@ -257,7 +257,11 @@ async fn tickets_work_once_expire_and_never_reach_another_listener() {
     let (b_token, b_id, _) = e2e_tests::registered_contractor("live-b").await;
     let t = ticket(&a_token).await;
     assert_eq!(t["role"], "contractor");
-    assert_eq!(keys(&t), schema_keys("RealtimeTicket"), "the OpenAPI schema names it");
+    assert_eq!(
+        keys(&t),
+        schema_keys("RealtimeTicket"),
+        "the OpenAPI schema names it"
+    );
     assert_eq!(t["expires_in"], 30);
     let connect = t["connect"].as_str().unwrap().to_owned();
     let mut a = Live::open(&connect)

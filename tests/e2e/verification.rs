@@ -198,7 +198,10 @@ async fn certificates_are_verified_by_rules_and_provider_and_reviewed_when_it_is
         .await;
     let item = heard.last().unwrap();
     assert_eq!(item["data"]["requirement"], "insurance", "{item}");
-    assert!(item["seq"].is_null(), "review-queue messages are not numbered");
+    assert!(
+        item["seq"].is_null(),
+        "review-queue messages are not numbered"
+    );
     console.close().await;
 }
 
