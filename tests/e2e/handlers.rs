@@ -202,3 +202,127 @@ async fn every_function_answers_its_sample_event() {
     .expect("the re-check runs");
     assert!(rechecked["lapsed"].is_u64(), "{rechecked}");
 }
+
+/// The realtime and engagement functions with their sample events: the HTTP routes, the
+/// `$connect` authorizer with a forged and a real ticket, `$connect`/`$default`/
+/// `$disconnect` with the authorizer's context, and the two consumers.
+#[tokio::test]
+async fn realtime_functions_answer_their_sample_events() {
+    let stack = product();
+    let sub = format!(
+        "auth0|samples-live-{}",
+        ulid::Ulid::new().to_string().to_lowercase()
+    );
+    let token = stack.token(&sub, json!({})).await;
+    let (status, _, created) = stack
+        .post_as(&token, "/v1/contractors", &registration("samples-live"))
+        .await;
+    assert_eq!(status, 201);
+    let id = created["id"].as_str().unwrap();
+    let body = |answer: &Value| -> Value {
+        serde_json::from_str(answer["body"].as_str().unwrap_or("null")).unwrap_or(Value::Null)
+    };
+
+    let ticket = invoke(
+        "realtime-tickets",
+        sample("http-api-realtime-tickets.json", id, &sub),
+    )
+    .await
+    .unwrap();
+    assert_eq!(ticket["statusCode"], 201, "{ticket}");
+    let secret = body(&ticket)["ticket"].as_str().unwrap().to_owned();
+    for (binary, file) in [
+        ("engagement-activity", "http-api-engagement-activity.json"),
+        (
+            "engagement-achievements",
+            "http-api-engagement-achievements.json",
+        ),
+    ] {
+        let answer = invoke(binary, sample(file, id, &sub)).await.unwrap();
+        assert_eq!(answer["statusCode"], 200, "{binary}: {answer}");
+    }
+    let achievements = invoke(
+        "engagement-achievements",
+        sample("http-api-engagement-achievements.json", id, &sub),
+    )
+    .await
+    .unwrap();
+    assert_eq!(body(&achievements)["language"], "es");
+
+    // The sample's ticket was never issued: API Gateway hears `Unauthorized` (401).
+    let forged = invoke(
+        "realtime-authorize",
+        sample("websocket-realtime-authorize.json", id, &sub),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(forged.to_string(), "Unauthorized");
+    let mut real = sample("websocket-realtime-authorize.json", id, &sub);
+    real["queryStringParameters"]["ticket"] = json!(secret);
+    real["multiValueQueryStringParameters"]["ticket"] = json!([secret]);
+    let policy = invoke("realtime-authorize", real.clone()).await.unwrap();
+    assert_eq!(policy["principalId"], sub.as_str());
+    assert_eq!(policy["policyDocument"]["Statement"][0]["Effect"], "Allow");
+    assert_eq!(
+        policy["policyDocument"]["Statement"][0]["Resource"][0],
+        real["methodArn"]
+    );
+    assert_eq!(policy["context"]["audience"], format!("contractor#{id}"));
+    assert_eq!(
+        invoke("realtime-authorize", real)
+            .await
+            .unwrap_err()
+            .to_string(),
+        "Unauthorized",
+        "a ticket works once"
+    );
+
+    let mut connect = sample("websocket-realtime-connect.json", id, &sub);
+    let connection = format!("Sm{}=", &ulid::Ulid::new().to_string()[..13]);
+    connect["requestContext"]["connectionId"] = json!(connection);
+    connect["requestContext"]["authorizer"]["subject"] = json!(sub);
+    let answer = invoke("realtime-connect", connect.clone()).await.unwrap();
+    assert_eq!(answer["statusCode"], 200, "{answer}");
+    assert!(
+        stack
+            .table_item(&format!("CONN#{connection}"), "CONN")
+            .await
+            .is_some()
+    );
+    // Without the authorizer's context (no authorizer in front): refused.
+    let mut bare = connect.clone();
+    bare["requestContext"]
+        .as_object_mut()
+        .unwrap()
+        .remove("authorizer");
+    let answer = invoke("realtime-connect", bare).await.unwrap();
+    assert_eq!(answer["statusCode"], 403);
+
+    let pong = invoke(
+        "realtime-default",
+        sample("websocket-realtime-default.json", id, &sub),
+    )
+    .await
+    .unwrap();
+    assert_eq!(body(&pong)["type"], "pong");
+    let mut disconnect = sample("websocket-realtime-disconnect.json", id, &sub);
+    disconnect["requestContext"]["connectionId"] = json!(connection);
+    let answer = invoke("realtime-disconnect", disconnect).await.unwrap();
+    assert_eq!(answer["statusCode"], 200);
+    assert!(
+        stack
+            .table_item(&format!("CONN#{connection}"), "CONN")
+            .await
+            .is_none()
+    );
+
+    for (binary, file) in [
+        ("realtime-push", "sqs-realtime-push.json"),
+        ("engagement-badges", "sqs-engagement-badges.json"),
+    ] {
+        let answer = invoke(binary, sample(file, id, &sub))
+            .await
+            .unwrap_or_else(|e| panic!("{binary}: {e}"));
+        assert_eq!(answer, json!({"batchItemFailures": []}), "{binary}");
+    }
+}
