@@ -71,3 +71,24 @@ pub fn percentile(samples: &mut [Duration], q: f64) -> f64 {
     samples.sort();
     samples[((samples.len() as f64 - 1.0) * q).round() as usize].as_secs_f64() * 1000.0
 }
+
+/// A call as the app makes it: bearer token, JSON body, `If-Match` when given; panics with
+/// the answer unless it succeeded, and returns its JSON.
+pub async fn call(
+    http: &reqwest::Client,
+    url: &str,
+    method: reqwest::Method,
+    token: &str,
+    body: &Value,
+    version: Option<u64>,
+) -> Value {
+    let mut req = http.request(method, url).bearer_auth(token).json(body);
+    if let Some(v) = version {
+        req = req.header("if-match", format!("\"{v}\""));
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status();
+    let body: Value = resp.json().await.unwrap_or_default();
+    assert!(status.is_success(), "{url}: {status} {body}");
+    body
+}

@@ -37,19 +37,8 @@ impl Bench {
         body: Value,
         version: Option<u64>,
     ) -> Value {
-        let mut req = self
-            .http
-            .request(method, format!("{}{path}", self.base))
-            .bearer_auth(token)
-            .json(&body);
-        if let Some(v) = version {
-            req = req.header("if-match", format!("\"{v}\""));
-        }
-        let resp = req.send().await.unwrap();
-        let status = resp.status();
-        let body: Value = resp.json().await.unwrap_or_default();
-        assert!(status.is_success(), "{path}: {status} {body}");
-        body
+        let url = format!("{}{path}", self.base);
+        bench::call(&self.http, &url, method, token, &body, version).await
     }
 
     async fn connect(&self, token: &str) -> Socket {

@@ -21,19 +21,16 @@ struct Bench {
 
 impl Bench {
     async fn post(&self, token: &str, path: &str, body: Value, version: Option<u64>) -> Value {
-        let mut req = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .bearer_auth(token)
-            .json(&body);
-        if let Some(v) = version {
-            req = req.header("if-match", format!("\"{v}\""));
-        }
-        let resp = req.send().await.unwrap();
-        let status = resp.status();
-        let body: Value = resp.json().await.unwrap_or_default();
-        assert!(status.is_success(), "{path}: {status} {body}");
-        body
+        let url = format!("{}{path}", self.base);
+        bench::call(
+            &self.http,
+            &url,
+            reqwest::Method::POST,
+            token,
+            &body,
+            version,
+        )
+        .await
     }
 
     async fn upload(&self, token: &str, id: &str, kind: &str, bytes: &[u8]) -> Instant {

@@ -20,9 +20,8 @@ pub struct Authorize {
 }
 
 pub async fn build(env: &Env) -> Result<Authorize, BoxError> {
-    let aws = platform::aws::Aws::load(env).await;
     Ok(Authorize {
-        tickets: DynamoTickets::new(Table::from_env(env, &aws)?),
+        tickets: DynamoTickets::new(Table::load(env).await?),
     })
 }
 

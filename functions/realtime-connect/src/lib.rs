@@ -13,9 +13,8 @@ pub struct Connect {
 }
 
 pub async fn build(env: &Env) -> Result<Connect, BoxError> {
-    let aws = platform::aws::Aws::load(env).await;
     Ok(Connect {
-        connections: DynamoConnections::new(Table::from_env(env, &aws)?),
+        connections: DynamoConnections::new(Table::load(env).await?),
     })
 }
 

@@ -13,9 +13,8 @@ pub struct Disconnect {
 }
 
 pub async fn build(env: &Env) -> Result<Disconnect, BoxError> {
-    let aws = platform::aws::Aws::load(env).await;
     Ok(Disconnect {
-        connections: DynamoConnections::new(Table::from_env(env, &aws)?),
+        connections: DynamoConnections::new(Table::load(env).await?),
     })
 }
 

@@ -315,35 +315,11 @@ impl ContractorRepository for DynamoContractors {
     }
 
     async fn audit_trail(&self, id: &ContractorId) -> Result<Vec<AuditEntry>, RepoError> {
-        let mut entries = Vec::new();
-        let mut start: Option<Item> = None;
-        loop {
-            let out = self
-                .table
-                .client
-                .query()
-                .table_name(&self.table.name)
-                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-                .expression_attribute_values(":pk", AttributeValue::S(keys::contractor_pk(id)))
-                .expression_attribute_values(
-                    ":prefix",
-                    AttributeValue::S(keys::AUDIT_PREFIX.to_owned()),
-                )
-                .consistent_read(true)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(|e| RepoError::Store(crate::failure(&e)))?;
-            for item in out.items.unwrap_or_default() {
-                let stored: AuditItem = serde_dynamo::from_item(item).map_err(store_err)?;
-                entries.push(stored.entry);
-            }
-            match out.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => break,
-            }
-        }
-        Ok(entries)
+        let stored: Vec<AuditItem> = self
+            .table
+            .query_prefix(keys::contractor_pk(id), keys::AUDIT_PREFIX)
+            .await?;
+        Ok(stored.into_iter().map(|a| a.entry).collect())
     }
 
     async fn list_by_status(

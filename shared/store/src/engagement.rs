@@ -510,27 +510,11 @@ impl DynamoBadges {
 
 impl BadgeStore for DynamoBadges {
     async fn held(&self, contractor: &ContractorId) -> Result<Vec<Holding>, RepoError> {
-        let out = self
+        let items: Vec<BadgeItem> = self
             .table
-            .client
-            .query()
-            .table_name(&self.table.name)
-            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-            .expression_attribute_values(":pk", s(keys::contractor_pk(contractor)))
-            .expression_attribute_values(":prefix", s(keys::badge_sk("")))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| RepoError::Store(crate::failure(&e)))?;
-        out.items
-            .unwrap_or_default()
-            .into_iter()
-            .map(|i| {
-                serde_dynamo::from_item::<_, BadgeItem>(i)
-                    .map(|b| b.holding)
-                    .map_err(store_err)
-            })
-            .collect()
+            .query_prefix(keys::contractor_pk(contractor), &keys::badge_sk(""))
+            .await?;
+        Ok(items.into_iter().map(|b| b.holding).collect())
     }
 
     async fn apply(

@@ -51,6 +51,11 @@ impl Table {
         Ok(Table::new(aws.dynamodb(), env.required("TABLE_NAME")?))
     }
 
+    /// The table of a function that needs nothing else from AWS (its own SDK config).
+    pub async fn load(env: &platform::Env) -> Result<Self, platform::ConfigError> {
+        Table::from_env(env, &platform::aws::Aws::load(env).await)
+    }
+
     /// One item by key, read consistently.
     pub(crate) async fn get_item(
         &self,
@@ -72,6 +77,44 @@ impl Table {
             .await
             .map_err(|e| domain::ports::RepoError::Store(failure(&e)))?;
         Ok(out.item)
+    }
+}
+
+impl Table {
+    /// Every item of partition `pk` whose sort key starts with `prefix`, read consistently,
+    /// all pages, as `T`.
+    pub(crate) async fn query_prefix<T: serde::de::DeserializeOwned>(
+        &self,
+        pk: String,
+        prefix: &str,
+    ) -> Result<Vec<T>, domain::ports::RepoError> {
+        use aws_sdk_dynamodb::types::AttributeValue;
+        use domain::ports::RepoError;
+        let mut found = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.name)
+                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+                .expression_attribute_values(":pk", AttributeValue::S(pk.clone()))
+                .expression_attribute_values(":prefix", AttributeValue::S(prefix.to_owned()))
+                .consistent_read(true)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| RepoError::Store(failure(&e)))?;
+            for item in out.items.unwrap_or_default() {
+                found.push(
+                    serde_dynamo::from_item(item).map_err(|e| RepoError::Store(Box::new(e)))?,
+                );
+            }
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok(found),
+            }
+        }
     }
 }
 

@@ -48,26 +48,10 @@ pub(crate) async fn all_of(
     table: &Table,
     contractor: &ContractorId,
 ) -> Result<Vec<Requirement>, RepoError> {
-    let out = table
-        .client
-        .query()
-        .table_name(&table.name)
-        .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-        .expression_attribute_values(":pk", AttributeValue::S(keys::contractor_pk(contractor)))
-        .expression_attribute_values(":prefix", AttributeValue::S(keys::requirement_sk("")))
-        .consistent_read(true)
-        .send()
-        .await
-        .map_err(|e| RepoError::Store(crate::failure(&e)))?;
-    out.items
-        .unwrap_or_default()
-        .into_iter()
-        .map(|item| {
-            serde_dynamo::from_item::<_, RequirementItem>(item)
-                .map(|i| i.requirement)
-                .map_err(store_err)
-        })
-        .collect()
+    let items: Vec<RequirementItem> = table
+        .query_prefix(keys::contractor_pk(contractor), &keys::requirement_sk(""))
+        .await?;
+    Ok(items.into_iter().map(|i| i.requirement).collect())
 }
 
 impl DynamoRequirements {
