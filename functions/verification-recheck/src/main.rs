@@ -1,3 +1,7 @@
+//! The scheduled re-check: its future nests the onboarding, verification and store futures
+//! deeply enough to pass rustc's default layout depth.
+#![recursion_limit = "256"]
+
 use platform::{BoxError, Env, invoke, telemetry};
 
 #[tokio::main]
