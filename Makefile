@@ -129,3 +129,6 @@ build-EngagementActivityFunction:
 
 build-EngagementAchievementsFunction:
 	scripts/lambda-artifact.sh engagement-achievements "$(ARTIFACTS_DIR)"
+
+build-NotificationsSendFunction:
+	scripts/lambda-artifact.sh notifications-send "$(ARTIFACTS_DIR)"

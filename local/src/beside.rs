@@ -60,7 +60,7 @@ pub struct Kind {
 }
 
 /// Every kind the runner knows, in the order they start.
-pub fn kinds() -> [Kind; 4] {
+pub fn kinds() -> [Kind; 5] {
     [
         Kind {
             wanted_by: "CLAMD_ADDRESS",
@@ -77,6 +77,10 @@ pub fn kinds() -> [Kind; 4] {
         Kind {
             wanted_by: "LICENSE_REGISTRY_CSLB_URL",
             start: |ctx| Box::pin(LicenseCompanion::start(ctx)),
+        },
+        Kind {
+            wanted_by: "SENDGRID_BASE_URL",
+            start: |ctx| Box::pin(SendGridCompanion::start(ctx)),
         },
     ]
 }
@@ -258,6 +262,42 @@ impl Companion for LicenseCompanion {
             "records": format!("POST {url}/sandbox/records {{\"state\": \"CA\" | \"TX\" | \"FL\", \"number\", \"status\": \"active\" | \"inactive\" | \"expired\" | \"suspended\" | \"revoked\", \"business_name\", \"licensee_name\", \"classifications\": [...], \"expires_on\": \"YYYY-MM-DD\", \"bond_active\": true}}"),
             "scenario": format!("POST {url}/sandbox/scenario {{\"state\", \"mode\": \"ok\" | \"down\" | \"rate_limited\", \"delay_ms\"}}"),
             "lookups": format!("GET {url}/sandbox/lookups"),
+        })
+    }
+    fn stop(&mut self) -> BoxFuture<'_, ()> {
+        self.0.stop();
+        Box::pin(async {})
+    }
+}
+
+struct SendGridCompanion(Sandbox);
+
+impl SendGridCompanion {
+    async fn start(ctx: &Context<'_>) -> Result<Box<dyn Companion>, RunnerError> {
+        Ok(Box::new(SendGridCompanion(
+            sandboxes::SendGridSandbox::start(
+                &ctx.secret("SendGridSecret", "api_key"),
+                ctx.definition("sendgrid-v3.json"),
+            )
+            .await?,
+        )))
+    }
+}
+
+impl Companion for SendGridCompanion {
+    fn name(&self) -> &'static str {
+        "sendgrid"
+    }
+    fn rewrite_env(&self, env: &mut HashMap<String, String>) {
+        point(env, "SENDGRID_BASE_URL", self.0.base_url.clone());
+    }
+    fn describe(&self) -> Value {
+        let url = &self.0.base_url;
+        json!({
+            "url": url,
+            "api": "SendGrid v3 POST /v3/mail/send (Bearer <api key>; checked against sendgrid-v3.json)",
+            "mailbox": format!("GET {url}/sandbox/mail (JSON) or {url}/sandbox/mail.html; the stack's GET /_local/mail and /_local/mail.html show the same"),
+            "scenario": format!("POST {url}/sandbox/scenario {{\"mode\": \"ok\" | \"down\" | \"rate_limited\" | \"slow\", \"delay_ms\", \"retry_after\"}}"),
         })
     }
     fn stop(&mut self) -> BoxFuture<'_, ()> {

@@ -87,6 +87,7 @@ pub fn product_registry() -> Registry {
     sqs!("verification-license", verification_license);
     sqs!("realtime-push", realtime_push);
     sqs!("engagement-badges", engagement_badges);
+    sqs!("notifications-send", notifications_send);
     macro_rules! event {
         ($name:literal, $krate:ident) => {
             r.insert(

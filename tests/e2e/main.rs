@@ -7,6 +7,7 @@ mod contracts;
 mod documents;
 mod handlers;
 mod newcomer;
+mod notifications;
 mod onboarding;
 mod openapi;
 mod pipeline;

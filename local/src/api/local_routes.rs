@@ -114,3 +114,28 @@ pub(crate) async fn inject_fault(
     axum::Json(json!({"function": f.def.logical_id, "crash_batches": fault.batches}))
         .into_response()
 }
+
+/// The SendGrid sandbox's mailbox (`/_local/mail` JSON, `/_local/mail.html` to look at):
+/// every email the stack sent, as the contractor would receive it.
+pub(crate) async fn local_mail(State(s): State<Arc<ApiState>>, uri: Uri) -> Response {
+    let Some(base) = s.sandboxes.get("sendgrid").and_then(|v| v["url"].as_str()) else {
+        return message(
+            StatusCode::NOT_FOUND,
+            "no function of this template sends email",
+        );
+    };
+    let html = uri.path().ends_with(".html");
+    let url = format!("{base}/sandbox/mail{}", if html { ".html" } else { "" });
+    match reqwest::get(&url).await {
+        Ok(resp) => {
+            let kind = if html {
+                "text/html; charset=utf-8"
+            } else {
+                "application/json"
+            };
+            let body = resp.bytes().await.unwrap_or_default();
+            (StatusCode::OK, [("content-type", kind)], body).into_response()
+        }
+        Err(e) => message(StatusCode::BAD_GATEWAY, &format!("mailbox: {e}")),
+    }
+}

@@ -63,6 +63,8 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/_local/schedules/{function}/{event}", post(fire_schedule))
         .route("/_local/functions/{function}/invoke", post(invoke_function))
         .route("/_local/faults", post(inject_fault))
+        .route("/_local/mail", get(local_mail))
+        .route("/_local/mail.html", get(local_mail))
         .fallback(dispatch)
         .with_state(state)
 }

@@ -11,10 +11,12 @@ use crate::RunnerError;
 pub mod insurance;
 pub mod licenses;
 pub mod plaid;
+pub mod sendgrid;
 
 pub use insurance::InsuranceSandbox;
 pub use licenses::LicenseSandbox;
 pub use plaid::PlaidSandbox;
+pub use sendgrid::SendGridSandbox;
 
 /// A sandbox server on a free loopback port, stopped with the stack.
 pub struct Sandbox {

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 pub mod licenses;
 pub mod plaid;
+pub mod sendgrid;
 pub mod trustlayer;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

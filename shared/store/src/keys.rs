@@ -152,3 +152,10 @@ pub fn feed_event_sk(event_id: &str) -> String {
 pub fn badge_sk(badge: &str) -> String {
     format!("BADGE#{badge}")
 }
+
+/// A notification (one email), by its id (derived from the event and the template).
+pub fn notification_pk(id: &str) -> String {
+    format!("NOTIFY#{id}")
+}
+
+pub const NOTIFICATION_SK: &str = "NOTIFICATION";

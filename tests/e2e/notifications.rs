@@ -1,0 +1,176 @@
+//! Emails through the local stack: `notifications-send` renders the email a domain event
+//! means and sends it through the SendGrid sandbox, whose mailbox (`/_local/mail`) is read
+//! back here.
+
+use std::time::Duration;
+
+use e2e_tests::{client, corpus, eventually, product, read, registration};
+use serde_json::{Value, json};
+
+/// Every email in the local mailbox to `address`.
+async fn mail_to(address: &str) -> Vec<Value> {
+    let (status, _, body) = read(
+        client()
+            .get(product().url("/_local/mail"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["to"][0]["email"] == address)
+        .cloned()
+        .collect()
+}
+
+/// Waits until `address` has `n` emails, then a little longer to see that no more come.
+async fn settle_on(address: &str, n: usize) -> Vec<Value> {
+    let got = eventually(Duration::from_secs(30), || async {
+        let mail = mail_to(address).await;
+        (mail.len() >= n).then_some(mail)
+    })
+    .await
+    .unwrap_or_else(|| panic!("{address} did not receive {n} email(s)"));
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let after = mail_to(address).await;
+    assert_eq!(after.len(), got.len(), "no more arrive: {after:#?}");
+    after
+}
+
+fn sqs_record(mid: &str, body: &str) -> Value {
+    json!({"messageId": mid, "receiptHandle": "r", "body": body, "attributes": {"ApproximateReceiveCount": "1"},
+           "messageAttributes": {}, "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:notifications", "awsRegion": "us-east-1"})
+}
+
+#[tokio::test]
+async fn registering_sends_exactly_one_welcome_whatever_the_redeliveries() {
+    let stack = product();
+    let tag = format!(
+        "mail{}",
+        &ulid::Ulid::new().to_string().to_lowercase()[16..]
+    );
+    let body = registration(&tag);
+    let address = body["contact"]["email"].as_str().unwrap().to_owned();
+    let token = stack.login(&tag, &["contractor"]).await;
+    let (status, _, created) = stack.post_as(&token, "/v1/contractors", &body).await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_str().unwrap().to_owned();
+    let mail = settle_on(&address, 1).await;
+    let welcome = &mail[0];
+    assert_eq!(welcome["subject"], "Welcome to Holiday Lights, Dana Reyes");
+    assert_eq!(welcome["categories"], json!(["welcome", "transactional"]));
+    assert_eq!(welcome["from"]["email"], "onboarding@holidaylights.example");
+    let notification = welcome["custom_args"]["notification_id"].as_str().unwrap();
+    assert!(notification.ends_with("_welcome"), "{notification}");
+    assert!(
+        welcome["text"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("Bright Nights {tag} LLC"))
+    );
+    assert!(
+        welcome["html"]
+            .as_str()
+            .unwrap()
+            .starts_with("<!doctype html>")
+    );
+
+    // The same event again, twice in one batch and in a second batch: nothing more is sent.
+    let event_id = format!(
+        "evt_{}",
+        notification
+            .trim_start_matches("ntf_")
+            .trim_end_matches("_welcome")
+    );
+    let event = json!({"id": event_id, "type": "contractor.registered", "contractor_id": id, "version": 1,
+        "occurred_at": chrono::Utc::now(), "correlation_id": "dup",
+        "data": {"contractor_version": 1, "status": "draft", "services": ["residential_installation"], "states": ["TX", "OK"]}})
+    .to_string();
+    for _ in 0..2 {
+        let (status, _, answer) = read(
+            client()
+                .post(stack.url("/_local/functions/NotificationsSendFunction/invoke"))
+                .json(&json!({"Records": [sqs_record("a", &event), sqs_record("b", &event)]}))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(status, 200, "{answer}");
+        assert_eq!(answer, json!({"batchItemFailures": []}));
+    }
+    assert_eq!(mail_to(&address).await.len(), 1, "exactly one welcome");
+}
+
+#[tokio::test]
+async fn a_consumer_crashing_mid_batch_sends_nothing_twice() {
+    let stack = product();
+    let (status, _, _) = read(
+        client()
+            .post(stack.url("/_local/faults"))
+            .json(&json!({"function": "NotificationsSendFunction", "crash_batches": 1, "redeliver_after_seconds": 2}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let mut addresses = Vec::new();
+    for i in 0..3 {
+        let tag = format!(
+            "crash{i}{}",
+            &ulid::Ulid::new().to_string().to_lowercase()[18..]
+        );
+        let body = registration(&tag);
+        addresses.push(body["contact"]["email"].as_str().unwrap().to_owned());
+        let token = stack.login(&tag, &["contractor"]).await;
+        let (status, _, created) = stack.post_as(&token, "/v1/contractors", &body).await;
+        assert_eq!(status, 201, "{created}");
+    }
+    for address in &addresses {
+        let mail = settle_on(address, 1).await;
+        assert_eq!(mail.len(), 1, "{address}: {mail:#?}");
+    }
+}
+
+#[tokio::test]
+async fn a_refused_document_sends_action_needed_with_the_reason() {
+    let stack = product();
+    let tag = format!(
+        "refused{}",
+        &ulid::Ulid::new().to_string().to_lowercase()[18..]
+    );
+    let body = registration(&tag);
+    let address = body["contact"]["email"].as_str().unwrap().to_owned();
+    let token = stack.login(&tag, &["contractor"]).await;
+    let (_, _, created) = stack.post_as(&token, "/v1/contractors", &body).await;
+    let id = created["id"].as_str().unwrap();
+    let bytes = std::fs::read(corpus().join("eicar.pdf")).unwrap();
+    e2e_tests::upload_document(
+        &token,
+        id,
+        "insurance_certificate",
+        "coi.pdf",
+        "application/pdf",
+        &bytes,
+        &bytes,
+    )
+    .await;
+    let mail = settle_on(&address, 2).await;
+    let action = mail
+        .iter()
+        .find(|m| m["categories"][0] == "action_needed")
+        .unwrap_or_else(|| panic!("{mail:#?}"));
+    assert_eq!(
+        action["subject"],
+        "Action needed: your insurance certificate"
+    );
+    let text = action["text"].as_str().unwrap();
+    assert!(text.contains("This file contains malware"), "{text}");
+    assert!(text.contains("Upload a new, complete copy"), "{text}");
+    assert!(text.contains("http://localhost:5173/documents/"), "{text}");
+}
