@@ -46,7 +46,6 @@ fn sqs_record(mid: &str, body: &str) -> Value {
            "messageAttributes": {}, "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:notifications", "awsRegion": "us-east-1"})
 }
 
-#[tokio::test]
 async fn registering_sends_exactly_one_welcome_whatever_the_redeliveries() {
     let stack = product();
     let tag = format!(
@@ -106,7 +105,6 @@ async fn registering_sends_exactly_one_welcome_whatever_the_redeliveries() {
     assert_eq!(mail_to(&address).await.len(), 1, "exactly one welcome");
 }
 
-#[tokio::test]
 async fn a_consumer_crashing_mid_batch_sends_nothing_twice() {
     let stack = product();
     let (status, _, _) = read(
@@ -137,7 +135,6 @@ async fn a_consumer_crashing_mid_batch_sends_nothing_twice() {
     }
 }
 
-#[tokio::test]
 async fn a_refused_document_sends_action_needed_with_the_reason() {
     let stack = product();
     let tag = format!(
@@ -173,4 +170,83 @@ async fn a_refused_document_sends_action_needed_with_the_reason() {
     assert!(text.contains("This file contains malware"), "{text}");
     assert!(text.contains("Upload a new, complete copy"), "{text}");
     assert!(text.contains("http://localhost:5173/documents/"), "{text}");
+}
+
+/// The SendGrid sandbox's behaviour from now on.
+async fn sendgrid(scenario: Value) {
+    let url = product().function_envs["notifications-send"]["SENDGRID_BASE_URL"].clone();
+    let resp = client()
+        .post(format!("{url}/sandbox/scenario"))
+        .json(&scenario)
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success());
+}
+
+/// A new contractor and its welcome notification's log item, once it has one that is done.
+async fn welcome_logged(tag: &str) -> (String, Value) {
+    let stack = product();
+    let body = registration(tag);
+    let address = body["contact"]["email"].as_str().unwrap().to_owned();
+    let token = stack.login(tag, &["contractor"]).await;
+    let (status, _, created) = stack.post_as(&token, "/v1/contractors", &body).await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_str().unwrap().to_owned();
+    // The registration's event id, from the contractor's activity feed.
+    let event_id = eventually(Duration::from_secs(20), || async {
+        let (_, _, feed) = stack
+            .get_as(&token, &format!("/v1/contractors/{id}/activity"))
+            .await;
+        feed["data"]
+            .as_array()?
+            .iter()
+            .find(|m| m["type"] == "contractor.registered")
+            .and_then(|m| m["event_id"].as_str().map(str::to_owned))
+    })
+    .await
+    .expect("registered");
+    let notification = format!("ntf_{}_welcome", event_id.trim_start_matches("evt_"));
+    let item = eventually(Duration::from_secs(30), || async {
+        let item = stack
+            .table_item(&format!("NOTIFY#{notification}"), "NOTIFICATION")
+            .await?;
+        let item: Value = serde_dynamo::from_item(item).ok()?;
+        (item["status"] == "sent").then_some(item)
+    })
+    .await
+    .unwrap_or_else(|| panic!("{notification} was not sent"));
+    (address, item)
+}
+
+/// The provider paths run in order: they change the one SendGrid sandbox every test sends
+/// through.
+#[tokio::test]
+async fn emails_go_out_once_through_sendgrid_or_ses() {
+    registering_sends_exactly_one_welcome_whatever_the_redeliveries().await;
+    a_consumer_crashing_mid_batch_sends_nothing_twice().await;
+    a_refused_document_sends_action_needed_with_the_reason().await;
+
+    // SendGrid down: SES sends it, once.
+    sendgrid(json!({"mode": "down"})).await;
+    let tag = format!("ses{}", &ulid::Ulid::new().to_string().to_lowercase()[18..]);
+    let (address, item) = welcome_logged(&tag).await;
+    sendgrid(json!({"mode": "ok"})).await;
+    assert_eq!(item["provider"], "ses", "{item}");
+    assert!(
+        !item["message_id"].as_str().unwrap_or("").is_empty(),
+        "{item}"
+    );
+    assert!(mail_to(&address).await.is_empty(), "SendGrid took nothing");
+
+    // SendGrid slow but accepting: no SES copy.
+    sendgrid(json!({"mode": "slow", "delay_ms": 1500})).await;
+    let tag = format!(
+        "slow{}",
+        &ulid::Ulid::new().to_string().to_lowercase()[18..]
+    );
+    let (address, item) = welcome_logged(&tag).await;
+    sendgrid(json!({"mode": "ok"})).await;
+    assert_eq!(item["provider"], "sendgrid", "{item}");
+    assert_eq!(settle_on(&address, 1).await.len(), 1);
 }

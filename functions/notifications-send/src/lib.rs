@@ -2,9 +2,10 @@
 //! the types that mean one, raw delivery). Which email is the domain's
 //! (`engagement::notifications`), rendered in the app (`engagement::email`); the log
 //! (`store::notifications`) is written before the provider is called and completed after,
-//! so duplicates, redeliveries and a crash mid-batch send nothing twice. SendGrid is called
-//! only once per notification unless it surely did not accept it (a connection error, 429,
-//! 5xx), in which case the message is retried with backoff. Addresses are masked in logs.
+//! so duplicates, redeliveries and a crash mid-batch send nothing twice. SendGrid first;
+//! Amazon SES only when SendGrid could not have accepted it (a connection error, a timeout
+//! before an answer, 429, 5xx), never after a 202, which would send it twice. Both down:
+//! the record waits with backoff and tries again. Addresses are masked in logs.
 
 use domain::engagement::badges::Lang;
 use domain::engagement::email::{Recipient, Renderer};
@@ -15,6 +16,7 @@ use platform::sqs::{Backoff, MessageContext, Retries, SqsConsumer};
 use platform::{BoxError, Env};
 use providers::ProviderError;
 use providers::sendgrid::{Outgoing, SendGrid};
+use providers::ses::Ses;
 use store::notifications::Begin;
 use store::{DynamoNotifications, Table};
 
@@ -23,6 +25,7 @@ pub struct Notify {
     pub log: DynamoNotifications,
     pub renderer: Renderer,
     pub sendgrid: SendGrid,
+    pub ses: Ses,
     /// The app's base URL, for links in emails.
     pub app_url: String,
     pub backoff: Backoff,
@@ -35,6 +38,7 @@ pub async fn build(env: &Env) -> Result<Notify, BoxError> {
         log: DynamoNotifications::new(Table::from_env(env, &aws)?),
         renderer: Renderer::shipped(),
         sendgrid: providers::sendgrid::from_env(env, &aws).await?,
+        ses: providers::ses::from_env(env, &aws)?,
         app_url: env.required("APP_URL")?,
         backoff: Backoff::from_env(aws.sqs(), env, Retries::Provider)?,
     })
@@ -130,12 +134,20 @@ impl SqsConsumer for Notify {
             asm_group_id: None,
             unsubscribe_url: None,
         };
-        match self.sendgrid.send(&email).await {
+        let (provider, outcome) = match self.sendgrid.send(&email).await {
+            Err(e @ (ProviderError::Unavailable(_) | ProviderError::RateLimited { .. })) => {
+                // SendGrid could not have accepted it: SES sends the same message.
+                tracing::warn!(notification_id = %notice.id, error = %e, "SendGrid unavailable; failing over to SES");
+                ("ses", self.ses.send(&email).await)
+            }
+            other => ("sendgrid", other),
+        };
+        match outcome {
             Ok(accepted) => {
                 self.log
-                    .sent(&notice.id, "sendgrid", accepted.message_id.as_deref())
+                    .sent(&notice.id, provider, accepted.message_id.as_deref())
                     .await?;
-                tracing::info!(notification_id = %notice.id, template = notice.template, to = %masked(to), "email sent");
+                tracing::info!(notification_id = %notice.id, template = notice.template, provider, to = %masked(to), "email sent");
                 Ok(())
             }
             Err(e @ ProviderError::Refused(_)) => {
@@ -144,7 +156,7 @@ impl SqsConsumer for Notify {
                 Ok(())
             }
             Err(e) => {
-                // SendGrid could not have accepted it: free it for the next attempt.
+                // Neither provider could have accepted it: free it for the next attempt.
                 self.log.retry(&notice.id, &e.to_string()).await?;
                 Err(e.into())
             }

@@ -7,6 +7,7 @@ use std::time::Duration;
 pub mod licenses;
 pub mod plaid;
 pub mod sendgrid;
+pub mod ses;
 pub mod trustlayer;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

@@ -94,6 +94,8 @@ impl SendGrid {
 
     /// Sends one email. `Unavailable` and `RateLimited` mean SendGrid could not have
     /// accepted it (a connection error, 5xx, 429): only then may another provider send it.
+    /// A timeout after the request was written is the one blind spot (SendGrid may have
+    /// accepted it); it counts as unavailable, so a failover may duplicate that one email.
     pub async fn send(&self, email: &Outgoing<'_>) -> Result<Accepted, ProviderError> {
         let sent = self
             .http
