@@ -5,6 +5,9 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 scripts/bootstrap.sh
 source scripts/env.sh
+# Every clone builds at its own path, so incremental caches pile up in the shared target
+# (43 GB filled the disk once); a one-off test run gains nothing from them.
+export CARGO_INCREMENTAL=0
 
 step() { printf '\n==> %s\n' "$*"; }
 timer_start=$(date +%s)

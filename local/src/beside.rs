@@ -270,17 +270,27 @@ impl Companion for LicenseCompanion {
     }
 }
 
-struct SendGridCompanion(Sandbox);
+struct SendGridCompanion {
+    sandbox: Sandbox,
+    /// The Event Webhook verification key the sandbox signs for.
+    public_key: String,
+}
 
 impl SendGridCompanion {
     async fn start(ctx: &Context<'_>) -> Result<Box<dyn Companion>, RunnerError> {
-        Ok(Box::new(SendGridCompanion(
-            sandboxes::SendGridSandbox::start(
-                &ctx.secret("SendGridSecret", "api_key"),
-                ctx.definition("sendgrid-v3.json"),
-            )
-            .await?,
-        )))
+        let signer = std::sync::Arc::new(webhooks::sendgrid::Signer::generate());
+        let public_key = signer.public_key();
+        let sandbox = sandboxes::SendGridSandbox::start(
+            &ctx.secret("SendGridSecret", "api_key"),
+            ctx.definition("sendgrid-v3.json"),
+            signer,
+            &format!("{}/v1/webhooks/sendgrid", ctx.base_url),
+        )
+        .await?;
+        Ok(Box::new(SendGridCompanion {
+            sandbox,
+            public_key,
+        }))
     }
 }
 
@@ -289,19 +299,22 @@ impl Companion for SendGridCompanion {
         "sendgrid"
     }
     fn rewrite_env(&self, env: &mut HashMap<String, String>) {
-        point(env, "SENDGRID_BASE_URL", self.0.base_url.clone());
+        point(env, "SENDGRID_BASE_URL", self.sandbox.base_url.clone());
+        point(env, "SENDGRID_WEBHOOK_PUBLIC_KEY", self.public_key.clone());
     }
     fn describe(&self) -> Value {
-        let url = &self.0.base_url;
+        let url = &self.sandbox.base_url;
         json!({
             "url": url,
             "api": "SendGrid v3 POST /v3/mail/send (Bearer <api key>; checked against sendgrid-v3.json)",
             "mailbox": format!("GET {url}/sandbox/mail (JSON) or {url}/sandbox/mail.html; the stack's GET /_local/mail and /_local/mail.html show the same"),
             "scenario": format!("POST {url}/sandbox/scenario {{\"mode\": \"ok\" | \"down\" | \"rate_limited\" | \"slow\", \"delay_ms\", \"retry_after\"}}"),
+            "events": format!("POST {url}/sandbox/events {{\"events\": [{{\"email\", \"event\": \"bounce\" | \"spamreport\" | \"unsubscribe\" | \"delivered\"}}], \"signing\": \"good\" | \"none\" | \"forged\" | \"stale\"}} (a signed Event Webhook to the stack)"),
+            "verification_key": self.public_key,
         })
     }
     fn stop(&mut self) -> BoxFuture<'_, ()> {
-        self.0.stop();
+        self.sandbox.stop();
         Box::pin(async {})
     }
 }

@@ -249,4 +249,125 @@ async fn emails_go_out_once_through_sendgrid_or_ses() {
     sendgrid(json!({"mode": "ok"})).await;
     assert_eq!(item["provider"], "sendgrid", "{item}");
     assert_eq!(settle_on(&address, 1).await.len(), 1);
+
+    event_webhooks_suppress_and_unsubscribe().await;
+}
+
+/// Sends SendGrid events about `address` through the sandbox, signed as `signing` says;
+/// the stack's status.
+async fn sendgrid_events(address: &str, event: &str, signing: &str) -> u64 {
+    let url = product().function_envs["notifications-send"]["SENDGRID_BASE_URL"].clone();
+    let answer: Value = e2e_tests::post_json(
+        &format!("{url}/sandbox/events"),
+        &json!({"signing": signing, "events": [{"email": address, "event": event, "timestamp": chrono::Utc::now().timestamp(),
+                "sg_event_id": ulid::Ulid::new().to_string(), "notification_id": "ntf_x"}]}),
+    )
+    .await;
+    answer["status"].as_u64().unwrap()
+}
+
+async fn suppressed(address: &str) -> Option<Value> {
+    use sha2::Digest;
+    let digest: String = sha2::Sha256::digest(address.to_lowercase().as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let item = product()
+        .table_item(&format!("SUPPRESS#{digest}"), "SUPPRESSION")
+        .await?;
+    serde_dynamo::from_item(item).ok()
+}
+
+/// A contractor with its welcome received: (token, id, address).
+async fn welcomed(tag: &str) -> (String, String, String) {
+    let stack = product();
+    let body = registration(tag);
+    let address = body["contact"]["email"].as_str().unwrap().to_owned();
+    let token = stack.login(tag, &["contractor"]).await;
+    let (_, _, created) = stack.post_as(&token, "/v1/contractors", &body).await;
+    settle_on(&address, 1).await;
+    (token, created["id"].as_str().unwrap().to_owned(), address)
+}
+
+async fn upload(token: &str, id: &str, file: &str) {
+    let bytes = std::fs::read(corpus().join(file)).unwrap();
+    e2e_tests::upload_document(
+        token,
+        id,
+        "insurance_certificate",
+        "coi.pdf",
+        "application/pdf",
+        &bytes,
+        &bytes,
+    )
+    .await;
+}
+
+async fn event_webhooks_suppress_and_unsubscribe() {
+    // Forged, unsigned or stale events: 401, nothing recorded.
+    let tag = format!(
+        "hook{}",
+        &ulid::Ulid::new().to_string().to_lowercase()[18..]
+    );
+    let (token, id, address) = welcomed(&tag).await;
+    for signing in ["none", "forged", "stale"] {
+        assert_eq!(
+            sendgrid_events(&address, "bounce", signing).await,
+            401,
+            "{signing}"
+        );
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(suppressed(&address).await.is_none());
+
+    // A bounce: the address gets nothing more, not even what is about its account.
+    assert_eq!(sendgrid_events(&address, "bounce", "good").await, 200);
+    let s = eventually(Duration::from_secs(20), || suppressed(&address))
+        .await
+        .expect("suppressed");
+    assert_eq!(s["scope"], "everything");
+    assert!(
+        !s.to_string().contains(&address),
+        "only the address's digest is kept"
+    );
+    upload(&token, &id, "eicar.pdf").await;
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(mail_to(&address).await.len(), 1, "only the welcome");
+
+    // Unsubscribed: updates stop ("we received your document"), action needed still goes.
+    let tag = format!(
+        "unsub{}",
+        &ulid::Ulid::new().to_string().to_lowercase()[18..]
+    );
+    let (token, id, address) = welcomed(&tag).await;
+    assert_eq!(sendgrid_events(&address, "unsubscribe", "good").await, 200);
+    eventually(Duration::from_secs(20), || suppressed(&address))
+        .await
+        .expect("unsubscribed");
+    upload(&token, &id, crate::verification::COI).await;
+    upload(&token, &id, "eicar.pdf").await;
+    // The certificate names another business (action needed: name mismatch), the second
+    // file is malware (action needed): both about the account, so both go; "we received
+    // your document" is an update and does not.
+    let mail = settle_on(&address, 3).await;
+    let kinds: Vec<(&str, &str)> = mail
+        .iter()
+        .map(|m| {
+            (
+                m["categories"][0].as_str().unwrap(),
+                m["categories"][1].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(kinds.len(), 3, "{kinds:?}");
+    assert!(
+        kinds
+            .iter()
+            .all(|(_, category)| *category == "transactional"),
+        "no updates after unsubscribing: {kinds:?}"
+    );
+    assert_eq!(
+        kinds.iter().filter(|(t, _)| *t == "action_needed").count(),
+        2
+    );
 }

@@ -9,6 +9,7 @@
 
 use domain::engagement::badges::Lang;
 use domain::engagement::email::{Recipient, Renderer};
+use domain::engagement::notifications::Category;
 use domain::engagement::notifications::notice_for;
 use domain::events::DomainEvent;
 use domain::ports::{ContractorRepository, RepoError};
@@ -18,11 +19,13 @@ use providers::ProviderError;
 use providers::sendgrid::{Outgoing, SendGrid};
 use providers::ses::Ses;
 use store::notifications::Begin;
-use store::{DynamoNotifications, Table};
+use store::suppressions::Scope;
+use store::{DynamoNotifications, DynamoSuppressions, Table};
 
 pub struct Notify {
     pub service: wiring::Service,
     pub log: DynamoNotifications,
+    pub suppressions: DynamoSuppressions,
     pub renderer: Renderer,
     pub sendgrid: SendGrid,
     pub ses: Ses,
@@ -36,6 +39,7 @@ pub async fn build(env: &Env) -> Result<Notify, BoxError> {
     Ok(Notify {
         service: api.service,
         log: DynamoNotifications::new(Table::from_env(env, &aws)?),
+        suppressions: DynamoSuppressions::new(Table::from_env(env, &aws)?),
         renderer: Renderer::shipped(),
         sendgrid: providers::sendgrid::from_env(env, &aws).await?,
         ses: providers::ses::from_env(env, &aws)?,
@@ -87,6 +91,15 @@ impl SqsConsumer for Notify {
             return Ok(());
         };
         let to = contractor.contact.email.as_str();
+        // The suppression list first: a bounced or complaining address gets nothing, an
+        // unsubscribed one only what is about its account.
+        if let Some(s) = self.suppressions.check(to).await? {
+            let stops = s.scope == Scope::Everything || notice.category != Category::Transactional;
+            if stops {
+                tracing::info!(notification_id = %notice.id, to = %masked(to), reason = %s.reason, "address suppressed; not sent");
+                return Ok(());
+            }
+        }
         match self
             .log
             .begin(

@@ -30,6 +30,7 @@ pub struct ProcessWebhooks {
     pub banks: BankLinks,
     pub trustlayer: TrustLayer,
     pub documents: DynamoDocuments,
+    pub suppressions: store::DynamoSuppressions,
 }
 
 pub async fn build(env: &Env) -> Result<ProcessWebhooks, BoxError> {
@@ -41,6 +42,7 @@ pub async fn build(env: &Env) -> Result<ProcessWebhooks, BoxError> {
         banks: BankLinks::new(store::Table::from_env(env, &aws)?),
         trustlayer: providers::trustlayer::from_env(env, &aws).await?,
         documents: DynamoDocuments::new(store::Table::from_env(env, &aws)?),
+        suppressions: store::DynamoSuppressions::new(store::Table::from_env(env, &aws)?),
     })
 }
 
@@ -319,6 +321,39 @@ impl ProcessWebhooks {
     }
 }
 
+impl ProcessWebhooks {
+    /// SendGrid's Event Webhook batch: bounces, drops and spam reports suppress the
+    /// address for every email; unsubscribes for what a contractor may opt out of. Other
+    /// events (delivered, open, …) change nothing. Addresses are never logged.
+    async fn sendgrid(&self, event_id: &str, body: &Value) -> Result<(), ProcessError> {
+        use store::suppressions::Scope;
+        let events = body
+            .as_array()
+            .ok_or_else(|| ProcessError::Malformed("SendGrid events are a JSON array".into()))?;
+        let mut suppressed = 0;
+        for e in events {
+            let Some(address) = e["email"].as_str() else {
+                continue;
+            };
+            let kind = e["event"].as_str().unwrap_or_default();
+            let scope = match kind {
+                "bounce" | "dropped" | "spamreport" => Scope::Everything,
+                "unsubscribe" | "group_unsubscribe" => Scope::OptionalMail,
+                _ => continue,
+            };
+            self.suppressions.add(address, scope, kind).await?;
+            suppressed += 1;
+        }
+        tracing::info!(
+            event_id,
+            events = events.len(),
+            suppressed,
+            "SendGrid events recorded"
+        );
+        Ok(())
+    }
+}
+
 impl SqsConsumer for ProcessWebhooks {
     const NAME: &'static str = "webhooks-process";
     type Message = Delivery;
@@ -335,6 +370,7 @@ impl SqsConsumer for ProcessWebhooks {
         match delivery.provider.as_str() {
             "trustlayer" => self.trustlayer(event_id, &body, ctx).await,
             "plaid" => self.plaid(event_id, &body, ctx).await,
+            "sendgrid" => self.sendgrid(event_id, &body).await,
             other => {
                 tracing::warn!(
                     provider = other,

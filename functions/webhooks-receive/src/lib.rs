@@ -19,6 +19,8 @@ pub struct ReceiveWebhooks {
     queue_url: String,
     trustlayer_secret: String,
     plaid: KeyCache<PlaidKeys>,
+    /// SendGrid's Event Webhook verification key (base64 DER), from config.
+    sendgrid_key: String,
 }
 
 pub async fn build(env: &Env) -> Result<ReceiveWebhooks, BoxError> {
@@ -33,6 +35,7 @@ pub async fn build(env: &Env) -> Result<ReceiveWebhooks, BoxError> {
         sqs: aws.sqs(),
         queue_url: env.required("WEBHOOKS_QUEUE_URL")?,
         trustlayer_secret: field(&insurance, "webhook_secret"),
+        sendgrid_key: env.get("SENDGRID_WEBHOOK_PUBLIC_KEY").unwrap_or_default(),
         plaid: KeyCache::new(
             PlaidKeys {
                 http: reqwest::Client::new(),
@@ -66,6 +69,14 @@ impl ReceiveWebhooks {
                     )
                     .await
             }
+            "sendgrid" => webhooks::sendgrid::verify(
+                &self.sendgrid_key,
+                body,
+                header(webhooks::sendgrid::SIGNATURE_HEADER),
+                header(webhooks::sendgrid::TIMESTAMP_HEADER),
+                chrono::Utc::now().timestamp(),
+                webhooks::MAX_AGE_SECONDS,
+            ),
             _ => return Err(ApiError::NotFound("webhook provider")),
         };
         match outcome {
@@ -84,8 +95,9 @@ impl ReceiveWebhooks {
                 return Err(ApiError::Unauthorized);
             }
         }
-        // Both providers' events are named by the body's SHA-256: Plaid repeats a webhook
-        // byte for byte, and TrustLayer's webhooks page documents no delivery id (its
+        // Every provider's delivery is named by the body's SHA-256 (SendGrid's batches too;
+        // each event in them is idempotent where it lands): Plaid repeats a webhook byte for
+        // byte, and TrustLayer's webhooks page documents no delivery id (its
         // compliance events are hints whose records are read back, so two deliveries of one
         // change record one result either way).
         serde_json::from_slice::<serde_json::Value>(body)

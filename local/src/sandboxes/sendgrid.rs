@@ -6,6 +6,10 @@
 //! last) and `GET /sandbox/mail.html` (each message as the contractor would see it).
 //! `POST /sandbox/scenario {mode: ok|down|rate_limited|slow, delay_ms?, retry_after?}`
 //! makes it fail with 503, throttle with 429 + `Retry-After`, or answer late (but accept).
+//! `POST /sandbox/events {events: [{email, event, …}], signing?: "good"|"none"|"forged"|"stale"}`
+//! sends a signed Event Webhook (ECDSA P-256 over timestamp + raw body, SendGrid's headers)
+//! to the stack and answers with the stack's status; the verification key it signs with is
+//! what the companion gives the receiving function.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -25,6 +29,8 @@ pub struct SendGridSandbox;
 
 struct Mailbox {
     api_key: String,
+    signer: Arc<webhooks::sendgrid::Signer>,
+    webhook_url: String,
     definition: Option<Arc<contracts::Definition>>,
     messages: Mutex<Vec<Value>>,
     scenario: Mutex<Value>,
@@ -34,9 +40,13 @@ impl SendGridSandbox {
     pub async fn start(
         api_key: &str,
         definition: Option<Arc<contracts::Definition>>,
+        signer: Arc<webhooks::sendgrid::Signer>,
+        webhook_url: &str,
     ) -> Result<Sandbox, RunnerError> {
         let state = Arc::new(Mailbox {
             api_key: api_key.to_owned(),
+            signer,
+            webhook_url: webhook_url.to_owned(),
             definition,
             messages: Mutex::new(Vec::new()),
             scenario: Mutex::new(json!({"mode": "ok"})),
@@ -46,6 +56,7 @@ impl SendGridSandbox {
             .route("/sandbox/mail", get(mail))
             .route("/sandbox/mail.html", get(mail_html))
             .route("/sandbox/scenario", post(scenario))
+            .route("/sandbox/events", post(events))
             .with_state(state);
         Sandbox::serve("sendgrid", app).await
     }
@@ -169,4 +180,39 @@ async fn mail_html(State(m): State<Arc<Mailbox>>) -> Response {
 async fn scenario(State(m): State<Arc<Mailbox>>, Json(req): Json<Value>) -> Response {
     *m.scenario.lock().expect("scenario") = req.clone();
     Json(req).into_response()
+}
+
+async fn events(State(m): State<Arc<Mailbox>>, Json(req): Json<Value>) -> Response {
+    let body = serde_json::to_vec(&req["events"]).unwrap_or_default();
+    let now = chrono::Utc::now().timestamp();
+    let signing = req["signing"].as_str().unwrap_or("good");
+    let timestamp = if signing == "stale" { now - 3600 } else { now }.to_string();
+    let mut post = reqwest::Client::new()
+        .post(&m.webhook_url)
+        .header("content-type", "application/json")
+        .body(body.clone());
+    match signing {
+        "none" => {}
+        "forged" => {
+            let other = webhooks::sendgrid::Signer::generate();
+            post = post
+                .header(
+                    "X-Twilio-Email-Event-Webhook-Signature",
+                    other.sign(&timestamp, &body),
+                )
+                .header("X-Twilio-Email-Event-Webhook-Timestamp", &timestamp);
+        }
+        _ => {
+            post = post
+                .header(
+                    "X-Twilio-Email-Event-Webhook-Signature",
+                    m.signer.sign(&timestamp, &body),
+                )
+                .header("X-Twilio-Email-Event-Webhook-Timestamp", &timestamp);
+        }
+    }
+    match post.send().await {
+        Ok(resp) => Json(json!({"status": resp.status().as_u16()})).into_response(),
+        Err(e) => (StatusCode::BAD_GATEWAY, e.to_string()).into_response(),
+    }
 }

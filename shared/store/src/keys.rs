@@ -159,3 +159,11 @@ pub fn notification_pk(id: &str) -> String {
 }
 
 pub const NOTIFICATION_SK: &str = "NOTIFICATION";
+
+/// An email address that must not be mailed (or only with transactional messages), by the
+/// SHA-256 of the lower-cased address: the table never holds the address itself here.
+pub fn suppression_pk(address_digest: &str) -> String {
+    format!("SUPPRESS#{address_digest}")
+}
+
+pub const SUPPRESSION_SK: &str = "SUPPRESSION";

@@ -14,6 +14,7 @@ pub mod notifications;
 pub mod objects;
 pub mod outbox;
 pub mod requirements;
+pub mod suppressions;
 pub mod webhooks;
 
 pub use banks::BankLinks;
@@ -27,6 +28,7 @@ pub use notifications::DynamoNotifications;
 pub use objects::{S3Objects, SqsScanRequests};
 pub use outbox::DynamoOutbox;
 pub use requirements::{DynamoRequirements, Verification, verification};
+pub use suppressions::DynamoSuppressions;
 pub use webhooks::{Inbox, WebhookInbox};
 
 use aws_sdk_dynamodb::error::DisplayErrorContext;

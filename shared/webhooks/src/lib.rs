@@ -22,6 +22,8 @@ use serde::Deserialize;
 /// Webhook bodies are small JSON documents; anything larger is not one.
 pub const MAX_BODY: usize = 64 * 1024;
 /// How old a Plaid verification token may be (Plaid's rule: 5 minutes).
+pub mod sendgrid;
+
 pub const MAX_AGE_SECONDS: i64 = 5 * 60;
 /// Clock skew tolerated between Plaid's clock and ours, both ways: an `iat` up to a
 /// minute ahead of ours, or up to 5 minutes and a minute behind.
