@@ -83,14 +83,10 @@ impl Renderer {
             env.add_template(pair[0], pair[1])
                 .expect("templates/email parse (checked by the tests)");
         }
+        // One layout; its words come from the context, in the email's language.
         env.add_template(
-            "layout.en.html",
-            include_str!("../../../../templates/email/layout.en.html"),
-        )
-        .expect("layout");
-        env.add_template(
-            "layout.es.html",
-            include_str!("../../../../templates/email/layout.es.html"),
+            "layout.html",
+            include_str!("../../../../templates/email/layout.html"),
         )
         .expect("layout");
         Renderer { env }
@@ -125,6 +121,18 @@ impl Renderer {
         set("subject_label", label(subject_key, to.lang).into());
         set("document", label(subject_key, to.lang).into());
         set("action", action(subject_key, to.lang).into());
+        set("lang", lang.into());
+        set(
+            "ui",
+            match to.lang {
+                Lang::En => serde_json::json!({"cta": "Open the app", "unsubscribe": "Unsubscribe",
+                    "footer": "You receive this email because you registered a business on Holiday Lights."}),
+                Lang::Es => {
+                    serde_json::json!({"cta": "Abrir la app", "unsubscribe": "Cancelar suscripción",
+                    "footer": "Recibes este correo porque registraste un negocio en Holiday Lights."})
+                }
+            },
+        );
         for key in ["reasons", "failed"] {
             ctx.entry(key.to_owned()).or_insert(Value::Array(vec![]));
         }
