@@ -40,15 +40,6 @@ fn n(v: impl ToString) -> AttributeValue {
     AttributeValue::N(v.to_string())
 }
 
-fn is_condition_failure<E>(err: &aws_sdk_dynamodb::error::SdkError<E>) -> bool
-where
-    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
-{
-    err.as_service_error()
-        .and_then(|e| e.code())
-        .is_some_and(|c| c == "ConditionalCheckFailedException")
-}
-
 // ---- Tickets ----
 
 #[derive(Serialize, Deserialize)]
@@ -123,7 +114,12 @@ impl Tickets for DynamoTickets {
             .await;
         let old = match taken {
             Ok(out) => out.attributes,
-            Err(e) if is_condition_failure(&e) => return Ok(None),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                return Ok(None);
+            }
             Err(e) => return Err(RepoError::Store(crate::failure(&e))),
         };
         let Some(old) = old else { return Ok(None) };
