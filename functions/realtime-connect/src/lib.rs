@@ -4,7 +4,7 @@
 use aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
 use domain::engagement::ports::Connections;
 use domain::engagement::realtime::{Audience, CONNECTION_LIFETIME, Connection};
-use platform::invoke::EventHandler;
+use platform::invoke::{EventHandler, route_answer};
 use platform::{BoxError, Env};
 use store::{DynamoConnections, Table};
 
@@ -16,12 +16,6 @@ pub async fn build(env: &Env) -> Result<Connect, BoxError> {
     Ok(Connect {
         connections: DynamoConnections::new(Table::load(env).await?),
     })
-}
-
-pub fn status(code: i64) -> ApiGatewayProxyResponse {
-    let mut r = ApiGatewayProxyResponse::default();
-    r.status_code = code;
-    r
 }
 
 impl EventHandler for Connect {
@@ -47,7 +41,7 @@ impl EventHandler for Connect {
             // Only reachable without the authorizer in front: refuse rather than listen to
             // nothing in particular.
             tracing::warn!("connect without an authorizer context refused");
-            return Ok(status(403));
+            return Ok(route_answer(403, None));
         };
         let now = chrono::Utc::now();
         self.connections
@@ -60,6 +54,6 @@ impl EventHandler for Connect {
             })
             .await?;
         tracing::info!(connection_id = id, "connected");
-        Ok(status(200))
+        Ok(route_answer(200, None))
     }
 }

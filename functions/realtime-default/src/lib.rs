@@ -4,8 +4,7 @@
 //! message saying what is understood; nothing a client sends changes any state.
 
 use aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
-use aws_lambda_events::encodings::Body;
-use platform::invoke::EventHandler;
+use platform::invoke::{EventHandler, route_answer};
 use platform::{BoxError, Env};
 use serde_json::json;
 
@@ -41,10 +40,7 @@ impl EventHandler for Default {
         _context: lambda_runtime::Context,
     ) -> Result<Self::Response, BoxError> {
         let reply = answer(request.body.as_deref(), chrono::Utc::now());
-        let mut r = ApiGatewayProxyResponse::default();
-        r.status_code = 200;
-        r.body = Some(Body::Text(reply.to_string()));
-        Ok(r)
+        Ok(route_answer(200, Some(reply.to_string())))
     }
 }
 

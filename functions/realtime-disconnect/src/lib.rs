@@ -4,7 +4,7 @@
 
 use aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
 use domain::engagement::ports::Connections;
-use platform::invoke::EventHandler;
+use platform::invoke::{EventHandler, route_answer};
 use platform::{BoxError, Env};
 use store::{DynamoConnections, Table};
 
@@ -32,8 +32,6 @@ impl EventHandler for Disconnect {
             let known = self.connections.close(id).await?;
             tracing::info!(connection_id = id, known = known.is_some(), "disconnected");
         }
-        let mut r = ApiGatewayProxyResponse::default();
-        r.status_code = 200;
-        Ok(r)
+        Ok(route_answer(200, None))
     }
 }

@@ -97,6 +97,18 @@ pub trait EventHandler: Send + Sync + 'static {
     ) -> impl std::future::Future<Output = Result<Self::Response, BoxError>> + Send;
 }
 
+/// What a WebSocket route answers API Gateway: a status (non-2xx on `$connect` refuses the
+/// connection) and, on a two-way route, the body sent back to the client.
+pub fn route_answer(
+    status: i64,
+    body: Option<String>,
+) -> aws_lambda_events::apigw::ApiGatewayProxyResponse {
+    let mut answer = aws_lambda_events::apigw::ApiGatewayProxyResponse::default();
+    answer.status_code = status;
+    answer.body = body.map(aws_lambda_events::encodings::Body::Text);
+    answer
+}
+
 async fn handle_event<H: EventHandler>(
     handler: Arc<H>,
     event: LambdaEvent<Value>,
