@@ -294,19 +294,7 @@ mod tests {
     }
 
     fn facts() -> Facts {
-        Facts {
-            status: Status::Draft,
-            created_at: at("2026-10-01T10:00:00Z"),
-            steps: domain_kernel::terms::ALL_STEPS
-                .iter()
-                .map(|s| (*s, StepStatus::NotStarted))
-                .collect(),
-            satisfied: BTreeSet::new(),
-            with_evidence: BTreeSet::new(),
-            pending: BTreeSet::new(),
-            errors: vec![],
-            approved_at: None,
-        }
+        Facts::fresh(Status::Draft)
     }
 
     fn apply(held: &mut Vec<Holding>, moves: Vec<Move>) {

@@ -30,6 +30,24 @@ pub struct Facts {
 }
 
 impl Facts {
+    /// A contractor with nothing done yet, in `status`, registered 2026-10-01 (tests).
+    #[cfg(test)]
+    pub(crate) fn fresh(status: Status) -> Facts {
+        Facts {
+            status,
+            created_at: "2026-10-01T10:00:00Z".parse().expect("a date"),
+            steps: ALL_STEPS
+                .iter()
+                .map(|s| (*s, StepStatus::NotStarted))
+                .collect(),
+            satisfied: BTreeSet::new(),
+            with_evidence: BTreeSet::new(),
+            pending: BTreeSet::new(),
+            errors: vec![],
+            approved_at: None,
+        }
+    }
+
     /// The snapshot of `c`, whose `requirements` were derived with the marketplace's rules.
     pub fn of(c: &Contractor, requirements: &Requirements) -> Facts {
         let mut satisfied = BTreeSet::new();

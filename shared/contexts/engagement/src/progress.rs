@@ -214,26 +214,12 @@ pub fn next_action(f: &Facts, lang: Lang) -> NextAction {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeSet;
-
     use super::*;
     use domain_kernel::terms::StepName;
     use domain_onboarding::requirements::RequirementError;
 
     fn facts() -> Facts {
-        Facts {
-            status: Status::InProgress,
-            created_at: "2026-10-01T10:00:00Z".parse().unwrap(),
-            steps: ALL_STEPS
-                .iter()
-                .map(|s| (*s, StepStatus::NotStarted))
-                .collect(),
-            satisfied: BTreeSet::new(),
-            with_evidence: BTreeSet::new(),
-            pending: BTreeSet::new(),
-            errors: vec![],
-            approved_at: None,
-        }
+        Facts::fresh(Status::InProgress)
     }
 
     #[test]
