@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use e2e_tests::{client, corpus, eventually, product, read, registration};
+use e2e_tests::{client, eventually, product, read, registration};
 use serde_json::{Value, json};
 
 /// Every email in the local mailbox to `address`.
@@ -145,17 +145,7 @@ async fn a_consumer_crashing_mid_batch_sends_nothing_twice() {
 async fn a_refused_document_sends_action_needed_with_the_reason() {
     let (token, id, address) = registered("refused").await;
     let id = id.as_str();
-    let bytes = std::fs::read(corpus().join("eicar.pdf")).unwrap();
-    e2e_tests::upload_document(
-        &token,
-        id,
-        "insurance_certificate",
-        "coi.pdf",
-        "application/pdf",
-        &bytes,
-        &bytes,
-    )
-    .await;
+    e2e_tests::upload_certificate(&token, id, "eicar.pdf").await;
     let mail = settle_on(&address, 2).await;
     let action = mail
         .iter()
@@ -274,20 +264,6 @@ async fn welcomed(prefix: &str) -> (String, String, String) {
     (token, id, address)
 }
 
-async fn upload(token: &str, id: &str, file: &str) {
-    let bytes = std::fs::read(corpus().join(file)).unwrap();
-    e2e_tests::upload_document(
-        token,
-        id,
-        "insurance_certificate",
-        "coi.pdf",
-        "application/pdf",
-        &bytes,
-        &bytes,
-    )
-    .await;
-}
-
 async fn event_webhooks_suppress_and_unsubscribe() {
     // Forged, unsigned or stale events: 401, nothing recorded.
     let (token, id, address) = welcomed("hook").await;
@@ -311,7 +287,7 @@ async fn event_webhooks_suppress_and_unsubscribe() {
         !s.to_string().contains(&address),
         "only the address's digest is kept"
     );
-    upload(&token, &id, "eicar.pdf").await;
+    e2e_tests::upload_certificate(&token, &id, "eicar.pdf").await;
     tokio::time::sleep(Duration::from_secs(5)).await;
     assert_eq!(mail_to(&address).await.len(), 1, "only the welcome");
 
@@ -321,8 +297,8 @@ async fn event_webhooks_suppress_and_unsubscribe() {
     eventually(Duration::from_secs(20), || suppressed(&address))
         .await
         .expect("unsubscribed");
-    upload(&token, &id, crate::verification::COI).await;
-    upload(&token, &id, "eicar.pdf").await;
+    e2e_tests::upload_certificate(&token, &id, crate::verification::COI).await;
+    e2e_tests::upload_certificate(&token, &id, "eicar.pdf").await;
     // The certificate names another business (action needed: name mismatch), the second
     // file is malware (action needed): both about the account, so both go; "we received
     // your document" is an update and does not.

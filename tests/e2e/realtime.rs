@@ -10,7 +10,7 @@ use domain::engagement::ports::{Connections, Tickets};
 use domain::engagement::realtime::{Audience, Connection, Grant};
 use domain::ids::ContractorId;
 use e2e_tests::live::{Live, ticket};
-use e2e_tests::{client, corpus, corpus_entry, eventually, product, read};
+use e2e_tests::{client, corpus_entry, eventually, product, read};
 use serde_json::{Value, json};
 
 async fn table() -> store::Table {
@@ -115,17 +115,7 @@ pub async fn a_contractor_follows_its_certificate_live_and_catches_up_after_a_dr
     let pong = live.next(Duration::from_secs(5)).await.expect("a pong");
     assert_eq!(pong["type"], "pong", "{pong}");
 
-    let bytes = std::fs::read(corpus().join(file)).unwrap();
-    let doc = e2e_tests::upload_document(
-        &token,
-        &id,
-        "insurance_certificate",
-        "coi.pdf",
-        "application/pdf",
-        &bytes,
-        &bytes,
-    )
-    .await;
+    let doc = e2e_tests::upload_certificate(&token, &id, file).await;
     let doc_id = doc["id"].as_str().unwrap().to_owned();
     let seen = live
         .until(Duration::from_secs(90), |m| {

@@ -525,3 +525,19 @@ pub async fn upload_document(
     );
     doc
 }
+
+/// Uploads the corpus file `file` as the contractor's insurance certificate (a PDF), as a
+/// client would; the document from the intent.
+pub async fn upload_certificate(token: &str, contractor: &str, file: &str) -> Value {
+    let bytes = std::fs::read(corpus().join(file)).expect("a corpus file");
+    upload_document(
+        token,
+        contractor,
+        "insurance_certificate",
+        "coi.pdf",
+        "application/pdf",
+        &bytes,
+        &bytes,
+    )
+    .await
+}
