@@ -49,6 +49,10 @@ const SOURCES: &[&str] = templates!(
     "approved",
     "suspended",
     "rejected",
+    "expiring",
+    "idle_draft",
+    "errors_unresolved",
+    "badges",
 );
 
 /// The templates, parsed once per cold start.
@@ -194,6 +198,16 @@ mod tests {
             "verified" => json!({"subject": "license", "path": "requirements/license"}),
             "suspended" => json!({"subject": "insurance", "failed": ["insurance", "license"]}),
             "rejected" => json!({"reason": "The business could not be identified."}),
+            "expiring" => {
+                json!({"subject": "insurance", "valid_until": "2027-01-31", "days": 7, "path": "requirements/insurance"})
+            }
+            "idle_draft" => json!({"days": 3, "path": ""}),
+            "errors_unresolved" => {
+                json!({"subject": "license", "days": 5, "path": "requirements/license",
+                "reasons": [{"code": "license_not_found", "message": "The registry has no license with this number."}]})
+            }
+            "badges" => json!({"day": "2026-12-02", "path": "achievements",
+                "badges": [{"id": "insured", "en": "Insured", "es": "Asegurado"}, {"id": "licensed", "en": "Licensed", "es": "Licenciado"}]}),
             _ => json!({}),
         }
     }
@@ -270,6 +284,28 @@ mod tests {
             .unwrap();
         assert_eq!(welcome.subject, "Bienvenido a Holiday Lights, Dana <Reyes>");
         assert!(welcome.html.contains("Cancelar suscripción"));
+        let subject = |template: &'static str, lang| {
+            r.render(&notice(template, sample(template)), &to(lang))
+                .unwrap()
+                .subject
+        };
+        assert_eq!(
+            subject("expiring", Lang::En),
+            "Reminder: your insurance certificate expires in 7 days"
+        );
+        assert_eq!(
+            subject("expiring", Lang::Es),
+            "Recordatorio: tu certificado de seguro vence en 7 días"
+        );
+        assert_eq!(subject("badges", Lang::Es), "Ganaste 2 insignias nuevas");
+        assert_eq!(
+            subject("errors_unresolved", Lang::En),
+            "Still needed: your contractor license"
+        );
+        let digest = r
+            .render(&notice("badges", sample("badges")), &to(Lang::Es))
+            .unwrap();
+        assert!(digest.text.contains("- Asegurado") && !digest.text.contains("Insured"));
     }
 
     #[test]

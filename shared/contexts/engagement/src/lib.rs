@@ -12,5 +12,6 @@ pub mod notifications;
 pub mod ports;
 pub mod progress;
 pub mod realtime;
+pub mod reminders;
 
 use domain_kernel::{events, ids};

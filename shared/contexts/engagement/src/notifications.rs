@@ -4,7 +4,7 @@
 //! the event and the template, so a redelivered or duplicated event names the same
 //! notification and is sent once.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::badges::Lang;
@@ -12,7 +12,7 @@ use crate::events::{DomainEvent, Event};
 use domain_kernel::terms::{DocumentKind, RequirementState};
 
 /// Whether a contractor can turn a message off.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Category {
     /// About their account; always sent (welcome, action needed, approved, suspended…).
@@ -35,7 +35,7 @@ pub struct Notice {
 }
 
 /// Every template, for the tests that render them all.
-pub const TEMPLATES: [&str; 7] = [
+pub const TEMPLATES: [&str; 11] = [
     "welcome",
     "document_received",
     "action_needed",
@@ -43,7 +43,67 @@ pub const TEMPLATES: [&str; 7] = [
     "approved",
     "suspended",
     "rejected",
+    "expiring",
+    "idle_draft",
+    "errors_unresolved",
+    "badges",
 ];
+
+/// What a contractor chose to receive, and in which language. Transactional emails (about
+/// the account itself) always go out; updates and reminders can be turned off.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Preferences {
+    pub language: Lang,
+    pub updates: bool,
+    pub reminders: bool,
+}
+
+impl Default for Preferences {
+    fn default() -> Self {
+        Preferences {
+            language: Lang::En,
+            updates: true,
+            reminders: true,
+        }
+    }
+}
+
+/// A change to [`Preferences`] (`PATCH`): absent fields stay as they are.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PreferencesChange {
+    pub language: Option<Lang>,
+    pub updates: Option<bool>,
+    pub reminders: Option<bool>,
+}
+
+impl Preferences {
+    /// Whether an email of `category` may go out.
+    pub fn allows(&self, category: Category) -> bool {
+        match category {
+            Category::Transactional => true,
+            Category::Updates => self.updates,
+            Category::Reminders => self.reminders,
+        }
+    }
+
+    pub fn apply(self, change: PreferencesChange) -> Preferences {
+        Preferences {
+            language: change.language.unwrap_or(self.language),
+            updates: change.updates.unwrap_or(self.updates),
+            reminders: change.reminders.unwrap_or(self.reminders),
+        }
+    }
+
+    /// What a one-click unsubscribe leaves: only what is about the account.
+    pub fn unsubscribed(self) -> Preferences {
+        Preferences {
+            updates: false,
+            reminders: false,
+            ..self
+        }
+    }
+}
 
 /// What a requirement or a document is called in an email.
 pub fn label(subject: &str, lang: Lang) -> &'static str {
@@ -163,6 +223,26 @@ mod tests {
         assert_eq!(notice.category, Category::Transactional);
         assert_eq!(notice_for(&registered.clone()).unwrap().id, notice.id);
         assert!(notice.id.starts_with("ntf_") && notice.id.ends_with("_welcome"));
+    }
+
+    #[test]
+    fn preferences_stop_updates_and_reminders_never_account_emails() {
+        let p = Preferences::default();
+        assert!(p.allows(Category::Updates) && p.allows(Category::Reminders));
+        let off = p.unsubscribed();
+        assert!(!off.allows(Category::Updates) && !off.allows(Category::Reminders));
+        assert!(off.allows(Category::Transactional));
+        let es = off.apply(PreferencesChange {
+            language: Some(Lang::Es),
+            reminders: Some(true),
+            ..Default::default()
+        });
+        assert_eq!(
+            (es.language, es.updates, es.reminders),
+            (Lang::Es, false, true)
+        );
+        let parsed: Result<PreferencesChange, _> = serde_json::from_str(r#"{"language":"fr"}"#);
+        assert!(parsed.is_err(), "only the languages we write in");
     }
 
     #[test]
