@@ -132,3 +132,12 @@ build-EngagementAchievementsFunction:
 
 build-NotificationsSendFunction:
 	scripts/lambda-artifact.sh notifications-send "$(ARTIFACTS_DIR)"
+
+build-NotificationsRemindersFunction:
+	scripts/lambda-artifact.sh notifications-reminders "$(ARTIFACTS_DIR)"
+
+build-NotificationsPreferencesFunction:
+	scripts/lambda-artifact.sh notifications-preferences "$(ARTIFACTS_DIR)"
+
+build-NotificationsFeedbackFunction:
+	scripts/lambda-artifact.sh notifications-feedback "$(ARTIFACTS_DIR)"

@@ -53,6 +53,7 @@ pub fn product_registry() -> Registry {
     http!("bank-exchange", bank_exchange);
     http!("realtime-tickets", realtime_tickets);
     http!("engagement-activity", engagement_activity);
+    http!("notifications-preferences", notifications_preferences);
     http!("engagement-achievements", engagement_achievements);
     macro_rules! scheduled {
         ($name:literal, $krate:ident) => {
@@ -88,6 +89,8 @@ pub fn product_registry() -> Registry {
     sqs!("realtime-push", realtime_push);
     sqs!("engagement-badges", engagement_badges);
     sqs!("notifications-send", notifications_send);
+    sqs!("notifications-feedback", notifications_feedback);
+    scheduled!("notifications-reminders", notifications_reminders);
     macro_rules! event {
         ($name:literal, $krate:ident) => {
             r.insert(

@@ -228,6 +228,10 @@ impl LocalStack {
             if let Some(api) = &ws_api {
                 crate::websocket::rewrite_env(api, &ws_local, &mut env);
             }
+            // Links in emails point at this stack's HTTP API, not at API Gateway's host.
+            if let Some(url) = env.get_mut("PUBLIC_API_URL") {
+                *url = base_url.trim_end_matches('/').to_owned();
+            }
             env.extend(opts.extra_env.clone());
             let handler = factory(Env::from_map(env.clone())).await.map_err(|e| {
                 RunnerError::Function(format!("{} failed its cold start: {e}", def.logical_id))

@@ -81,7 +81,7 @@ pub(crate) async fn read(
 /// The provider secret at `arn_var` (a Secrets Manager JSON object) with every field in
 /// `fields` present and non-empty: a client is never built with a blank credential (it would
 /// fail on every call, later and less clearly).
-pub(crate) async fn secret_fields<const N: usize>(
+pub async fn secret_fields<const N: usize>(
     env: &platform::Env,
     aws: &platform::aws::Aws,
     arn_var: &str,

@@ -13,6 +13,8 @@ use crate::sendgrid::{Accepted, Outgoing};
 pub struct Ses {
     client: aws_sdk_sesv2::Client,
     from: String,
+    /// Where SES publishes bounces and complaints (`SES_CONFIGURATION_SET`).
+    configuration_set: Option<String>,
 }
 
 pub fn from_env(
@@ -25,6 +27,9 @@ pub fn from_env(
     Ok(Ses {
         client: aws_sdk_sesv2::Client::new(&aws.sdk),
         from: format!("{name} <{}>", env.required("EMAIL_FROM")?),
+        configuration_set: env
+            .get("SES_CONFIGURATION_SET")
+            .filter(|v| !v.trim().is_empty()),
     })
 }
 
@@ -74,6 +79,7 @@ impl Ses {
             .destination(Destination::builder().to_addresses(email.to_email).build())
             .content(EmailContent::builder().simple(message.build()).build())
             .email_tags(tag)
+            .set_configuration_set_name(self.configuration_set.clone())
             .send()
             .await;
         match sent {

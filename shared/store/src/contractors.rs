@@ -212,6 +212,36 @@ impl DynamoContractors {
     }
 }
 
+impl DynamoContractors {
+    /// Contractors in `status` whose last change fell between `from` and `to`, oldest first
+    /// (the idle-draft reminder reads it). At most `cap`; `true` when more remain.
+    pub async fn changed_between(
+        &self,
+        status: Status,
+        from: chrono::DateTime<chrono::Utc>,
+        to: chrono::DateTime<chrono::Utc>,
+        cap: usize,
+    ) -> Result<(Vec<Contractor>, bool), RepoError> {
+        let micros = |t: chrono::DateTime<chrono::Utc>| {
+            t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+        };
+        let (items, more) = self
+            .table
+            .query_index_capped::<ContractorItem>(
+                keys::GSI1,
+                "gsi1pk = :pk AND gsi1sk BETWEEN :from AND :to",
+                &[
+                    (":pk", keys::status_gsi1pk(status.as_str())),
+                    (":from", micros(from)),
+                    (":to", format!("{}$", micros(to))),
+                ],
+                cap,
+            )
+            .await?;
+        Ok((items.into_iter().map(|i| i.contractor).collect(), more))
+    }
+}
+
 impl ContractorRepository for DynamoContractors {
     async fn create(&self, commit: &Commit) -> Result<(), RepoError> {
         let c = &commit.contractor;

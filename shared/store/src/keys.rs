@@ -87,6 +87,21 @@ pub const BREAKER_SK: &str = "STATE";
 /// GSI2 partition of requirements waiting for a reviewer.
 pub const OPEN_REVIEWS_GSI2PK: &str = "REVIEW#open";
 
+/// GSI2 partition of requirements in `errors`, by their last verdict (the unresolved-errors
+/// reminder reads it).
+pub const ERRORS_GSI2PK: &str = "ERRORS#requirement";
+
+/// A contractor's email preferences, under the contractor.
+pub const PREFERENCES_SK: &str = "PREFERENCES";
+
+/// Badges earned on a day, spread over [`DIGEST_SHARDS`] partitions, for the next day's
+/// digest emails.
+pub fn digest_pk(day: chrono::NaiveDate, shard: u32) -> String {
+    format!("DIGEST#{day}#{shard}")
+}
+
+pub const DIGEST_SHARDS: u32 = 8;
+
 /// GSI1 partition of verified requirements by the day their evidence ends.
 pub const EXPIRY_GSI1PK: &str = "EXPIRY#requirement";
 

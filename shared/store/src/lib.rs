@@ -5,6 +5,7 @@
 pub mod banks;
 pub mod breakers;
 pub mod contractors;
+pub mod digests;
 pub mod documents;
 pub mod engagement;
 pub mod idempotency;
@@ -13,6 +14,7 @@ pub mod licenses;
 pub mod notifications;
 pub mod objects;
 pub mod outbox;
+pub mod preferences;
 pub mod requirements;
 pub mod suppressions;
 pub mod webhooks;
@@ -20,6 +22,7 @@ pub mod webhooks;
 pub use banks::BankLinks;
 pub use breakers::{DynamoBreakers, provider_guard};
 pub use contractors::DynamoContractors;
+pub use digests::DynamoDigests;
 pub use documents::{DynamoDocuments, S3UploadSigner};
 pub use engagement::{DynamoBadges, DynamoConnections, DynamoFeed, DynamoTickets};
 pub use idempotency::DynamoIdempotency;
@@ -27,6 +30,7 @@ pub use licenses::LicenseCache;
 pub use notifications::DynamoNotifications;
 pub use objects::{S3Objects, SqsScanRequests};
 pub use outbox::DynamoOutbox;
+pub use preferences::DynamoPreferences;
 pub use requirements::{DynamoRequirements, Verification, verification};
 pub use suppressions::DynamoSuppressions;
 pub use webhooks::{Inbox, WebhookInbox};
@@ -85,6 +89,48 @@ impl Table {
 }
 
 impl Table {
+    /// Every page of an index query, as `T`, up to `cap` items; `true` when more remain
+    /// (bounded runs: the scheduled jobs pick up the rest next time).
+    pub(crate) async fn query_index_capped<T: serde::de::DeserializeOwned>(
+        &self,
+        index: &str,
+        key_condition: &str,
+        values: &[(&str, String)],
+        cap: usize,
+    ) -> Result<(Vec<T>, bool), domain::ports::RepoError> {
+        use aws_sdk_dynamodb::types::AttributeValue;
+        use domain::ports::RepoError;
+        let mut found = Vec::new();
+        let mut start = None;
+        loop {
+            let mut query = self
+                .client
+                .query()
+                .table_name(&self.name)
+                .index_name(index)
+                .key_condition_expression(key_condition)
+                .limit(cap.saturating_sub(found.len()).clamp(1, 500) as i32)
+                .set_exclusive_start_key(start.take());
+            for (name, value) in values {
+                query = query.expression_attribute_values(*name, AttributeValue::S(value.clone()));
+            }
+            let out = query
+                .send()
+                .await
+                .map_err(|e| RepoError::Store(failure(&e)))?;
+            for item in out.items.unwrap_or_default() {
+                found.push(
+                    serde_dynamo::from_item(item).map_err(|e| RepoError::Store(Box::new(e)))?,
+                );
+            }
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() && found.len() < cap => start = Some(k),
+                Some(k) if !k.is_empty() => return Ok((found, true)),
+                _ => return Ok((found, false)),
+            }
+        }
+    }
+
     /// Every item of partition `pk` whose sort key starts with `prefix`, read consistently,
     /// all pages, as `T`.
     pub(crate) async fn query_prefix<T: serde::de::DeserializeOwned>(

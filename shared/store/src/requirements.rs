@@ -25,7 +25,8 @@ struct RequirementItem {
     version: u64,
     #[serde(default)]
     contractor_id: Option<ContractorId>,
-    /// GSI2 `REVIEW#open` while the requirement waits for a reviewer (sparse).
+    /// GSI2 `REVIEW#open` while the requirement waits for a reviewer, `ERRORS#requirement`
+    /// while it is in `errors` (sparse).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     gsi2pk: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -55,6 +56,14 @@ pub(crate) async fn all_of(
 }
 
 impl DynamoRequirements {
+    /// Reads only (the scheduled jobs that look requirements up): no events to publish.
+    pub fn reader(table: Table) -> Self {
+        DynamoRequirements {
+            table,
+            publisher: None,
+        }
+    }
+
     pub fn from_env(
         env: &platform::Env,
         aws: &platform::aws::Aws,
@@ -120,6 +129,71 @@ impl DynamoRequirements {
         .await
     }
 
+    /// Verified requirements whose evidence ends between `from` and `to` (inclusive), soonest
+    /// first: what the expiry reminders read. At most `cap` items; `true` when more remain.
+    pub async fn expiring_between(
+        &self,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+        cap: usize,
+    ) -> Result<(Vec<(ContractorId, Requirement)>, bool), RepoError> {
+        self.index_all(
+            keys::GSI1,
+            "gsi1pk = :pk AND gsi1sk BETWEEN :from AND :to",
+            &[
+                (":pk", keys::EXPIRY_GSI1PK.to_owned()),
+                (":from", from.to_string()),
+                // Keys are `<day>#<contractor>#<name>`: everything on `to` sorts before `to` + "$".
+                (":to", format!("{to}$")),
+            ],
+            cap,
+        )
+        .await
+    }
+
+    /// Requirements in `errors` whose last verdict fell between `from` and `to`, oldest first:
+    /// what the unresolved-errors reminder reads. At most `cap`; `true` when more remain.
+    pub async fn errors_decided_between(
+        &self,
+        from: chrono::DateTime<chrono::Utc>,
+        to: chrono::DateTime<chrono::Utc>,
+        cap: usize,
+    ) -> Result<(Vec<(ContractorId, Requirement)>, bool), RepoError> {
+        let micros = |t: chrono::DateTime<chrono::Utc>| {
+            t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+        };
+        self.index_all(
+            keys::GSI2,
+            "gsi2pk = :pk AND gsi2sk BETWEEN :from AND :to",
+            &[
+                (":pk", keys::ERRORS_GSI2PK.to_owned()),
+                (":from", micros(from)),
+                (":to", format!("{}$", micros(to))),
+            ],
+            cap,
+        )
+        .await
+    }
+
+    /// Every page of a sparse index's query, up to `cap` items; `true` when more remain.
+    async fn index_all(
+        &self,
+        index: &str,
+        key_condition: &str,
+        values: &[(&str, String)],
+        cap: usize,
+    ) -> Result<(Vec<(ContractorId, Requirement)>, bool), RepoError> {
+        let (items, more) = self
+            .table
+            .query_index_capped::<RequirementItem>(index, key_condition, values, cap)
+            .await?;
+        let found = items
+            .into_iter()
+            .filter_map(|i| i.contractor_id.map(|c| (c, i.requirement)))
+            .collect();
+        Ok((found, more))
+    }
+
     /// One page of requirement items from a sparse index, with their contractors.
     async fn index_page(
         &self,
@@ -168,23 +242,36 @@ pub(crate) fn requirement_put(
     let expiry = (requirement.state() == domain::verification::RequirementState::Verified)
         .then(|| requirement.valid_until())
         .flatten();
+    // Sparse GSI2: the review queue by hand-over time, or the unresolved errors by verdict.
+    let micros =
+        |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    let gsi2 = match requirement.state() {
+        domain::verification::RequirementState::ManualReview => Some((
+            keys::OPEN_REVIEWS_GSI2PK.to_owned(),
+            format!(
+                "{}#{contractor}#{}",
+                micros(chrono::Utc::now()),
+                requirement.name
+            ),
+        )),
+        domain::verification::RequirementState::Errors => Some((
+            keys::ERRORS_GSI2PK.to_owned(),
+            format!(
+                "{}#{contractor}#{}",
+                micros(requirement.decided_at().unwrap_or_else(chrono::Utc::now)),
+                requirement.name
+            ),
+        )),
+        _ => None,
+    };
     let item = serde_dynamo::to_item(RequirementItem {
         pk: keys::contractor_pk(contractor),
         sk: keys::requirement_sk(&requirement.name),
         entity: "requirement".into(),
         version: read_version + 1,
         contractor_id: Some(contractor.clone()),
-        gsi2pk: (requirement.state() == domain::verification::RequirementState::ManualReview)
-            .then(|| keys::OPEN_REVIEWS_GSI2PK.to_owned()),
-        gsi2sk: (requirement.state() == domain::verification::RequirementState::ManualReview).then(
-            || {
-                format!(
-                    "{}#{contractor}#{}",
-                    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-                    requirement.name
-                )
-            },
-        ),
+        gsi2pk: gsi2.as_ref().map(|(pk, _)| pk.clone()),
+        gsi2sk: gsi2.map(|(_, sk)| sk),
         gsi1pk: expiry.map(|_| keys::EXPIRY_GSI1PK.to_owned()),
         gsi1sk: expiry.map(|d| format!("{d}#{contractor}#{}", requirement.name)),
         requirement: requirement.clone(),

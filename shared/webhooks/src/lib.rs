@@ -22,6 +22,7 @@ use serde::Deserialize;
 /// Webhook bodies are small JSON documents; anything larger is not one.
 pub const MAX_BODY: usize = 64 * 1024;
 /// How old a Plaid verification token may be (Plaid's rule: 5 minutes).
+pub mod links;
 pub mod sendgrid;
 
 pub const MAX_AGE_SECONDS: i64 = 5 * 60;

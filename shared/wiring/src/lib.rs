@@ -4,6 +4,7 @@
 
 pub mod engagement;
 pub mod error;
+pub mod mail;
 pub mod views;
 
 pub use error::Error;

@@ -278,6 +278,11 @@ impl Requirement {
         }
     }
 
+    /// When the latest result was recorded (the current state's verdict), if any.
+    pub fn decided_at(&self) -> Option<DateTime<Utc>> {
+        self.results.values().map(|r| r.at).max()
+    }
+
     /// The findings a contractor can act on, for an `errors` state.
     pub fn findings(&self) -> Vec<&Finding> {
         self.results
