@@ -96,7 +96,7 @@ async fn upload(token: &str, id: &str, kind: &str, file: &std::path::Path) {
     .await;
 }
 
-async fn requirement_where(
+pub(crate) async fn requirement_where(
     id: &str,
     name: &str,
     limit: Duration,
@@ -337,6 +337,49 @@ pub async fn registration_to_approved_then_suspended() {
                 .unwrap()
         )
     );
+    // Before it ends: reminded 30 days out, then 7, each once however often the job runs.
+    let remind = |days: u64| {
+        let id = id.clone();
+        async move {
+            let day = ends - chrono::Days::new(days);
+            crate::notifications::reminders(&id, &format!("{day}T15:00:00Z")).await
+        }
+    };
+    let month = remind(20).await;
+    assert_eq!(month["expiring"]["sent"], 1, "{month}");
+    assert_eq!(
+        month["idle_drafts"]["candidates"], 0,
+        "approved is not a draft"
+    );
+    let again = remind(19).await;
+    assert_eq!(
+        (&again["expiring"]["sent"], &again["expiring"]["already"]),
+        (&json!(0), &json!(1)),
+        "{again}"
+    );
+    let week = remind(5).await;
+    assert_eq!(week["expiring"]["sent"], 1, "{week}");
+    assert_eq!(remind(1).await["expiring"]["already"], 1);
+    for threshold in ["30d", "7d"] {
+        let log = crate::notifications::notification(&format!(
+            "ntf_rem_{id}_expiring_insurance_{ends}_{threshold}"
+        ))
+        .await;
+        assert_eq!(log["status"], "sent", "{log}");
+    }
+    // The badges earned on approval day come the next day, in one email.
+    let earned = approved_badges["approved"]["earned_at"]
+        .as_str()
+        .unwrap()
+        .parse::<chrono::DateTime<chrono::Utc>>()
+        .unwrap()
+        .date_naive();
+    let next_day = earned.succ_opt().unwrap();
+    let digest = crate::notifications::reminders(&id, &format!("{next_day}T15:00:00Z")).await;
+    assert_eq!(digest["badge_digests"]["sent"], 1, "{digest}");
+    let log = crate::notifications::notification(&format!("ntf_digest_{id}_{earned}")).await;
+    assert_eq!(log["status"], "sent", "{log}");
+
     let before = recheck(&id, &ends.to_string()).await;
     assert_eq!(before["lapsed"], 0, "valid through its last day: {before}");
     let after = ends.succ_opt().unwrap().to_string();

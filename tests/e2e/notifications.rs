@@ -230,6 +230,270 @@ async fn emails_go_out_once_through_sendgrid_or_ses() {
     assert_eq!(settle_on(&address, 1).await.len(), 1);
 
     event_webhooks_suppress_and_unsubscribe().await;
+    preferences_language_and_one_click_unsubscribe().await;
+    reminders_go_out_once_per_threshold().await;
+    ses_bounces_suppress_the_address().await;
+}
+
+/// Runs the daily reminders job as if it were `time`, for one contractor: its tallies.
+pub(crate) async fn reminders(contractor: &str, time: &str) -> Value {
+    let event = json!({
+        "version": "0", "id": format!("reminders-{}", ulid::Ulid::new()), "detail-type": "Scheduled Event",
+        "source": "aws.events", "account": "123456789012", "time": time,
+        "region": "us-east-1", "resources": [], "detail": {"contractor_id": contractor},
+    });
+    let (status, _, out) = read(
+        client()
+            .post(product().url("/_local/functions/NotificationsRemindersFunction/invoke"))
+            .json(&event)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200, "{out}");
+    out
+}
+
+/// A notification's log item (`{}` when there is none).
+pub(crate) async fn notification(id: &str) -> Value {
+    match product()
+        .table_item(&format!("NOTIFY#{id}"), "NOTIFICATION")
+        .await
+    {
+        Some(item) => serde_dynamo::from_item(item).unwrap(),
+        None => json!({}),
+    }
+}
+
+/// The email preferences `token` may read for `id`: status and body.
+async fn preferences(token: &str, id: &str) -> (u16, Value) {
+    let (status, _, body) = product()
+        .get_as(token, &format!("/v1/contractors/{id}/preferences"))
+        .await;
+    (status, body)
+}
+
+async fn preferences_language_and_one_click_unsubscribe() {
+    let stack = product();
+    // Registered from a phone set to Spanish: the emails speak Spanish from the welcome on.
+    let tag = format!("es{}", &ulid::Ulid::new().to_string().to_lowercase()[18..]);
+    let body = registration(&tag);
+    let address = body["contact"]["email"].as_str().unwrap().to_owned();
+    let token = stack.login(&tag, &["contractor"]).await;
+    let (status, _, created) = read(
+        client()
+            .post(stack.url("/v1/contractors"))
+            .bearer_auth(&token)
+            .header("accept-language", "es-MX,es;q=0.9,en;q=0.5")
+            .json(&body)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_str().unwrap().to_owned();
+    let welcome = &settle_on(&address, 1).await[0];
+    assert_eq!(
+        welcome["subject"],
+        "Bienvenido a Holiday Lights, Dana Reyes"
+    );
+    assert!(
+        welcome["headers"].is_null(),
+        "an email about the account has no unsubscribe: {welcome}"
+    );
+    let (status, prefs) = preferences(&token, &id).await;
+    assert_eq!(status, 200, "{prefs}");
+    assert_eq!(
+        (&prefs["language"], &prefs["updates"], &prefs["reminders"]),
+        (&json!("es"), &json!(true), &json!(true))
+    );
+
+    // Bad changes are refused with the field named; another contractor can't look.
+    let path = format!("/v1/contractors/{id}/preferences");
+    for (change, code) in [
+        (json!({"language": "fr"}), "invalid"),
+        (json!({"colour": "red"}), "unknown_field"),
+        (json!({"updates": "no"}), "invalid"),
+    ] {
+        let (status, _, problem) = stack.patch_as(&token, &path, &change, None).await;
+        assert_eq!(status, 422, "{change}: {problem}");
+        assert_eq!(problem["errors"][0]["code"], code, "{problem}");
+    }
+    let stranger = stack.login("stranger", &["contractor"]).await;
+    let (status, _) = preferences(&stranger, &id).await;
+    assert!(status == 403 || status == 404, "{status}");
+
+    // An update (a document received) carries a signed one-click unsubscribe link.
+    e2e_tests::upload_certificate(&token, &id, crate::verification::COI).await;
+    let received = eventually(Duration::from_secs(30), || async {
+        mail_to(&address)
+            .await
+            .into_iter()
+            .find(|m| m["categories"][0] == "document_received")
+    })
+    .await
+    .expect("document received");
+    assert!(
+        received["subject"].as_str().unwrap().contains("recibimos")
+            || received["subject"].as_str().unwrap().contains("Recibimos"),
+        "in Spanish: {}",
+        received["subject"]
+    );
+    assert_eq!(
+        received["headers"]["List-Unsubscribe-Post"],
+        "List-Unsubscribe=One-Click"
+    );
+    let link = received["headers"]["List-Unsubscribe"]
+        .as_str()
+        .unwrap()
+        .trim_matches(|c| c == '<' || c == '>')
+        .to_owned();
+    assert!(link.starts_with(&stack.url("/v1/unsubscribe/")), "{link}");
+    assert!(received["text"].as_str().unwrap().contains(&link));
+
+    // Opening the link changes nothing (scanners fetch links); it asks, in Spanish.
+    let page = client().get(&link).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(
+        page.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("lang=\"es\"") && html.contains("method=\"post\""),
+        "{html}"
+    );
+    assert_eq!(preferences(&token, &id).await.1["updates"], true);
+
+    // A forged link is unknown; the one-click POST (as a mail client sends it) unsubscribes,
+    // and again is the same.
+    let mut forged = link.clone();
+    let last = forged.pop().unwrap();
+    forged.push(if last == 'A' { 'B' } else { 'A' });
+    for url in [forged, stack.url("/v1/unsubscribe/v1.ctr_nobody.abc")] {
+        let resp = client().post(&url).send().await.unwrap();
+        assert_eq!(resp.status(), 404, "{url}");
+    }
+    for _ in 0..2 {
+        let resp = client()
+            .post(&link)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("List-Unsubscribe=One-Click")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+    }
+    let (_, prefs) = preferences(&token, &id).await;
+    assert_eq!(
+        (&prefs["language"], &prefs["updates"], &prefs["reminders"]),
+        (&json!("es"), &json!(false), &json!(false))
+    );
+    // Turned back on by its owner.
+    let (status, _, prefs) = stack
+        .patch_as(&token, &path, &json!({"updates": true}), None)
+        .await;
+    assert_eq!(status, 200, "{prefs}");
+    assert_eq!(
+        (&prefs["updates"], &prefs["reminders"]),
+        (&json!(true), &json!(false))
+    );
+}
+
+async fn reminders_go_out_once_per_threshold() {
+    let (token, id, address) = welcomed("remind").await;
+    let now = chrono::Utc::now();
+    let at = |days: i64| (now + chrono::Duration::days(days)).to_rfc3339();
+
+    // An idle draft: nothing after 2 days, a reminder at 3 and at 10, each once.
+    assert_eq!(reminders(&id, &at(2)).await["idle_drafts"]["sent"], 0);
+    let third = reminders(&id, &at(4)).await;
+    assert_eq!(third["idle_drafts"]["sent"], 1, "{third}");
+    let again = reminders(&id, &at(5)).await;
+    assert_eq!(
+        (
+            &again["idle_drafts"]["sent"],
+            &again["idle_drafts"]["already"]
+        ),
+        (&json!(0), &json!(1)),
+        "{again}"
+    );
+    assert_eq!(reminders(&id, &at(11)).await["idle_drafts"]["sent"], 1);
+    let mail = settle_on(&address, 3).await;
+    let reminder = &mail[1];
+    assert_eq!(
+        reminder["subject"],
+        "Dana Reyes, your registration is waiting for you"
+    );
+    assert_eq!(reminder["categories"], json!(["idle_draft", "reminders"]));
+    assert!(reminder["headers"]["List-Unsubscribe"].is_string());
+
+    // A requirement in errors: reminded once it has waited 5 days.
+    e2e_tests::upload_certificate(&token, &id, crate::verification::COI).await;
+    let failed =
+        crate::approval::requirement_where(&id, "insurance", Duration::from_secs(60), |r| {
+            r.state() == domain::verification::RequirementState::Errors
+        })
+        .await;
+    let since = failed.decided_at().unwrap();
+    let at_since = |days: i64| (since + chrono::Duration::days(days)).to_rfc3339();
+    assert_eq!(
+        reminders(&id, &at_since(4)).await["unresolved_errors"]["sent"],
+        0
+    );
+    let fifth = reminders(&id, &at_since(5)).await;
+    assert_eq!(fifth["unresolved_errors"]["sent"], 1, "{fifth}");
+    assert_eq!(
+        reminders(&id, &at_since(6)).await["unresolved_errors"]["already"],
+        1
+    );
+    let still = eventually(Duration::from_secs(30), || async {
+        mail_to(&address)
+            .await
+            .into_iter()
+            .find(|m| m["categories"][0] == "errors_unresolved")
+    })
+    .await
+    .expect("the errors reminder");
+    assert_eq!(still["subject"], "Still needed: your insurance certificate");
+}
+
+async fn ses_bounces_suppress_the_address() {
+    let stack = product();
+    let address = format!(
+        "bounced-{}@example.com",
+        ulid::Ulid::new().to_string().to_lowercase()
+    );
+    // As SES publishes a permanent bounce through a configuration set's SNS destination.
+    let notification = json!({
+        "eventType": "Bounce",
+        "bounce": {"bounceType": "Permanent", "bounceSubType": "General",
+            "bouncedRecipients": [{"emailAddress": address, "action": "failed", "status": "5.1.1", "diagnosticCode": "smtp; 550 5.1.1 user unknown"}],
+            "timestamp": chrono::Utc::now(), "feedbackId": "0100018c-feedback"},
+        "mail": {"timestamp": chrono::Utc::now(), "messageId": "0100018c-message", "source": "onboarding@holidaylights.example",
+            "destination": [address], "tags": {"notification_id": ["ntf_x_welcome"]}},
+    });
+    stack
+        .aws()
+        .await
+        .sns()
+        .publish()
+        .topic_arn(&stack.refs["EmailFeedbackTopic"])
+        .message(notification.to_string())
+        .send()
+        .await
+        .unwrap();
+    let s = eventually(Duration::from_secs(20), || suppressed(&address))
+        .await
+        .expect("suppressed by the SES bounce");
+    assert_eq!(
+        (&s["scope"], &s["reason"]),
+        (&json!("everything"), &json!("bounce"))
+    );
 }
 
 /// Sends SendGrid events about `address` through the sandbox, signed as `signing` says;
