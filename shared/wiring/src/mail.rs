@@ -145,11 +145,11 @@ impl Mailer {
         let to = c.contact.email.as_str();
         // A bounced or complaining address gets nothing; an unsubscribed one only what is
         // about its account.
-        if let Some(s) = self.suppressions.check(to).await? {
-            if s.scope == Scope::Everything || notice.category != Category::Transactional {
-                tracing::info!(notification_id = %notice.id, to = %masked(to), reason = %s.reason, "address suppressed; not sent");
-                return Ok(Delivery::Skipped("suppressed"));
-            }
+        if let Some(s) = self.suppressions.check(to).await?
+            && (s.scope == Scope::Everything || notice.category != Category::Transactional)
+        {
+            tracing::info!(notification_id = %notice.id, to = %masked(to), reason = %s.reason, "address suppressed; not sent");
+            return Ok(Delivery::Skipped("suppressed"));
         }
         let now = chrono::Utc::now();
         match self
