@@ -1,5 +1,5 @@
 # The two commands a developer needs; everything else is in scripts/.
-.PHONY: dev test package bench bench-extraction bench-pipeline bench-verification bench-realtime fmt
+.PHONY: dev test package bench bench-extraction bench-pipeline bench-verification bench-realtime bench-email fmt
 
 dev:      ## start the local stack on http://127.0.0.1:3000
 	scripts/dev.sh
@@ -24,6 +24,9 @@ bench-verification:    ## Upload → requirement verified (insurance, license), 
 
 bench-realtime:    ## Event → WebSocket message latency, and fan-out to 1/10/100 connections, through the local stack
 	scripts/bench-realtime.sh
+
+bench-email:    ## Emails/s through the local stack: registrations → welcomes, the consumer alone, SES failover
+	scripts/bench-email.sh
 
 fmt:
 	cargo fmt --all

@@ -36,6 +36,16 @@ ensure_apt ca-certificates curl git make
 # Document engines: clamd for the scan, pdftotext/pdftoppm, Tesseract (+ orientation data)
 # heif-convert and Ghostscript (disarming form scripts) for extraction — the same packages the container images install.
 ensure_apt clamav clamav-daemon poppler-utils ghostscript tesseract-ocr tesseract-ocr-eng tesseract-ocr-osd libheif-examples
+# Browser checks (tests/browser): Debian's Chromium driven by playwright-core from npm; no
+# browser download.
+ensure_apt chromium
+command -v node >/dev/null && command -v npm >/dev/null || ensure_apt nodejs npm
+browser_dir="$ONBOARDING_ROOT/tests/browser"
+if [ ! -f "$browser_dir/node_modules/.package-lock.json" ] \
+  || ! cmp -s "$browser_dir/package-lock.json" "$browser_dir/node_modules/.lock-installed"; then
+  log "npm ci in tests/browser"
+  (cd "$browser_dir" && npm ci --no-audit --no-fund --silent && cp package-lock.json node_modules/.lock-installed)
+fi
 if ! command -v cargo >/dev/null; then
   log "no Rust toolchain: install one with rustup (stable, with clippy and rustfmt), then run again"
   exit 1

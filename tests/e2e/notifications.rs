@@ -211,22 +211,48 @@ async fn emails_go_out_once_through_sendgrid_or_ses() {
     a_consumer_crashing_mid_batch_sends_nothing_twice().await;
     a_refused_document_sends_action_needed_with_the_reason().await;
 
-    // SendGrid down: SES sends it, once.
-    sendgrid(json!({"mode": "down"})).await;
-    let (address, item) = welcome_logged("ses").await;
-    sendgrid(json!({"mode": "ok"})).await;
-    assert_eq!(item["provider"], "ses", "{item}");
-    assert!(
-        !item["message_id"].as_str().unwrap_or("").is_empty(),
-        "{item}"
-    );
-    assert!(mail_to(&address).await.is_empty(), "SendGrid took nothing");
-
     // SendGrid slow but accepting: no SES copy.
     sendgrid(json!({"mode": "slow", "delay_ms": 1500})).await;
     let (address, item) = welcome_logged("slow").await;
     sendgrid(json!({"mode": "ok"})).await;
     assert_eq!(item["provider"], "sendgrid", "{item}");
+    assert_eq!(settle_on(&address, 1).await.len(), 1);
+
+    // SendGrid down: SES sends each email, once; after five failures SendGrid's breaker is
+    // open and is not even called.
+    sendgrid(json!({"mode": "down"})).await;
+    for i in 0..5 {
+        let (address, item) = welcome_logged(&format!("ses{i}")).await;
+        assert_eq!(item["provider"], "ses", "{item}");
+        assert!(
+            !item["message_id"].as_str().unwrap_or("").is_empty(),
+            "{item}"
+        );
+        assert!(mail_to(&address).await.is_empty(), "SendGrid took nothing");
+    }
+    let breaker = product()
+        .table_item("BREAKER#sendgrid", "STATE")
+        .await
+        .expect("SendGrid's breaker");
+    assert!(
+        breaker["breaker"].as_s().unwrap().contains("\"open\""),
+        "{breaker:?}"
+    );
+    // SendGrid back: after the cool-down (2 s in this stack) a probe closes the breaker and
+    // mail goes through SendGrid again.
+    sendgrid(json!({"mode": "ok"})).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let mut back = None;
+    for i in 0..3 {
+        let (address, item) = welcome_logged(&format!("back{i}")).await;
+        if item["provider"] == "sendgrid" {
+            back = Some(address);
+            break;
+        }
+        // Another email took the probe at that moment; the next one finds it closed.
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    let address = back.expect("SendGrid in use again after its cool-down");
     assert_eq!(settle_on(&address, 1).await.len(), 1);
 
     event_webhooks_suppress_and_unsubscribe().await;
@@ -352,6 +378,7 @@ async fn preferences_language_and_one_click_unsubscribe() {
         .to_owned();
     assert!(link.starts_with(&stack.url("/v1/unsubscribe/")), "{link}");
     assert!(received["text"].as_str().unwrap().contains(&link));
+    looks_right_in_chromium(&received, "es", "Abrir la app", "Cancelar suscripción");
 
     // Opening the link changes nothing (scanners fetch links); it asks, in Spanish.
     let page = client().get(&link).send().await.unwrap();
@@ -393,6 +420,35 @@ async fn preferences_language_and_one_click_unsubscribe() {
         (&prefs["language"], &prefs["updates"], &prefs["reminders"]),
         (&json!("es"), &json!(false), &json!(false))
     );
+    // Unsubscribed: the idle-draft reminder is not sent; what is about the account still is.
+    let later = (chrono::Utc::now() + chrono::Duration::days(4)).to_rfc3339();
+    let run = reminders(&id, &later).await;
+    assert_eq!(
+        (&run["idle_drafts"]["sent"], &run["idle_drafts"]["skipped"]),
+        (&json!(0), &json!(1)),
+        "{run}"
+    );
+    let action_needed = || async {
+        mail_to(&address)
+            .await
+            .iter()
+            .filter(|m| m["categories"] == json!(["action_needed", "transactional"]))
+            .count()
+    };
+    // The certificate named another business: its "action needed" came before.
+    let count_is = |n: usize| async move {
+        eventually(Duration::from_secs(30), || async {
+            (action_needed().await == n).then_some(())
+        })
+        .await
+        .is_some()
+    };
+    assert!(count_is(1).await, "the name mismatch");
+    e2e_tests::upload_certificate(&token, &id, "eicar.pdf").await;
+    assert!(
+        count_is(2).await,
+        "action needed still goes after unsubscribing"
+    );
     // Turned back on by its owner.
     let (status, _, prefs) = stack
         .patch_as(&token, &path, &json!({"updates": true}), None)
@@ -402,6 +458,54 @@ async fn preferences_language_and_one_click_unsubscribe() {
         (&prefs["updates"], &prefs["reminders"]),
         (&json!(true), &json!(false))
     );
+}
+
+/// Renders `email`'s HTML in headless Chromium (tests/browser, playwright-core with
+/// Debian's chromium) at phone and desktop widths and checks what a reader would see: its
+/// language, no sideways scrolling, the call to action on screen and legible, the footer.
+fn looks_right_in_chromium(email: &Value, lang: &str, cta: &str, footer: &str) {
+    let dir = std::env::temp_dir().join(format!("email-shot-{}", ulid::Ulid::new()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let html = dir.join("email.html");
+    std::fs::write(&html, email["html"].as_str().unwrap()).unwrap();
+    let out = std::process::Command::new("node")
+        .arg(e2e_tests::repo_root().join("tests/browser/email-screenshot.mjs"))
+        .arg(&html)
+        .arg(&dir)
+        .output()
+        .expect("node (scripts/bootstrap.sh installs it)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let seen: Value = serde_json::from_slice(&out.stdout).unwrap();
+    for (width, facts) in seen.as_object().unwrap() {
+        assert_eq!(facts["lang"], lang, "{width}");
+        assert!(
+            facts["scrollWidth"].as_f64() <= facts["innerWidth"].as_f64(),
+            "{width}: no sideways scrolling: {facts}"
+        );
+        assert_eq!(facts["cta"]["text"], cta, "{width}");
+        assert!(
+            facts["cta"]["left"].as_f64().unwrap() >= 0.0
+                && facts["cta"]["right"].as_f64() <= facts["innerWidth"].as_f64(),
+            "{width}: the button is on screen: {facts}"
+        );
+        assert!(
+            facts["cta"]["height"].as_f64().unwrap() >= 44.0,
+            "{width}: a thumb-sized button"
+        );
+        assert!(
+            facts["cta"]["contrast"].as_f64().unwrap() >= 4.5,
+            "{width}: legible (WCAG AA): {facts}"
+        );
+        assert!(facts["bodyFontPx"].as_f64().unwrap() >= 14.0, "{width}");
+        assert!(facts["text"].as_str().unwrap().contains(footer), "{width}");
+        let shot = std::fs::metadata(facts["screenshot"].as_str().unwrap()).unwrap();
+        assert!(shot.len() > 5_000, "{width}: a real screenshot");
+    }
+    eprintln!("email screenshots: {}", dir.display());
 }
 
 async fn reminders_go_out_once_per_threshold() {

@@ -51,6 +51,9 @@ pub fn start_stack(template: PathBuf, registry: fn() -> Registry) -> Stack {
                 // breaker and review paths are the same, without waiting out real minutes.
                 opts.extra_env
                     .insert("PROVIDER_RETRY_DELAYS_SECONDS".into(), "3".into());
+                // The email providers' breakers cool down in 2 s, not a minute.
+                opts.extra_env
+                    .insert("EMAIL_BREAKER_COOL_DOWN_SECONDS".into(), "2".into());
                 match LocalStack::start(opts).await {
                     Ok(stack) => {
                         tx.send(Ok(Stack {

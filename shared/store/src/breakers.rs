@@ -76,18 +76,42 @@ impl domain::verifying::BreakerRepository for DynamoBreakers {
 }
 
 /// One provider's breaker in the table, with the settings from the environment
-/// (`BREAKER_FAILURE_THRESHOLD`, `BREAKER_COOL_DOWN_SECONDS`).
+/// (`BREAKER_FAILURE_THRESHOLD`, `BREAKER_COOL_DOWN_SECONDS`; 5 failures, 5 minutes).
 pub fn provider_guard(
     table: Table,
     provider: &str,
     env: &platform::Env,
 ) -> Result<domain::verifying::ProviderGuard<DynamoBreakers>, platform::ConfigError> {
+    guard_from_env(table, provider, env, "BREAKER", 300)
+}
+
+/// An email provider's breaker (`EMAIL_BREAKER_FAILURE_THRESHOLD`,
+/// `EMAIL_BREAKER_COOL_DOWN_SECONDS`; 5 failures, 1 minute): shorter than a verification
+/// provider's, since mail fails over to the other provider meanwhile and the primary
+/// should be back in use soon.
+pub fn email_provider_guard(
+    table: Table,
+    provider: &str,
+    env: &platform::Env,
+) -> Result<domain::verifying::ProviderGuard<DynamoBreakers>, platform::ConfigError> {
+    guard_from_env(table, provider, env, "EMAIL_BREAKER", 60)
+}
+
+fn guard_from_env(
+    table: Table,
+    provider: &str,
+    env: &platform::Env,
+    prefix: &str,
+    cool_down_seconds: i64,
+) -> Result<domain::verifying::ProviderGuard<DynamoBreakers>, platform::ConfigError> {
     Ok(domain::verifying::ProviderGuard::new(
         DynamoBreakers::new(table),
         provider,
         domain::breaker::BreakerSettings {
-            failure_threshold: env.parse_or("BREAKER_FAILURE_THRESHOLD", 5)?,
-            cool_down: chrono::Duration::seconds(env.parse_or("BREAKER_COOL_DOWN_SECONDS", 300)?),
+            failure_threshold: env.parse_or(&format!("{prefix}_FAILURE_THRESHOLD"), 5)?,
+            cool_down: chrono::Duration::seconds(
+                env.parse_or(&format!("{prefix}_COOL_DOWN_SECONDS"), cool_down_seconds)?,
+            ),
             probe_timeout: chrono::Duration::seconds(60),
         },
     ))

@@ -20,7 +20,7 @@ pub mod suppressions;
 pub mod webhooks;
 
 pub use banks::BankLinks;
-pub use breakers::{DynamoBreakers, provider_guard};
+pub use breakers::{DynamoBreakers, email_provider_guard, provider_guard};
 pub use contractors::DynamoContractors;
 pub use digests::DynamoDigests;
 pub use documents::{DynamoDocuments, S3UploadSigner};
