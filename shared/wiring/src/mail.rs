@@ -201,15 +201,14 @@ impl Mailer {
         };
         let (provider, outcome) = match self
             .through(&self.sendgrid_breaker, self.sendgrid.send(&email))
-            .await?
+            .await
         {
             Err(e @ (ProviderError::Unavailable(_) | ProviderError::RateLimited { .. })) => {
                 // SendGrid could not have accepted it: SES sends the same message.
                 tracing::warn!(notification_id = %notice.id, error = %e, "SendGrid unavailable; failing over to SES");
                 (
                     "ses",
-                    self.through(&self.ses_breaker, self.ses.send(&email))
-                        .await?,
+                    self.through(&self.ses_breaker, self.ses.send(&email)).await,
                 )
             }
             other => ("sendgrid", other),
@@ -238,38 +237,59 @@ impl Mailer {
     /// Calls a provider under its breaker: while it is open (or another instance probes it)
     /// the provider is not called and the answer is `Unavailable`, which lets the caller
     /// fail over. A refusal says nothing about the provider's health.
+    ///
+    /// Once `deliver` has begun the notice, no store error may escape from here: the log
+    /// says `sending`, so an error would leave a mail that was never sent looking in
+    /// flight for ever. A breaker that can't be read counts as open (the other provider
+    /// may still send; if neither does, the notice is freed for a retry), and bookkeeping
+    /// that fails after the call is logged, not returned (the outcome is what matters).
     async fn through(
         &self,
         breaker: &ProviderGuard<DynamoBreakers>,
         call: impl std::future::Future<Output = Result<Accepted, ProviderError>>,
-    ) -> Result<Result<Accepted, ProviderError>, RepoError> {
+    ) -> Result<Accepted, ProviderError> {
         let now = chrono::Utc::now();
-        match breaker.gate(now).await? {
-            Gate::Call => {}
-            Gate::Refused(reason) => {
-                return Ok(Err(ProviderError::Unavailable(format!(
+        match breaker.gate(now).await {
+            Err(e) => {
+                tracing::warn!(provider = %breaker.provider, error = %e, "breaker unreadable; provider not called");
+                return Err(ProviderError::Unavailable(format!(
+                    "{} breaker unreadable",
+                    breaker.provider
+                )));
+            }
+            Ok(Gate::Call) => {}
+            Ok(Gate::Refused(reason)) => {
+                return Err(ProviderError::Unavailable(format!(
                     "{} breaker open: {reason}",
                     breaker.provider
-                ))));
+                )));
             }
-            Gate::Busy => {
-                return Ok(Err(ProviderError::Unavailable(format!(
+            Ok(Gate::Busy) => {
+                return Err(ProviderError::Unavailable(format!(
                     "{} is being probed by another instance",
                     breaker.provider
-                ))));
+                )));
             }
         }
         let outcome = call.await;
-        match &outcome {
-            Ok(_) => breaker.succeeded().await?,
-            Err(ProviderError::Refused(_)) => {}
-            Err(e) => {
-                if breaker.failed(now, &e.to_string()).await? {
+        let bookkeeping = match &outcome {
+            Ok(_) => breaker.succeeded().await,
+            Err(ProviderError::Refused(_)) => Ok(()),
+            Err(e) => match breaker.failed(now, &e.to_string()).await {
+                Ok(true) => {
                     tracing::warn!(provider = %breaker.provider, error = %e, "breaker opened");
+                    Ok(())
                 }
-            }
+                Ok(false) => Ok(()),
+                Err(repo) => Err(repo),
+            },
+        };
+        if let Err(e) = bookkeeping {
+            // Many instances failing at once contend for the one item; the next outcome
+            // counts again.
+            tracing::warn!(provider = %breaker.provider, error = %e, "breaker not updated");
         }
-        Ok(outcome)
+        outcome
     }
 }
 
