@@ -221,7 +221,7 @@ async fn recheck(id: &str, day: &str) -> Value {
 
 /// A contractor taken from registration to approved: documents, license and bank verified
 /// automatically, then submitted. Its token, id, the kit's truth and its legal name.
-async fn approved_contractor(label: &str, seed: u64) -> (String, String, Value, String) {
+pub(crate) async fn approved_contractor(label: &str, seed: u64) -> (String, String, Value, String) {
     let name = business(label);
     let (dir, docs) = kit(&name, "CA", seed);
     let license = docs["license"]["expected"].clone();

@@ -567,7 +567,15 @@ async fn the_tin_is_encrypted_at_rest_and_only_ever_masked() {
         !logs.contains("219099999") && !logs.contains("219-09-9999"),
         "the TIN is never logged"
     );
-    let cipher = fieldcrypt::KmsCipher::new(aws.kms(), stack.refs["FieldEncryptionKey"].clone());
+    // Sealed under the contractor's own data key (crypto-shredding, docs/privacy.md).
+    assert_eq!(field.algorithm, "contractor-key/AES-256-GCM");
+    let table = store::Table::new(aws.dynamodb(), stack.refs["OnboardingTable"].clone());
+    let keys = store::DynamoDataKeys::new(table);
+    let cipher = fieldcrypt::ContractorCipher::new(
+        aws.kms(),
+        stack.refs["FieldEncryptionKey"].clone(),
+        keys.clone(),
+    );
     let plain = cipher
         .decrypt(&field, &[("contractor_id", &id), ("field", "tin")])
         .await
@@ -582,6 +590,15 @@ async fn the_tin_is_encrypted_at_rest_and_only_ever_masked() {
             .await
             .is_err()
     );
+    // Erasing the one key item makes the value unreadable, wherever copies of it are.
+    let contractor = domain::ids::ContractorId::parse(&id).unwrap();
+    keys.shred(&contractor).await.unwrap();
+    keys.shred(&contractor).await.unwrap();
+    let gone = cipher
+        .decrypt(&field, &[("contractor_id", &id), ("field", "tin")])
+        .await
+        .unwrap_err();
+    assert!(gone.to_string().contains("erased"), "{gone}");
 }
 
 #[tokio::test]

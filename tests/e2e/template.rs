@@ -246,3 +246,41 @@ fn the_packaging_check_catches_a_template_sam_build_could_not_build() {
         "every function is named: {said}"
     );
 }
+
+#[test]
+fn the_documents_bucket_expires_what_the_data_map_says() {
+    let t = template();
+    let bucket = t
+        .of_kind("AWS::S3::Bucket")
+        .find(|b| b.properties.pointer("/NotificationConfiguration").is_some())
+        .expect("the documents bucket");
+    let rules = bucket
+        .properties
+        .pointer("/LifecycleConfiguration/Rules")
+        .and_then(Value::as_array)
+        .expect("lifecycle rules");
+    let quarantine = store::data_map::OBJECTS
+        .iter()
+        .find(|o| o.pattern.starts_with(store::objects::QUARANTINE_PREFIX))
+        .expect("the quarantine in the data map");
+    let domain::privacy::Retention::Job { days, .. } = quarantine.holding.retention else {
+        panic!("the quarantine is removed after a number of days");
+    };
+    let expire = rules
+        .iter()
+        .find(|r| r["Prefix"] == store::objects::QUARANTINE_PREFIX)
+        .expect("a rule for the quarantine");
+    assert_eq!(expire["Status"], "Enabled");
+    assert_eq!(expire["ExpirationInDays"], u64::from(days));
+    assert!(
+        expire
+            .pointer("/NoncurrentVersionExpiration/NoncurrentDays")
+            .is_some()
+    );
+    assert!(
+        rules
+            .iter()
+            .any(|r| r["ExpiredObjectDeleteMarker"] == true && r["Status"] == "Enabled"),
+        "delete markers left alone are removed"
+    );
+}

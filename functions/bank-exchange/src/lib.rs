@@ -177,7 +177,11 @@ impl HttpApp for Exchange {
             .cipher
             .encrypt(
                 access_token.as_bytes(),
-                &[("purpose", "plaid_access_token"), ("item_id", &item_id)],
+                &[
+                    ("contractor_id", contractor.id.as_str()),
+                    ("purpose", "plaid_access_token"),
+                    ("item_id", &item_id),
+                ],
             )
             .await
             .map_err(ApiError::internal)?;

@@ -7,7 +7,6 @@ use domain::events::{DomainEvent, Event};
 use domain::ids::DocumentId;
 use domain::pipeline::{Extracting, Outcome, PipelineError};
 use engines::CliTextReader;
-use fieldcrypt::KmsCipher;
 use platform::sqs::{Backoff, MessageContext, Retries, SqsConsumer};
 use platform::{BoxError, Env};
 use store::{DynamoDocuments, S3Objects};
@@ -15,7 +14,8 @@ use store::{DynamoDocuments, S3Objects};
 pub struct ExtractFields {
     pub metrics_namespace: String,
     pub backoff: Backoff,
-    pub extracting: Extracting<DynamoDocuments, S3Objects, CliTextReader, KmsCipher>,
+    pub extracting:
+        Extracting<DynamoDocuments, S3Objects, CliTextReader, store::data_keys::FieldCipher>,
 }
 
 pub async fn build(env: &Env) -> Result<ExtractFields, BoxError> {
@@ -27,7 +27,7 @@ pub async fn build(env: &Env) -> Result<ExtractFields, BoxError> {
             documents: DynamoDocuments::from_env(env, &aws)?,
             objects: S3Objects::from_env(env, &aws)?,
             reader: CliTextReader::from_env(env),
-            cipher: KmsCipher::from_env(env, &aws)?,
+            cipher: store::field_cipher(env, &aws)?,
         },
     })
 }

@@ -7,7 +7,7 @@
 //! handlers use: it re-exports each context's modules under the paths they have always had.
 
 pub use domain_kernel::{Invalid, Violation};
-pub use domain_kernel::{access, audit, events, ids, terms, validation, values};
+pub use domain_kernel::{access, audit, events, ids, privacy, terms, validation, values};
 
 pub use domain_verification::{banking, breaker, compliance, licensing, verification, verifying};
 

@@ -13,6 +13,9 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use domain::ports::{CryptoError, EncryptedField, FieldCipher};
 
+mod shredding;
+pub use shredding::ContractorCipher;
+
 pub const ALGORITHM: &str = "kms-envelope/AES-256-GCM";
 
 #[derive(Clone, Debug)]
@@ -77,26 +80,13 @@ impl FieldCipher for KmsCipher {
         let encrypted_key = out
             .ciphertext_blob
             .ok_or_else(|| CryptoError("GenerateDataKey returned no encrypted key".into()))?;
-        let key = LessSafeKey::new(
-            UnboundKey::new(&AES_256_GCM, key_bytes.as_ref()).map_err(|e| err("data key", e))?,
-        );
-        let mut nonce = [0u8; NONCE_LEN];
-        SystemRandom::new()
-            .fill(&mut nonce)
-            .map_err(|e| err("nonce", e))?;
-        let mut sealed = plaintext.to_vec();
-        key.seal_in_place_append_tag(
-            Nonce::assume_unique_for_key(nonce),
-            Aad::from(aad(context)),
-            &mut sealed,
-        )
-        .map_err(|e| err("seal", e))?;
+        let (nonce, sealed) = seal(key_bytes.as_ref(), plaintext, context)?;
         Ok(EncryptedField {
             key_id: out.key_id.unwrap_or_else(|| self.key_id.clone()),
             algorithm: ALGORITHM.to_owned(),
             encrypted_key: B64.encode(encrypted_key.as_ref()),
-            nonce: B64.encode(nonce),
-            ciphertext: B64.encode(sealed),
+            nonce,
+            ciphertext: sealed,
         })
     }
 
@@ -129,24 +119,52 @@ impl FieldCipher for KmsCipher {
         let key_bytes = out
             .plaintext
             .ok_or_else(|| CryptoError("Decrypt returned no key".into()))?;
-        let key = LessSafeKey::new(
-            UnboundKey::new(&AES_256_GCM, key_bytes.as_ref()).map_err(|e| err("data key", e))?,
-        );
-        let nonce: [u8; NONCE_LEN] = B64
-            .decode(&field.nonce)
-            .ok()
-            .and_then(|n| n.try_into().ok())
-            .ok_or_else(|| CryptoError("bad nonce".into()))?;
-        let mut buf = B64
-            .decode(&field.ciphertext)
-            .map_err(|e| err("ciphertext", e))?;
-        let plain = key
-            .open_in_place(
-                Nonce::assume_unique_for_key(nonce),
-                Aad::from(aad(context)),
-                &mut buf,
-            )
-            .map_err(|_| CryptoError("the ciphertext does not open with this context".into()))?;
-        Ok(plain.to_vec())
+        open(key_bytes.as_ref(), field, context)
     }
+}
+
+/// Seals `plaintext` under `key` (AES-256-GCM, a random nonce, the context as associated
+/// data); base64 of the nonce and of the ciphertext with its tag.
+fn seal(
+    key: &[u8],
+    plaintext: &[u8],
+    context: &[(&str, &str)],
+) -> Result<(String, String), CryptoError> {
+    let key = LessSafeKey::new(UnboundKey::new(&AES_256_GCM, key).map_err(|e| err("data key", e))?);
+    let mut nonce = [0u8; NONCE_LEN];
+    SystemRandom::new()
+        .fill(&mut nonce)
+        .map_err(|e| err("nonce", e))?;
+    let mut sealed = plaintext.to_vec();
+    key.seal_in_place_append_tag(
+        Nonce::assume_unique_for_key(nonce),
+        Aad::from(aad(context)),
+        &mut sealed,
+    )
+    .map_err(|e| err("seal", e))?;
+    Ok((B64.encode(nonce), B64.encode(sealed)))
+}
+
+fn open(
+    key: &[u8],
+    field: &EncryptedField,
+    context: &[(&str, &str)],
+) -> Result<Vec<u8>, CryptoError> {
+    let key = LessSafeKey::new(UnboundKey::new(&AES_256_GCM, key).map_err(|e| err("data key", e))?);
+    let nonce: [u8; NONCE_LEN] = B64
+        .decode(&field.nonce)
+        .ok()
+        .and_then(|n| n.try_into().ok())
+        .ok_or_else(|| CryptoError("bad nonce".into()))?;
+    let mut buf = B64
+        .decode(&field.ciphertext)
+        .map_err(|e| err("ciphertext", e))?;
+    let plain = key
+        .open_in_place(
+            Nonce::assume_unique_for_key(nonce),
+            Aad::from(aad(context)),
+            &mut buf,
+        )
+        .map_err(|_| CryptoError("the ciphertext does not open with this context".into()))?;
+    Ok(plain.to_vec())
 }

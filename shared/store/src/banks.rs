@@ -42,6 +42,14 @@ impl BankLinks {
                 "contractor_id",
                 AttributeValue::S(link.contractor_id.to_string()),
             )
+            .item(
+                "gsi1pk",
+                AttributeValue::S(keys::subject_gsi1pk(link.contractor_id.as_str())),
+            )
+            .item(
+                "gsi1sk",
+                AttributeValue::S(format!("BANKLINK#{}", link.item_id)),
+            )
             .item("link", AttributeValue::S(json))
             .send()
             .await

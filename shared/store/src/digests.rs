@@ -23,7 +23,7 @@ pub struct Earned {
     pub badge: String,
 }
 
-fn shard(contractor: &ContractorId) -> u32 {
+pub(crate) fn shard(contractor: &ContractorId) -> u32 {
     let d = Sha256::digest(contractor.as_str().as_bytes());
     u32::from(d[0]) % keys::DIGEST_SHARDS
 }

@@ -94,6 +94,15 @@ pub const ERRORS_GSI2PK: &str = "ERRORS#requirement";
 /// A contractor's email preferences, under the contractor.
 pub const PREFERENCES_SK: &str = "PREFERENCES";
 
+/// GSI1 partition of a contractor's items that live under other keys (notification log,
+/// bank links): how export and erasure find them (`store::subject`).
+pub fn subject_gsi1pk(contractor: &str) -> String {
+    format!("SUBJECT#{contractor}")
+}
+
+/// A contractor's wrapped data key (crypto-shredding: erasure deletes it).
+pub const DATA_KEY_SK: &str = "DATAKEY";
+
 /// Badges earned on a day, spread over [`DIGEST_SHARDS`] partitions, for the next day's
 /// digest emails.
 pub fn digest_pk(day: chrono::NaiveDate, shard: u32) -> String {

@@ -5,6 +5,8 @@
 pub mod banks;
 pub mod breakers;
 pub mod contractors;
+pub mod data_keys;
+pub mod data_map;
 pub mod digests;
 pub mod documents;
 pub mod engagement;
@@ -16,12 +18,14 @@ pub mod objects;
 pub mod outbox;
 pub mod preferences;
 pub mod requirements;
+pub mod subject;
 pub mod suppressions;
 pub mod webhooks;
 
 pub use banks::BankLinks;
 pub use breakers::{DynamoBreakers, email_provider_guard, provider_guard};
 pub use contractors::DynamoContractors;
+pub use data_keys::{DynamoDataKeys, field_cipher};
 pub use digests::DynamoDigests;
 pub use documents::{DynamoDocuments, S3UploadSigner};
 pub use engagement::{DynamoBadges, DynamoConnections, DynamoFeed, DynamoTickets};

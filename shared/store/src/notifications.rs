@@ -57,6 +57,8 @@ impl DynamoNotifications {
             .item(keys::SK, s(keys::NOTIFICATION_SK))
             .item("entity", s("notification"))
             .item("contractor_id", s(contractor))
+            .item("gsi1pk", s(keys::subject_gsi1pk(contractor)))
+            .item("gsi1sk", s(format!("NOTIFY#{id}")))
             .item("template", s(template))
             .item("status", s("sending"))
             .item("started_at", s(now.to_rfc3339()))

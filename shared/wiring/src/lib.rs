@@ -15,7 +15,6 @@ pub type Answer = Result<Response<Body>, Error>;
 use domain::contractor::Contractor;
 use domain::onboarding::{Onboarding, RequestFacts, Viewer};
 use domain::steps::AgreementVersions;
-use fieldcrypt::KmsCipher;
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use platform::auth::Role;
@@ -25,7 +24,7 @@ use platform::idempotency::Idempotent;
 use platform::{ApiError, BoxError, Env};
 use store::{DynamoContractors, DynamoIdempotency};
 
-pub type Service = Onboarding<DynamoContractors, KmsCipher>;
+pub type Service = Onboarding<DynamoContractors, store::data_keys::FieldCipher>;
 
 /// What an API function needs, built once per cold start.
 pub struct Api {
@@ -39,7 +38,7 @@ impl Api {
         let api = Api {
             service: Onboarding {
                 contractors: DynamoContractors::from_env(env, &aws)?,
-                cipher: KmsCipher::from_env(env, &aws)?,
+                cipher: store::field_cipher(env, &aws)?,
                 versions: AgreementVersions {
                     terms: env.required("TERMS_VERSION")?,
                     privacy: env.required("PRIVACY_VERSION")?,

@@ -394,7 +394,11 @@ impl<D: DocumentWrites, O: ObjectStore, R: TextReader + PdfDisarmer, K: FieldCip
                     .cipher
                     .encrypt(
                         tin.expose_digits().as_bytes(),
-                        &[("document_id", doc.id.as_str()), ("field", "tin")],
+                        &[
+                            ("contractor_id", doc.contractor_id.as_str()),
+                            ("document_id", doc.id.as_str()),
+                            ("field", "tin"),
+                        ],
                     )
                     .await?;
                 field.value = tin.masked();

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod events;
 pub mod ids;
 pub mod ports;
+pub mod privacy;
 pub mod terms;
 pub mod validation;
 pub mod values;

@@ -59,6 +59,32 @@ pub trait FieldCipher: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Vec<u8>, CryptoError>> + Send;
 }
 
+/// A contractor's data key, as kept: wrapped by the key-management service under the
+/// contractor's id as context. Erasing it makes everything sealed under it unreadable,
+/// wherever copies are (backups, point-in-time recovery): crypto-shredding.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WrappedKey {
+    /// The key-management key that wraps it.
+    pub master_key_id: String,
+    /// The wrapped data key.
+    pub ciphertext: Vec<u8>,
+}
+
+/// Where each contractor's wrapped data key lives (one per contractor).
+pub trait DataKeyStore: Send + Sync + 'static {
+    fn get(
+        &self,
+        contractor: &str,
+    ) -> impl Future<Output = Result<Option<WrappedKey>, RepoError>> + Send;
+    /// Stores `key` unless the contractor has one; `false` when another writer won (read
+    /// theirs).
+    fn put_new(
+        &self,
+        contractor: &str,
+        key: &WrappedKey,
+    ) -> impl Future<Output = Result<bool, RepoError>> + Send;
+}
+
 /// In-memory adapters for tests (the `testing` feature lends them to other crates' tests).
 #[cfg(any(test, feature = "testing"))]
 pub mod memory {

@@ -1,0 +1,163 @@
+//! The words of the data map: whose data a stored thing is, what personal data it holds,
+//! how long it stays, why we may keep it, and how it goes when its subject asks to be
+//! erased. The map itself (which item type or object prefix is which) lives beside the key
+//! layout in `store::data_map`; export, erasure and the retention jobs read it, and a test
+//! walks the table and bucket so nothing exists that it does not name.
+
+/// Whose data it is: how export and erasure find it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Subject {
+    /// Keyed by the contractor id (in the key, or in an attribute named here).
+    Contractor { via: &'static str },
+    /// Keyed by the login's subject (the owner lock, idempotency records).
+    Login,
+    /// Keyed by a digest of an email address (suppressions): no contractor id, and no
+    /// address to read back.
+    AddressDigest,
+    /// About the system, not a person (breakers, the outbox cursor).
+    NoOne,
+}
+
+/// How long it stays.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Retention {
+    /// As long as the account exists (then erasure or the draft retention job).
+    Account,
+    /// Removed by a TTL after about this many hours.
+    Ttl { hours: u32 },
+    /// Until a job removes it after this many days (named in `by`).
+    Job { days: u32, by: &'static str },
+    /// Kept for this many years after the account closes, for a legal obligation.
+    Years { years: u32 },
+    /// Until it is handled (a queue item), normally seconds.
+    Transient,
+    /// The system's own state, kept while it runs.
+    System,
+}
+
+/// Why we may hold it (GDPR art. 6).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LegalBasis {
+    /// Needed to onboard and pay the contractor (6(1)(b)).
+    Contract,
+    /// Required by law, e.g. tax records behind a W-9 (6(1)(c)).
+    LegalObligation,
+    /// Security, fraud prevention, deliverability (6(1)(f)).
+    LegitimateInterest,
+    /// Optional messages the contractor may turn off (6(1)(a)).
+    Consent,
+}
+
+/// What erasure does with it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Erasure {
+    Delete,
+    /// Left in place (backups hold copies anyway), unreadable once the contractor's data
+    /// key is gone.
+    CryptoShred,
+    /// Kept, with the reason reported to the person asking.
+    LegalHold {
+        reason: &'static str,
+    },
+    /// Holds nothing personal about the subject (or only hashes); kept.
+    NothingPersonal,
+    /// Gone by itself within the retention (TTL); erasure may delete it sooner.
+    Expires,
+}
+
+/// One kind of stored thing, as the data map declares it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Holding {
+    /// What it is, as `docs/privacy.md` names it.
+    pub name: &'static str,
+    pub subject: Subject,
+    /// The personal data it holds (attribute names), empty when none.
+    pub personal: &'static [&'static str],
+    pub retention: Retention,
+    pub basis: LegalBasis,
+    pub erasure: Erasure,
+}
+
+impl Holding {
+    /// Whether an export for its subject includes it: everything about a person, even
+    /// what holds only ids (the audit trail says what happened to them).
+    pub fn exported(&self) -> bool {
+        !matches!(self.subject, Subject::NoOne)
+    }
+}
+
+/// A holding that says it keeps personal data must say how erasure handles it, and one
+/// held under a legal obligation must be kept or shredded, not deleted: the rules the map
+/// obeys, checked by its test.
+pub fn consistent(h: &Holding) -> Result<(), String> {
+    if h.personal.is_empty() && matches!(h.erasure, Erasure::CryptoShred) {
+        return Err(format!("{}: nothing personal to shred", h.name));
+    }
+    if !h.personal.is_empty() && matches!(h.erasure, Erasure::NothingPersonal) {
+        return Err(format!(
+            "{}: holds {:?} but says nothing personal",
+            h.name, h.personal
+        ));
+    }
+    if matches!(h.basis, LegalBasis::LegalObligation)
+        && matches!(h.erasure, Erasure::Delete | Erasure::Expires)
+    {
+        return Err(format!("{}: a legal obligation is not deleted", h.name));
+    }
+    if matches!(h.subject, Subject::NoOne) && !h.personal.is_empty() {
+        return Err(format!("{}: personal data about no one", h.name));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PROFILE: Holding = Holding {
+        name: "contractor profile",
+        subject: Subject::Contractor { via: "pk" },
+        personal: &["contact", "steps"],
+        retention: Retention::Account,
+        basis: LegalBasis::Contract,
+        erasure: Erasure::Delete,
+    };
+
+    #[test]
+    fn the_rules_catch_a_map_that_contradicts_itself() {
+        assert!(consistent(&PROFILE).is_ok());
+        let shred_nothing = Holding {
+            personal: &[],
+            erasure: Erasure::CryptoShred,
+            ..PROFILE
+        };
+        assert!(consistent(&shred_nothing).is_err());
+        let silent = Holding {
+            erasure: Erasure::NothingPersonal,
+            ..PROFILE
+        };
+        assert!(consistent(&silent).is_err());
+        let deleted_tax = Holding {
+            basis: LegalBasis::LegalObligation,
+            ..PROFILE
+        };
+        assert!(consistent(&deleted_tax).is_err());
+        let nobody = Holding {
+            subject: Subject::NoOne,
+            ..PROFILE
+        };
+        assert!(consistent(&nobody).is_err());
+    }
+
+    #[test]
+    fn only_holdings_about_someone_are_exported() {
+        assert!(PROFILE.exported());
+        let breaker = Holding {
+            subject: Subject::NoOne,
+            personal: &[],
+            erasure: Erasure::NothingPersonal,
+            ..PROFILE
+        };
+        assert!(!breaker.exported());
+    }
+}
