@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
+use domain::ports::FieldCipher;
 use domain::privacy::{Erasure, Retention};
 use e2e_tests::{eventually, product};
 use store::subject::SubjectFinder;
@@ -153,4 +154,209 @@ async fn items_naming(
             _ => return truth,
         }
     }
+}
+
+/// Finds until two finds a second apart agree: the journey's last events have settled.
+async fn settled_find(
+    finder: &SubjectFinder,
+    contractor: &domain::ids::ContractorId,
+) -> store::subject::Found {
+    let today = chrono::Utc::now().date_naive();
+    let mut last = finder.find(contractor, today).await.unwrap();
+    for _ in 0..30 {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let next = finder.find(contractor, today).await.unwrap();
+        let same = next.items.len() == last.items.len() && next.objects.len() == last.objects.len();
+        last = next;
+        if same {
+            break;
+        }
+    }
+    last
+}
+
+#[tokio::test]
+async fn erasure_removes_everything_but_the_tombstone_and_audit_resumes_and_survives_a_restore() {
+    let stack = product();
+    let (_token, id, _docs, _name) = crate::approval::approved_contractor("erasure", 43).await;
+    let contractor = domain::ids::ContractorId::parse(&id).unwrap();
+    let aws = stack.aws().await;
+    let table_name = stack.refs["OnboardingTable"].clone();
+    let bucket = stack.refs["DocumentsBucket"].clone();
+    let table = store::Table::new(aws.dynamodb(), table_name.clone());
+    let eraser = store::erasure::Eraser::new(table.clone(), aws.s3(), bucket.clone());
+    let before = settled_find(&eraser.finder, &contractor).await;
+    assert!(before.items.len() > 20 && before.objects.len() >= 3);
+
+    // A backup taken now: every item as stored, and one file's bytes.
+    let mut backup = Vec::new();
+    for i in &before.items {
+        let item = aws
+            .dynamodb()
+            .get_item()
+            .table_name(&table_name)
+            .key("pk", AttributeValue::S(i.pk.clone()))
+            .key("sk", AttributeValue::S(i.sk.clone()))
+            .consistent_read(true)
+            .send()
+            .await
+            .unwrap()
+            .item
+            .unwrap();
+        backup.push(item);
+    }
+    let kept_file = before.objects.iter().find(|o| !o.delete_marker).unwrap();
+    let file_bytes = aws
+        .s3()
+        .get_object()
+        .bucket(&bucket)
+        .key(&kept_file.key)
+        .set_version_id(kept_file.version_id.clone())
+        .send()
+        .await
+        .unwrap()
+        .body
+        .collect()
+        .await
+        .unwrap()
+        .into_bytes();
+    let profile = backup
+        .iter()
+        .find(|i| i["sk"] == AttributeValue::S("PROFILE".into()))
+        .unwrap()
+        .clone();
+    let tin: domain::ports::EncryptedField = serde_json::from_value(
+        serde_dynamo::from_attribute_value::<_, serde_json::Value>(profile["secrets"].clone())
+            .unwrap()["tin"]
+            .clone(),
+    )
+    .unwrap();
+
+    // A run cut short (a crash, a timeout) leaves work; the next runs finish it.
+    let now = chrono::Utc::now();
+    let first = eraser.erase(&contractor, now, 5).await.unwrap();
+    assert!(!first.done && first.key_shredded, "{first:?}");
+    let mut runs = 1;
+    loop {
+        runs += 1;
+        let run = eraser.erase(&contractor, now, 10).await.unwrap();
+        if run.done {
+            assert!(
+                run.kept.iter().any(|(name, _)| name == "audit entry"),
+                "{run:?}"
+            );
+            break;
+        }
+        assert!(runs < 50, "erasure makes progress");
+    }
+    let expect_erased = |found: &store::subject::Found| {
+        let names: BTreeSet<&str> = found
+            .items
+            .iter()
+            .map(|i| i.holding.map_or("(unmapped)", |h| h.name))
+            .collect();
+        assert_eq!(
+            names,
+            BTreeSet::from(["audit entry", "erasure tombstone"]),
+            "only the tombstone and the audit trail are left"
+        );
+        assert!(
+            found.objects.is_empty(),
+            "no version or delete marker left: {:?}",
+            found.objects
+        );
+    };
+    let after = eraser
+        .finder
+        .find(&contractor, now.date_naive())
+        .await
+        .unwrap();
+    expect_erased(&after);
+    assert!(eraser.in_ledger(&contractor).await.unwrap());
+
+    // The TIN's envelope, from the backup, no longer opens: its key is gone.
+    let cipher = fieldcrypt::ContractorCipher::new(
+        aws.kms(),
+        stack.refs["FieldEncryptionKey"].clone(),
+        store::DynamoDataKeys::new(table.clone()),
+    );
+    assert!(
+        cipher
+            .decrypt(&tin, &[("contractor_id", id.as_str()), ("field", "tin")])
+            .await
+            .is_err()
+    );
+
+    // The audit chain still verifies against the head kept on the tombstone.
+    let audit_chain = |found: &store::subject::Found| {
+        let keys: Vec<(String, String)> = found
+            .items
+            .iter()
+            .filter(|i| i.sk.starts_with("AUDIT#"))
+            .map(|i| (i.pk.clone(), i.sk.clone()))
+            .collect();
+        keys
+    };
+    let mut entries = Vec::new();
+    for (pk, sk) in audit_chain(&after) {
+        let item = stack.table_item(&pk, &sk).await.unwrap();
+        entries.push(serde_dynamo::from_item::<_, domain::audit::AuditEntry>(item).unwrap());
+    }
+    entries.sort_by_key(|e| e.seq);
+    let tombstone = stack
+        .table_item(&format!("CONTRACTOR#{id}"), "TOMBSTONE")
+        .await
+        .unwrap();
+    let head = match tombstone.get("audit_head") {
+        Some(AttributeValue::S(h)) => h.clone(),
+        other => panic!("no audit head on the tombstone: {other:?}"),
+    };
+    let verdict = domain::audit::verify_chain(&entries, Some(&head));
+    assert!(verdict.valid, "{verdict:?}");
+    assert!(
+        !format!("{tombstone:?}").contains("Bright Nights"),
+        "the tombstone holds nothing personal"
+    );
+
+    // Erasing again changes nothing.
+    let again = eraser
+        .erase(&contractor, chrono::Utc::now(), 100)
+        .await
+        .unwrap();
+    assert!(
+        again.done
+            && again.items_deleted == 0
+            && again.versions_deleted == 0
+            && !again.key_shredded,
+        "{again:?}"
+    );
+
+    // A restore from the backup brings items and a file back; replaying the ledger
+    // erases them again, to the same state.
+    for item in backup {
+        aws.dynamodb()
+            .put_item()
+            .table_name(&table_name)
+            .set_item(Some(item))
+            .send()
+            .await
+            .unwrap();
+    }
+    aws.s3()
+        .put_object()
+        .bucket(&bucket)
+        .key(&kept_file.key)
+        .body(file_bytes.to_vec().into())
+        .send()
+        .await
+        .unwrap();
+    let replayed = eraser.replay(chrono::Utc::now()).await.unwrap();
+    assert!(replayed.contains(&contractor), "{replayed:?}");
+    expect_erased(
+        &eraser
+            .finder
+            .find(&contractor, now.date_naive())
+            .await
+            .unwrap(),
+    );
 }

@@ -110,6 +110,18 @@ pub const ITEMS: &[ItemKind] = &[
     ),
     item(
         Prefix("CONTRACTOR#"),
+        Exact("TOMBSTONE"),
+        Holding {
+            name: "erasure tombstone",
+            subject: Subject::Contractor { via: "pk" },
+            personal: &[],
+            retention: Retention::Years { years: 7 },
+            basis: LegalBasis::LegitimateInterest,
+            erasure: Erasure::NothingPersonal,
+        },
+    ),
+    item(
+        Prefix("CONTRACTOR#"),
         Prefix("BADGE#"),
         Holding {
             name: "badge",
@@ -399,10 +411,25 @@ pub const OBJECTS: &[ObjectKind] = &[
             ..DOCUMENT_FILE
         },
     },
+    ObjectKind {
+        pattern: "ledger/erasures/<sha256 of the contractor id>",
+        holding: Holding {
+            name: "erasure ledger entry",
+            subject: Subject::NoOne,
+            personal: &[],
+            retention: Retention::System,
+            basis: LegalBasis::LegitimateInterest,
+            erasure: Erasure::NothingPersonal,
+        },
+    },
 ];
 
 /// The object kind of a key, if the map names it.
 pub fn object_kind(key: &str) -> Option<&'static ObjectKind> {
+    if let Some(hash) = key.strip_prefix(crate::erasure::LEDGER_PREFIX) {
+        return (hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit()))
+            .then(|| &OBJECTS[3]);
+    }
     let (quarantined, rest) = match key.strip_prefix(crate::objects::QUARANTINE_PREFIX) {
         Some(rest) => (true, rest),
         None => (false, key),
@@ -464,6 +491,7 @@ mod tests {
             (keys::contractor_pk(&ctr), keys::PREFERENCES_SK.to_owned()),
             (keys::contractor_pk(&ctr), keys::badge_sk("insured")),
             (keys::contractor_pk(&ctr), keys::DATA_KEY_SK.to_owned()),
+            (keys::contractor_pk(&ctr), keys::TOMBSTONE_SK.to_owned()),
             (keys::owner_pk(&owner), keys::OWNER_SK.to_owned()),
             (keys::outbox_pk(&evt), keys::OUTBOX_SK.to_owned()),
             (
@@ -531,6 +559,14 @@ mod tests {
             "quarantined upload"
         );
         assert!(object_kind("contractors/ctr_1/notes.txt").is_none());
+        assert_eq!(
+            object_kind(&format!("ledger/erasures/{}", "ab".repeat(32)))
+                .unwrap()
+                .holding
+                .name,
+            "erasure ledger entry"
+        );
+        assert!(object_kind("ledger/erasures/not-a-hash").is_none());
         assert!(
             object_kind("quarantine/contractors/ctr_1/documents/doc_2/derivative.pdf").is_none()
         );

@@ -100,6 +100,9 @@ pub fn subject_gsi1pk(contractor: &str) -> String {
     format!("SUBJECT#{contractor}")
 }
 
+/// What is left of an erased contractor: no personal data (ADR 0015).
+pub const TOMBSTONE_SK: &str = "TOMBSTONE";
+
 /// A contractor's wrapped data key (crypto-shredding: erasure deletes it).
 pub const DATA_KEY_SK: &str = "DATAKEY";
 

@@ -10,6 +10,7 @@ pub mod data_map;
 pub mod digests;
 pub mod documents;
 pub mod engagement;
+pub mod erasure;
 pub mod idempotency;
 pub mod keys;
 pub mod licenses;
