@@ -139,6 +139,9 @@ build-NotificationsSendFunction:
 build-NotificationsRemindersFunction:
 	scripts/lambda-artifact.sh notifications-reminders "$(ARTIFACTS_DIR)"
 
+build-PrivacyRetentionFunction:
+	scripts/lambda-artifact.sh privacy-retention "$(ARTIFACTS_DIR)"
+
 build-NotificationsPreferencesFunction:
 	scripts/lambda-artifact.sh notifications-preferences "$(ARTIFACTS_DIR)"
 

@@ -91,6 +91,7 @@ pub fn product_registry() -> Registry {
     sqs!("notifications-send", notifications_send);
     sqs!("notifications-feedback", notifications_feedback);
     scheduled!("notifications-reminders", notifications_reminders);
+    scheduled!("privacy-retention", privacy_retention);
     macro_rules! event {
         ($name:literal, $krate:ident) => {
             r.insert(

@@ -201,6 +201,14 @@ async fn every_function_answers_its_sample_event() {
     .await
     .expect("the re-check runs");
     assert!(rechecked["lapsed"].is_u64(), "{rechecked}");
+    // Its tick is days ago: no draft of this run is 180 days old, so nothing is erased.
+    let retained = invoke(
+        "privacy-retention",
+        sample("schedule-privacy-retention.json", id, &sub),
+    )
+    .await
+    .expect("the retention job runs");
+    assert_eq!(retained["drafts_erased"], 0, "{retained}");
 }
 
 /// The realtime and engagement functions with their sample events: the HTTP routes, the

@@ -13,7 +13,7 @@ use store::subject::SubjectFinder;
 #[tokio::test]
 async fn everything_about_an_approved_contractor_is_found_by_key_and_index() {
     let stack = product();
-    let (_token, id, _docs, _name) = crate::approval::approved_contractor("privacy", 41).await;
+    let (_token, id, _docs, _name) = crate::approval::approved_contractor("privacy", 141).await;
     let contractor = domain::ids::ContractorId::parse(&id).unwrap();
     let aws = stack.aws().await;
     let table = store::Table::new(aws.dynamodb(), stack.refs["OnboardingTable"].clone());
@@ -178,7 +178,7 @@ async fn settled_find(
 #[tokio::test]
 async fn erasure_removes_everything_but_the_tombstone_and_audit_resumes_and_survives_a_restore() {
     let stack = product();
-    let (_token, id, _docs, _name) = crate::approval::approved_contractor("erasure", 43).await;
+    let (_token, id, _docs, _name) = crate::approval::approved_contractor("erasure", 143).await;
     let contractor = domain::ids::ContractorId::parse(&id).unwrap();
     let aws = stack.aws().await;
     let table_name = stack.refs["OnboardingTable"].clone();
@@ -359,4 +359,79 @@ async fn erasure_removes_everything_but_the_tombstone_and_audit_resumes_and_surv
             .await
             .unwrap(),
     );
+}
+
+/// Runs the retention job as its schedule would at `time`, for one contractor.
+async fn retention(contractor: &str, time: &str) -> serde_json::Value {
+    let event = serde_json::json!({
+        "version": "0", "id": format!("retention-{}", ulid::Ulid::new()), "detail-type": "Scheduled Event",
+        "source": "aws.events", "account": "123456789012", "time": time,
+        "region": "us-east-1", "resources": [], "detail": {"contractor_id": contractor},
+    });
+    let (status, _, out) = e2e_tests::read(
+        e2e_tests::client()
+            .post(product().url("/_local/functions/PrivacyRetentionFunction/invoke"))
+            .json(&event)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200, "{out}");
+    out
+}
+
+#[tokio::test]
+async fn abandoned_drafts_are_erased_after_180_days_and_nothing_else() {
+    let stack = product();
+    let (draft_token, draft, _) = e2e_tests::registered_contractor("abandoned").await;
+    let now = chrono::Utc::now();
+    let at = |days: i64| (now + chrono::Duration::days(days)).to_rfc3339();
+
+    // Day 179: kept.
+    let out = retention(&draft, &at(179)).await;
+    assert_eq!(out["drafts_erased"], 0, "{out}");
+    let (status, _, _) = stack
+        .get_as(&draft_token, &format!("/v1/contractors/{draft}"))
+        .await;
+    assert_eq!(status, 200);
+
+    // Day 181: erased, once; a second run finds nothing more.
+    let out = retention(&draft, &at(181)).await;
+    assert_eq!(out["drafts_erased"], 1, "{out}");
+    assert_eq!(retention(&draft, &at(181)).await["drafts_erased"], 0);
+    let (status, _, _) = stack
+        .get_as(&draft_token, &format!("/v1/contractors/{draft}"))
+        .await;
+    assert_eq!(status, 404);
+    let aws = stack.aws().await;
+    let table = store::Table::new(aws.dynamodb(), stack.refs["OnboardingTable"].clone());
+    let eraser =
+        store::erasure::Eraser::new(table, aws.s3(), stack.refs["DocumentsBucket"].clone());
+    let id = domain::ids::ContractorId::parse(&draft).unwrap();
+    assert!(eraser.in_ledger(&id).await.unwrap());
+    let left: BTreeSet<&str> = eraser
+        .finder
+        .find(&id, now.date_naive())
+        .await
+        .unwrap()
+        .items
+        .iter()
+        .filter_map(|i| i.holding.map(|h| h.name))
+        .collect::<Vec<_>>()
+        .into_iter()
+        .collect();
+    assert_eq!(left, BTreeSet::from(["audit entry", "erasure tombstone"]));
+    // The login may start again.
+    let (status, _, me) = stack.get_as(&draft_token, "/v1/contractors/me").await;
+    assert_eq!(status, 404, "{me}");
+
+    // A contractor past the draft stage is not the draft job's business, however old.
+    let (kept_token, kept, _, _) = crate::approval::approved_contractor("retained", 147).await;
+    let out = retention(&kept, &at(400)).await;
+    assert_eq!(out["drafts_erased"], 0, "{out}");
+    let (status, _, _) = stack
+        .get_as(&kept_token, &format!("/v1/contractors/{kept}"))
+        .await;
+    assert_eq!(status, 200);
 }

@@ -4,7 +4,7 @@
 //! after the end changes nothing. Order: the tombstone first (what is in progress, the
 //! audit head to keep verifying the chain), then the contractor's data key (every sealed
 //! copy is unreadable from that moment, backups included), then object versions and delete
-//! markers, then items; the ledger entry last.
+//! markers, then items with the profile last; the ledger entry at the end.
 //!
 //! The ledger lives in S3 (`ledger/erasures/<sha256 of the id>`), not in the table a
 //! backup restores: after a restore, [`Eraser::replay`] hashes every contractor it finds
@@ -90,8 +90,12 @@ impl Eraser {
             run.versions_deleted += 1;
             left -= 1;
         }
+        // The profile last: while it exists, whatever started this erasure (a request, the
+        // retention job reading drafts by status) can find the contractor again and finish.
+        let mut items: Vec<_> = found.items.iter().collect();
+        items.sort_by_key(|i| i.sk == keys::CONTRACTOR_SK);
         let mut pending = 0usize;
-        for item in &found.items {
+        for item in items {
             if item.sk == keys::DATA_KEY_SK || item.sk == keys::TOMBSTONE_SK {
                 continue;
             }

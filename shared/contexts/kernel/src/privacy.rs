@@ -86,6 +86,15 @@ impl Holding {
     }
 }
 
+/// A draft nobody has touched for this long is erased (after the idle-draft reminders at
+/// 3 and 10 days).
+pub const DRAFT_RETENTION_DAYS: i64 = 180;
+
+/// The last change a draft may have had and still be kept at `now`: anything older is due.
+pub fn drafts_kept_since(now: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
+    now - chrono::Duration::days(DRAFT_RETENTION_DAYS)
+}
+
 /// A holding that says it keeps personal data must say how erasure handles it, and one
 /// held under a legal obligation must be kept or shredded, not deleted: the rules the map
 /// obeys, checked by its test.
@@ -147,6 +156,16 @@ mod tests {
             ..PROFILE
         };
         assert!(consistent(&nobody).is_err());
+    }
+
+    #[test]
+    fn a_draft_is_due_after_180_days_without_a_change() {
+        let now: chrono::DateTime<chrono::Utc> = "2027-06-01T12:00:00Z".parse().unwrap();
+        let kept_since = drafts_kept_since(now);
+        let day_179: chrono::DateTime<chrono::Utc> = "2026-12-04T12:00:00Z".parse().unwrap();
+        let day_181: chrono::DateTime<chrono::Utc> = "2026-12-02T12:00:00Z".parse().unwrap();
+        assert!(day_179 > kept_since, "kept");
+        assert!(day_181 < kept_since, "due");
     }
 
     #[test]

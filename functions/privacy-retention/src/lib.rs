@@ -1,0 +1,93 @@
+//! Daily retention (docs/privacy.md): a draft nobody has changed for 180 days (long after
+//! the idle-draft reminders at 3 and 10 days) is erased the way a contractor's own request
+//! is (`store::erasure`): tombstone, data key shredded, files and items gone, ledger entry.
+//! The schedule's tick (`time`) is "now", so a late or repeated run decides the same; each
+//! run erases at most [`CAP`] drafts and [`BUDGET`] things per draft, and a draft left
+//! half-done is finished by the next run (its profile is deleted last). Quarantined files
+//! and old object versions go by S3 lifecycle rules; TTL items by DynamoDB. An operator or a
+//! test can limit a run to one contractor with `detail: {"contractor_id": "ctr_…"}`.
+
+use aws_lambda_events::event::eventbridge::EventBridgeEvent;
+use chrono::Utc;
+use domain::ids::ContractorId;
+use domain::privacy::drafts_kept_since;
+use domain::terms::Status;
+use platform::metrics::{Metrics, Unit};
+use platform::schedule::ScheduledJob;
+use platform::{BoxError, Env};
+use serde_json::{Value, json};
+use store::erasure::Eraser;
+use store::{DynamoContractors, Table};
+
+/// Drafts read per run.
+pub const CAP: usize = 200;
+/// Items and object versions erased per draft per run.
+pub const BUDGET: usize = 1_000;
+
+pub struct Retention {
+    pub contractors: DynamoContractors,
+    pub eraser: Eraser,
+    pub metrics_namespace: String,
+}
+
+pub async fn build(env: &Env) -> Result<Retention, BoxError> {
+    let aws = platform::aws::Aws::load(env).await;
+    let table = Table::from_env(env, &aws)?;
+    Ok(Retention {
+        contractors: DynamoContractors::from_env(env, &aws)?,
+        eraser: Eraser::new(table, aws.s3(), env.required("DOCUMENTS_BUCKET")?),
+        metrics_namespace: platform::metrics::namespace(env),
+    })
+}
+
+impl ScheduledJob for Retention {
+    const NAME: &'static str = "privacy-retention";
+
+    async fn run(&self, event: &EventBridgeEvent<Value>) -> Result<Value, BoxError> {
+        let now = event.time.unwrap_or_else(Utc::now);
+        let only = event.detail["contractor_id"]
+            .as_str()
+            .and_then(ContractorId::parse);
+        // Drafts last changed before the cut-off, oldest first, from the start of time.
+        let epoch = chrono::DateTime::<Utc>::UNIX_EPOCH;
+        let (drafts, truncated) = self
+            .contractors
+            .changed_between(Status::Draft, epoch, drafts_kept_since(now), CAP)
+            .await?;
+        let (mut erased, mut unfinished) = (0usize, 0usize);
+        for draft in drafts
+            .iter()
+            .filter(|c| only.as_ref().is_none_or(|o| *o == c.id))
+        {
+            let run = self.eraser.erase(&draft.id, now, BUDGET).await?;
+            if run.done {
+                erased += 1;
+                tracing::info!(contractor_id = %draft.id, items = run.items_deleted, versions = run.versions_deleted, "abandoned draft erased");
+            } else {
+                unfinished += 1;
+                tracing::warn!(contractor_id = %draft.id, "abandoned draft partly erased; the next run finishes it");
+            }
+        }
+        let mut metrics = Metrics::new(&self.metrics_namespace, Self::NAME);
+        metrics.add("DraftsErased", Unit::Count, erased as f64).add(
+            "DraftsUnfinished",
+            Unit::Count,
+            unfinished as f64,
+        );
+        if truncated {
+            metrics.count("DraftsTruncated");
+            tracing::warn!(
+                cap = CAP,
+                "more abandoned drafts than one run takes; the next run continues"
+            );
+        }
+        metrics.flush();
+        Ok(json!({
+            "now": now,
+            "kept_since": drafts_kept_since(now),
+            "drafts_erased": erased,
+            "drafts_unfinished": unfinished,
+            "truncated": truncated,
+        }))
+    }
+}
