@@ -200,23 +200,12 @@ async fn status_becomes(token: &str, id: &str, status: &str) -> Value {
 }
 
 async fn recheck(id: &str, day: &str) -> Value {
-    let stack = product();
-    let event = json!({
-        "version": "0", "id": format!("recheck-{}", tag()), "detail-type": "Scheduled Event",
-        "source": "aws.events", "account": "123456789012", "time": format!("{day}T06:00:00Z"),
-        "region": "us-east-1", "resources": [], "detail": {"contractor_id": id},
-    });
-    let (status, _, out) = read(
-        client()
-            .post(stack.url("/_local/functions/VerificationRecheckFunction/invoke"))
-            .json(&event)
-            .send()
-            .await
-            .unwrap(),
+    e2e_tests::run_schedule_for(
+        "VerificationRecheckFunction",
+        id,
+        &format!("{day}T06:00:00Z"),
     )
-    .await;
-    assert_eq!(status, 200, "{out}");
-    out
+    .await
 }
 
 /// A contractor taken from registration to approved: documents, license and bank verified

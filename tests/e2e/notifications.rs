@@ -263,22 +263,7 @@ async fn emails_go_out_once_through_sendgrid_or_ses() {
 
 /// Runs the daily reminders job as if it were `time`, for one contractor: its tallies.
 pub(crate) async fn reminders(contractor: &str, time: &str) -> Value {
-    let event = json!({
-        "version": "0", "id": format!("reminders-{}", ulid::Ulid::new()), "detail-type": "Scheduled Event",
-        "source": "aws.events", "account": "123456789012", "time": time,
-        "region": "us-east-1", "resources": [], "detail": {"contractor_id": contractor},
-    });
-    let (status, _, out) = read(
-        client()
-            .post(product().url("/_local/functions/NotificationsRemindersFunction/invoke"))
-            .json(&event)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(status, 200, "{out}");
-    out
+    e2e_tests::run_schedule_for("NotificationsRemindersFunction", contractor, time).await
 }
 
 /// A notification's log item (`{}` when there is none).

@@ -245,18 +245,7 @@ async fn redelivered_batches_and_duplicate_notifications_do_nothing_twice() {
 }
 
 async fn call_function(logical_id: &str, payload: Value) -> Value {
-    let stack = product();
-    let (status, _, body) = read(
-        client()
-            .post(stack.url(&format!("/_local/functions/{logical_id}/invoke")))
-            .json(&payload)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(status, 200, "{body}");
-    body
+    e2e_tests::invoke_function(logical_id, &payload).await
 }
 
 #[tokio::test]

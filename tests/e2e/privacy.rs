@@ -62,7 +62,7 @@ async fn everything_about_an_approved_contractor_is_found_by_key_and_index() {
     let mut last_missed = Vec::new();
     let mut found = found;
     for _ in 0..20 {
-        let truth = items_naming(&aws, &stack.refs["OnboardingTable"], &id).await;
+        let truth = items_naming(&id).await;
         let by_finder: BTreeSet<(String, String)> = found
             .items
             .iter()
@@ -115,45 +115,27 @@ async fn everything_about_an_approved_contractor_is_found_by_key_and_index() {
 }
 
 /// Every item in the table that names `id`, but those that go by themselves.
-async fn items_naming(
-    aws: &platform::aws::Aws,
-    table: &str,
-    id: &str,
-) -> BTreeSet<(String, String)> {
+async fn items_naming(id: &str) -> BTreeSet<(String, String)> {
     let mut truth = BTreeSet::new();
-    let mut start = None;
-    loop {
-        let page = aws
-            .dynamodb()
-            .scan()
-            .table_name(table)
-            .set_exclusive_start_key(start.take())
-            .send()
-            .await
-            .unwrap();
-        for item in page.items.unwrap_or_default() {
-            let key = |n: &str| match item.get(n) {
-                Some(AttributeValue::S(s)) => s.clone(),
-                _ => String::new(),
-            };
-            let (pk, sk) = (key("pk"), key("sk"));
-            if !format!("{item:?}").contains(id) {
-                continue;
-            }
-            let holding = store::data_map::item_kind(&pk, &sk)
-                .map(|k| k.holding)
-                .expect("mapped");
-            let goes_by_itself = matches!(holding.erasure, Erasure::Expires)
-                || matches!(holding.retention, Retention::Transient);
-            if !goes_by_itself {
-                truth.insert((pk, sk));
-            }
+    for item in product().scan_table().await {
+        let key = |n: &str| match item.get(n) {
+            Some(AttributeValue::S(s)) => s.clone(),
+            _ => String::new(),
+        };
+        let (pk, sk) = (key("pk"), key("sk"));
+        if !format!("{item:?}").contains(id) {
+            continue;
         }
-        match page.last_evaluated_key {
-            Some(k) if !k.is_empty() => start = Some(k),
-            _ => return truth,
+        let holding = store::data_map::item_kind(&pk, &sk)
+            .map(|k| k.holding)
+            .expect("mapped");
+        let goes_by_itself = matches!(holding.erasure, Erasure::Expires)
+            || matches!(holding.retention, Retention::Transient);
+        if !goes_by_itself {
+            truth.insert((pk, sk));
         }
     }
+    truth
 }
 
 /// Finds until two finds a second apart agree: the journey's last events have settled.
@@ -363,22 +345,7 @@ async fn erasure_removes_everything_but_the_tombstone_and_audit_resumes_and_surv
 
 /// Runs the retention job as its schedule would at `time`, for one contractor.
 async fn retention(contractor: &str, time: &str) -> serde_json::Value {
-    let event = serde_json::json!({
-        "version": "0", "id": format!("retention-{}", ulid::Ulid::new()), "detail-type": "Scheduled Event",
-        "source": "aws.events", "account": "123456789012", "time": time,
-        "region": "us-east-1", "resources": [], "detail": {"contractor_id": contractor},
-    });
-    let (status, _, out) = e2e_tests::read(
-        e2e_tests::client()
-            .post(product().url("/_local/functions/PrivacyRetentionFunction/invoke"))
-            .json(&event)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(status, 200, "{out}");
-    out
+    e2e_tests::run_schedule_for("PrivacyRetentionFunction", contractor, time).await
 }
 
 #[tokio::test]

@@ -10,7 +10,7 @@ use domain::engagement::ports::{Connections, Tickets};
 use domain::engagement::realtime::{Audience, Connection, Grant};
 use domain::ids::ContractorId;
 use e2e_tests::live::{Live, ticket};
-use e2e_tests::{client, corpus_entry, eventually, product, read};
+use e2e_tests::{client, corpus_entry, eventually, product};
 use serde_json::{Value, json};
 
 async fn table() -> store::Table {
@@ -88,17 +88,7 @@ fn business_profile(name: &str) -> Value {
 }
 
 async fn call_function(logical_id: &str, payload: Value) -> Value {
-    let (status, _, body) = read(
-        client()
-            .post(product().url(&format!("/_local/functions/{logical_id}/invoke")))
-            .json(&payload)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(status, 200, "{body}");
-    body
+    e2e_tests::invoke_function(logical_id, &payload).await
 }
 
 /// A contractor uploads a certificate with a socket open and sees it move to verified and

@@ -250,6 +250,30 @@ impl Stack {
             .item
     }
 
+    /// Every item of the product's table, all pages (for checks over what the tests left).
+    pub async fn scan_table(
+        &self,
+    ) -> Vec<HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+        let aws = self.aws().await;
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let page = aws
+                .dynamodb()
+                .scan()
+                .table_name(&self.refs["OnboardingTable"])
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .expect("Scan");
+            items.extend(page.items.unwrap_or_default());
+            match page.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return items,
+            }
+        }
+    }
+
     /// SDK settings pointing at this stack's moto, built for the calling test's runtime.
     pub async fn aws(&self) -> platform::aws::Aws {
         let env = local_runner::stack::moto_env(&self.moto_endpoint);
@@ -340,6 +364,33 @@ pub async fn registered_business(
     )
     .await;
     (token, id)
+}
+
+/// Invokes a function of the product's stack as Lambda would (`/_local/functions/…/invoke`)
+/// and returns its answer, which must be a success.
+pub async fn invoke_function(logical_id: &str, payload: &Value) -> Value {
+    let (status, _, body) = read(
+        client()
+            .post(product().url(&format!("/_local/functions/{logical_id}/invoke")))
+            .json(payload)
+            .send()
+            .await
+            .expect("invoke"),
+    )
+    .await;
+    assert_eq!(status, 200, "{logical_id}: {body}");
+    body
+}
+
+/// Runs a scheduled function as its schedule would tick at `time` (RFC 3339), limited to
+/// one contractor (`detail.contractor_id`), and returns its summary.
+pub async fn run_schedule_for(logical_id: &str, contractor: &str, time: &str) -> Value {
+    let event = json!({
+        "version": "0", "id": format!("{logical_id}-{}", ulid::Ulid::new()), "detail-type": "Scheduled Event",
+        "source": "aws.events", "account": "123456789012", "time": time,
+        "region": "us-east-1", "resources": [], "detail": {"contractor_id": contractor},
+    });
+    invoke_function(logical_id, &event).await
 }
 
 /// A registration body that passes validation, unique by `tag`.
