@@ -10,6 +10,7 @@
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use chrono::Utc;
 use domain::ids::ContractorId;
+use domain::ports::ContractorRepository;
 use domain::privacy::drafts_kept_since;
 use domain::terms::Status;
 use platform::metrics::{Metrics, Unit};
@@ -48,17 +49,27 @@ impl ScheduledJob for Retention {
         let only = event.detail["contractor_id"]
             .as_str()
             .and_then(ContractorId::parse);
-        // Drafts last changed before the cut-off, oldest first, from the start of time.
-        let epoch = chrono::DateTime::<Utc>::UNIX_EPOCH;
-        let (drafts, truncated) = self
-            .contractors
-            .changed_between(Status::Draft, epoch, drafts_kept_since(now), CAP)
-            .await?;
+        let kept_since = drafts_kept_since(now);
+        let (drafts, truncated) = match &only {
+            // One contractor: read it, and apply the same rule the index query does.
+            Some(id) => {
+                let due = self
+                    .contractors
+                    .get(id)
+                    .await?
+                    .filter(|c| c.status == Status::Draft && c.updated_at < kept_since);
+                (due.into_iter().collect::<Vec<_>>(), false)
+            }
+            // Drafts last changed before the cut-off, oldest first, from the start of time.
+            None => {
+                let epoch = chrono::DateTime::<Utc>::UNIX_EPOCH;
+                self.contractors
+                    .changed_between(Status::Draft, epoch, kept_since, CAP)
+                    .await?
+            }
+        };
         let (mut erased, mut unfinished) = (0usize, 0usize);
-        for draft in drafts
-            .iter()
-            .filter(|c| only.as_ref().is_none_or(|o| *o == c.id))
-        {
+        for draft in &drafts {
             let run = self.eraser.erase(&draft.id, now, BUDGET).await?;
             if run.done {
                 erased += 1;
@@ -84,7 +95,7 @@ impl ScheduledJob for Retention {
         metrics.flush();
         Ok(json!({
             "now": now,
-            "kept_since": drafts_kept_since(now),
+            "kept_since": kept_since,
             "drafts_erased": erased,
             "drafts_unfinished": unfinished,
             "truncated": truncated,
