@@ -80,30 +80,14 @@ async fn everything_about_an_approved_contractor_is_found_by_key_and_index() {
         "not found by key or index: {last_missed:?}"
     );
 
-    let listed = aws
-        .s3()
-        .list_object_versions()
-        .bucket(&stack.refs["DocumentsBucket"])
-        .send()
-        .await
-        .unwrap();
-    let in_bucket: BTreeSet<(String, Option<String>)> = listed
-        .versions()
-        .iter()
-        .map(|v| {
-            (
-                v.key().unwrap_or_default().to_owned(),
-                v.version_id().map(str::to_owned),
-            )
-        })
-        .chain(listed.delete_markers().iter().map(|m| {
-            (
-                m.key().unwrap_or_default().to_owned(),
-                m.version_id().map(str::to_owned),
-            )
-        }))
-        .filter(|(k, _)| k.contains(&id))
-        .collect();
+    let in_bucket: BTreeSet<(String, Option<String>)> =
+        store::subject::object_versions(&aws.s3(), &stack.refs["DocumentsBucket"], "")
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|o| o.key.contains(&id))
+            .map(|o| (o.key, o.version_id))
+            .collect();
     let objects: BTreeSet<(String, Option<String>)> = found
         .objects
         .iter()

@@ -10,7 +10,7 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 use e2e_tests::product;
 use e2e_tests::truth::{real_corpus, real_documents, real_truth};
-use store::data_map::{item_kind, object_kind};
+use store::data_map::item_kind;
 
 #[tokio::test]
 async fn zz_every_stored_item_and_object_is_in_the_data_map() {
@@ -31,37 +31,15 @@ async fn zz_every_stored_item_and_object_is_in_the_data_map() {
         }
     }
 
-    let mut unknown_objects = std::collections::BTreeSet::new();
-    let mut versions = 0usize;
-    let (mut key_marker, mut version_marker) = (None::<String>, None::<String>);
-    loop {
-        let page = aws
-            .s3()
-            .list_object_versions()
-            .bucket(&stack.refs["DocumentsBucket"])
-            .set_key_marker(key_marker.take())
-            .set_version_id_marker(version_marker.take())
-            .send()
-            .await
-            .expect("ListObjectVersions");
-        let keys = page
-            .versions()
-            .iter()
-            .filter_map(|v| v.key())
-            .chain(page.delete_markers().iter().filter_map(|m| m.key()));
-        for key in keys {
-            versions += 1;
-            if object_kind(key).is_none() {
-                unknown_objects.insert(shape(key));
-            }
-        }
-        if page.is_truncated() == Some(true) {
-            key_marker = page.next_key_marker().map(str::to_owned);
-            version_marker = page.next_version_id_marker().map(str::to_owned);
-        } else {
-            break;
-        }
-    }
+    let listed = store::subject::object_versions(&aws.s3(), &stack.refs["DocumentsBucket"], "")
+        .await
+        .expect("ListObjectVersions");
+    let versions = listed.len();
+    let unknown_objects: std::collections::BTreeSet<String> = listed
+        .iter()
+        .filter(|o| o.holding.is_none())
+        .map(|o| shape(&o.key))
+        .collect();
     assert!(items > 100, "the suite stored things ({items} items)");
     assert!(
         versions > 10,

@@ -136,8 +136,8 @@ impl Table {
         }
     }
 
-    /// Every item of partition `pk` whose sort key starts with `prefix`, read consistently,
-    /// all pages, as `T`.
+    /// Every item of partition `pk` whose sort key starts with `prefix` (an empty prefix:
+    /// the whole partition), read consistently, all pages, as `T`.
     pub(crate) async fn query_prefix<T: serde::de::DeserializeOwned>(
         &self,
         pk: String,
@@ -148,15 +148,20 @@ impl Table {
         let mut found = Vec::new();
         let mut start = None;
         loop {
-            let out = self
+            let mut query = self
                 .client
                 .query()
                 .table_name(&self.name)
-                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+                .key_condition_expression("pk = :pk")
                 .expression_attribute_values(":pk", AttributeValue::S(pk.clone()))
-                .expression_attribute_values(":prefix", AttributeValue::S(prefix.to_owned()))
                 .consistent_read(true)
-                .set_exclusive_start_key(start.take())
+                .set_exclusive_start_key(start.take());
+            if !prefix.is_empty() {
+                query = query
+                    .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+                    .expression_attribute_values(":prefix", AttributeValue::S(prefix.to_owned()));
+            }
+            let out = query
                 .send()
                 .await
                 .map_err(|e| RepoError::Store(failure(&e)))?;
