@@ -142,6 +142,24 @@ build-NotificationsRemindersFunction:
 build-PrivacyRetentionFunction:
 	scripts/lambda-artifact.sh privacy-retention "$(ARTIFACTS_DIR)"
 
+build-PrivacyErasureRequestFunction:
+	scripts/lambda-artifact.sh privacy-erasure-request "$(ARTIFACTS_DIR)"
+
+build-PrivacyErasureStatusFunction:
+	scripts/lambda-artifact.sh privacy-erasure-status "$(ARTIFACTS_DIR)"
+
+build-PrivacyErasureFunction:
+	scripts/lambda-artifact.sh privacy-erasure "$(ARTIFACTS_DIR)"
+
+build-PrivacyExportRequestFunction:
+	scripts/lambda-artifact.sh privacy-export-request "$(ARTIFACTS_DIR)"
+
+build-PrivacyExportStatusFunction:
+	scripts/lambda-artifact.sh privacy-export-status "$(ARTIFACTS_DIR)"
+
+build-PrivacyExportFunction:
+	scripts/lambda-artifact.sh privacy-export "$(ARTIFACTS_DIR)"
+
 build-NotificationsPreferencesFunction:
 	scripts/lambda-artifact.sh notifications-preferences "$(ARTIFACTS_DIR)"
 

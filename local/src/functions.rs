@@ -39,6 +39,10 @@ pub fn product_registry() -> Registry {
     http!("contractors-save-step", contractors_save_step);
     http!("contractors-submit", contractors_submit);
     http!("contractors-reject", contractors_reject);
+    http!("privacy-erasure-request", privacy_erasure_request);
+    http!("privacy-erasure-status", privacy_erasure_status);
+    http!("privacy-export-request", privacy_export_request);
+    http!("privacy-export-status", privacy_export_status);
     http!("contractors-audit", contractors_audit);
     http!("contractors-list", contractors_list);
     http!("api-docs", api_docs);
@@ -89,6 +93,8 @@ pub fn product_registry() -> Registry {
     sqs!("realtime-push", realtime_push);
     sqs!("engagement-badges", engagement_badges);
     sqs!("notifications-send", notifications_send);
+    sqs!("privacy-erasure", privacy_erasure);
+    sqs!("privacy-export", privacy_export);
     sqs!("notifications-feedback", notifications_feedback);
     scheduled!("notifications-reminders", notifications_reminders);
     scheduled!("privacy-retention", privacy_retention);

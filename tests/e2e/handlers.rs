@@ -334,3 +334,107 @@ async fn realtime_functions_answer_their_sample_events() {
         assert_eq!(answer, json!({"batchItemFailures": []}), "{binary}");
     }
 }
+
+/// `sample` with the placeholder export or erasure id replaced too.
+fn sample_for(name: &str, id: &str, sub: &str, placeholder: &str, real: &str) -> Value {
+    let text = sample(name, id, sub).to_string().replace(placeholder, real);
+    serde_json::from_str(&text).unwrap()
+}
+
+/// The privacy functions with their sample events, in the order a person meets them: ask
+/// for an export, the worker builds it, read it with its link; ask for erasure (an owner
+/// who just signed in), the worker erases, read the request done.
+#[tokio::test]
+async fn privacy_functions_answer_their_sample_events() {
+    let stack = product();
+    let sub = format!(
+        "auth0|samples-privacy-{}",
+        ulid::Ulid::new().to_string().to_lowercase()
+    );
+    let token = stack.token(&sub, json!({})).await;
+    let (status, _, created) = stack
+        .post_as(&token, "/v1/contractors", &registration("samples-privacy"))
+        .await;
+    assert_eq!(status, 201);
+    let id = created["id"].as_str().unwrap();
+    let body = |answer: &Value| -> Value {
+        serde_json::from_str(answer["body"].as_str().unwrap()).unwrap()
+    };
+
+    let asked = invoke(
+        "privacy-export-request",
+        sample("http-api-privacy-export-request.json", id, &sub),
+    )
+    .await
+    .unwrap();
+    assert_eq!(asked["statusCode"], 202, "{asked}");
+    let export = body(&asked)["id"].as_str().unwrap().to_owned();
+    let placeholder = "exp_01jd0000000000000000000002";
+    let built = invoke(
+        "privacy-export",
+        sample_for("sqs-privacy-export.json", id, &sub, placeholder, &export),
+    )
+    .await
+    .unwrap();
+    assert_eq!(built, json!({"batchItemFailures": []}));
+    let read = invoke(
+        "privacy-export-status",
+        sample_for(
+            "http-api-privacy-export-status.json",
+            id,
+            &sub,
+            placeholder,
+            &export,
+        ),
+    )
+    .await
+    .unwrap();
+    assert_eq!(read["statusCode"], 200, "{read}");
+    assert_eq!(body(&read)["status"], "ready");
+    assert!(body(&read)["download"]["url"].is_string());
+    // Someone else's export is not found, as an unknown one is.
+    let other = invoke(
+        "privacy-export-status",
+        sample("http-api-privacy-export-status.json", id, &sub),
+    )
+    .await
+    .unwrap();
+    assert_eq!(other["statusCode"], 404, "{other}");
+
+    let mut erase = sample("http-api-privacy-erasure-request.json", id, &sub);
+    erase["requestContext"]["authorizer"]["jwt"]["claims"]["auth_time"] =
+        json!(chrono::Utc::now().timestamp().to_string());
+    let asked = invoke("privacy-erasure-request", erase).await.unwrap();
+    assert_eq!(asked["statusCode"], 202, "{asked}");
+    let erasure = body(&asked)["id"].as_str().unwrap().to_owned();
+    let placeholder = "era_01jd0000000000000000000003";
+    let erased = invoke(
+        "privacy-erasure",
+        sample_for("sqs-privacy-erasure.json", id, &sub, placeholder, &erasure),
+    )
+    .await
+    .unwrap();
+    assert_eq!(erased, json!({"batchItemFailures": []}));
+    let read = invoke(
+        "privacy-erasure-status",
+        sample_for(
+            "http-api-privacy-erasure-status.json",
+            id,
+            &sub,
+            placeholder,
+            &erasure,
+        ),
+    )
+    .await
+    .unwrap();
+    assert_eq!(read["statusCode"], 200, "{read}");
+    assert_eq!(body(&read)["status"], "done", "{read}");
+    // Asked again after the erasure: the account is gone.
+    let stale = invoke(
+        "privacy-erasure-request",
+        sample("http-api-privacy-erasure-request.json", id, &sub),
+    )
+    .await
+    .unwrap();
+    assert_eq!(stale["statusCode"], 404, "the account is gone: {stale}");
+}

@@ -386,3 +386,349 @@ async fn abandoned_drafts_are_erased_after_180_days_and_nothing_else() {
         .await;
     assert_eq!(status, 200);
 }
+
+/// The login (`sub`) of a bearer token from the local issuer.
+fn subject_of(token: &str) -> String {
+    use base64::Engine;
+    let payload = token.split('.').nth(1).unwrap();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .unwrap();
+    serde_json::from_slice::<serde_json::Value>(&bytes).unwrap()["sub"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// Waits for the approval email to be logged: the last thing the journey writes.
+async fn settled_journey(finder: &SubjectFinder, contractor: &domain::ids::ContractorId) {
+    let today = chrono::Utc::now().date_naive();
+    eventually(Duration::from_secs(30), || async {
+        let found = finder.find(contractor, today).await.unwrap();
+        found
+            .items
+            .iter()
+            .any(|i| {
+                i.holding.is_some_and(|h| h.name == "notification log") && i.pk.contains("approved")
+            })
+            .then_some(())
+    })
+    .await
+    .expect("the approval email was logged");
+}
+
+#[tokio::test]
+async fn an_export_holds_everything_the_map_names_for_its_contractor_and_nothing_else() {
+    use sha2::{Digest, Sha256};
+    use std::io::Read;
+    let stack = product();
+    let (token, id, _docs, name) = crate::approval::approved_contractor("export", 151).await;
+    let contractor = domain::ids::ContractorId::parse(&id).unwrap();
+    let aws = stack.aws().await;
+    let table = store::Table::new(aws.dynamodb(), stack.refs["OnboardingTable"].clone());
+    let bucket = stack.refs["DocumentsBucket"].clone();
+    let finder = SubjectFinder::new(table, aws.s3(), bucket.clone());
+    settled_journey(&finder, &contractor).await;
+    let found = settled_find(&finder, &contractor).await;
+
+    let (status, headers, asked) = stack
+        .post_as(
+            &token,
+            &format!("/v1/contractors/{id}/exports"),
+            &serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(status, 202, "{asked}");
+    let location = headers["location"].to_str().unwrap().to_owned();
+    assert_eq!(
+        location,
+        format!("/v1/exports/{}", asked["id"].as_str().unwrap())
+    );
+    assert_eq!(asked["status"], "queued");
+    let ready = eventually(Duration::from_secs(60), || async {
+        let (status, _, body) = stack.get_as(&token, &location).await;
+        assert_eq!(status, 200, "{body}");
+        (body["status"] == "ready").then_some(body)
+    })
+    .await
+    .expect("the export is built");
+
+    // The link: short-lived, and the archive it fetches is the one the job describes.
+    let url = ready["download"]["url"].as_str().unwrap();
+    assert!(url.contains("X-Amz-Expires=300"), "{url}");
+    let until =
+        chrono::DateTime::parse_from_rfc3339(ready["download"]["expires_at"].as_str().unwrap())
+            .unwrap();
+    assert!(until.to_utc() <= chrono::Utc::now() + chrono::Duration::seconds(301));
+    let archive = e2e_tests::client().get(url).send().await.unwrap();
+    assert_eq!(archive.status(), 200);
+    let archive = archive.bytes().await.unwrap();
+    assert_eq!(ready["archive"]["bytes"], archive.len());
+    assert_eq!(
+        ready["archive"]["sha256"],
+        hex::encode(Sha256::digest(&archive))
+    );
+
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(archive.to_vec())).unwrap();
+    let mut files = std::collections::BTreeMap::new();
+    for i in 0..zip.len() {
+        let mut f = zip.by_index(i).unwrap();
+        let mut bytes = Vec::new();
+        f.read_to_end(&mut bytes).unwrap();
+        files.insert(f.name().unwrap().to_string(), bytes);
+    }
+    let index: serde_json::Value = serde_json::from_slice(&files["index.json"]).unwrap();
+    assert_eq!(index["format"], store::export::FORMAT);
+    assert_eq!(index["contractor_id"], id.as_str());
+    // Every file is listed with its true size and digest, and nothing else is in the zip.
+    let listed: BTreeSet<String> = index["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let path = f["path"].as_str().unwrap();
+            let bytes = &files[path];
+            assert_eq!(f["bytes"], bytes.len(), "{path}");
+            assert_eq!(f["sha256"], hex::encode(Sha256::digest(bytes)), "{path}");
+            path.to_owned()
+        })
+        .collect();
+    let zipped: BTreeSet<String> = files
+        .keys()
+        .filter(|k| *k != "index.json")
+        .cloned()
+        .collect();
+    assert_eq!(listed, zipped);
+
+    // Everything the map names for them is in it, but what the export withholds on purpose.
+    let exported: BTreeSet<&str> = index["holdings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["name"].as_str().unwrap())
+        .collect();
+    let withheld = ["contractor data key", "personal data export job"];
+    for h in found.items.iter().filter_map(|i| i.holding) {
+        if h.exported() && !withheld.contains(&h.name) {
+            assert!(
+                exported.contains(h.name),
+                "{} is not in the export: {exported:?}",
+                h.name
+            );
+        }
+    }
+    for h in withheld {
+        assert!(!exported.contains(h), "{h} is withheld");
+    }
+    let originals: BTreeSet<&str> = found
+        .objects
+        .iter()
+        .filter(|o| !o.delete_marker && o.holding.is_some_and(|h| h.name == "document original"))
+        .map(|o| o.key.as_str())
+        .collect();
+    assert!(originals.len() >= 3, "{originals:?}");
+    for key in &originals {
+        let path = key.strip_prefix(&format!("contractors/{id}/")).unwrap();
+        assert!(files.contains_key(path), "{path} missing");
+    }
+    let profile: serde_json::Value =
+        serde_json::from_slice(&files["data/contractor-profile.json"]).unwrap();
+    assert_eq!(profile[0]["business_name"], name.as_str());
+    assert_eq!(
+        profile[0]["secrets"]["tin"],
+        serde_json::json!({"withheld": "sealed"})
+    );
+    assert!(profile[0].get("pk").is_none());
+    assert!(index["withheld"].as_array().unwrap().len() >= 3);
+    // Nothing of another contractor: every contractor id in every file is theirs.
+    let pattern = regex::Regex::new(r"ctr_[0-9a-z]{26}").unwrap();
+    for (path, bytes) in &files {
+        for m in pattern.find_iter(&String::from_utf8_lossy(bytes)) {
+            assert_eq!(m.as_str(), id, "{path} names another contractor");
+        }
+    }
+    // The archive is where the data map says, and erasure would find it.
+    let key = format!(
+        "exports/contractors/{id}/{}.zip",
+        asked["id"].as_str().unwrap()
+    );
+    assert_eq!(
+        store::data_map::object_kind(&key).unwrap().holding.name,
+        "personal data export"
+    );
+    let again = finder
+        .find(&contractor, chrono::Utc::now().date_naive())
+        .await
+        .unwrap();
+    assert!(again.objects.iter().any(|o| o.key == key));
+    assert!(again.items.iter().any(|i| {
+        i.holding
+            .is_some_and(|h| h.name == "personal data export job")
+    }));
+
+    // Only staff and whoever asked may read it.
+    let stranger = stack.login("export-stranger", &["contractor"]).await;
+    assert_eq!(stack.get_as(&stranger, &location).await.0, 404);
+    let reviewer = stack.login("export-reviewer", &["reviewer"]).await;
+    assert_eq!(stack.get_as(&reviewer, &location).await.0, 200);
+    // After its seven days: gone, for everyone.
+    aws.dynamodb()
+        .update_item()
+        .table_name(&stack.refs["OnboardingTable"])
+        .key(
+            "pk",
+            AttributeValue::S(format!("EXPORT#{}", asked["id"].as_str().unwrap())),
+        )
+        .key("sk", AttributeValue::S("JOB".into()))
+        .update_expression("SET available_until = :t")
+        .expression_attribute_values(
+            ":t",
+            AttributeValue::S((chrono::Utc::now() - chrono::Duration::seconds(1)).to_rfc3339()),
+        )
+        .send()
+        .await
+        .unwrap();
+    let (status, _, gone) = stack.get_as(&token, &location).await;
+    assert_eq!(status, 410, "{gone}");
+    assert_eq!(gone["code"], "gone");
+}
+
+/// Every email in the local mailbox to `address`.
+async fn mail_to(address: &str) -> Vec<serde_json::Value> {
+    let (_, _, body) = e2e_tests::read(
+        e2e_tests::client()
+            .get(product().url("/_local/mail"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["to"][0]["email"] == address)
+        .cloned()
+        .collect()
+}
+
+#[tokio::test]
+async fn erasure_through_the_api_needs_a_fresh_sign_in_or_staff_and_reaches_everything() {
+    let stack = product();
+    let (token, id, _docs, _name) = crate::approval::approved_contractor("erase-api", 153).await;
+    let contractor = domain::ids::ContractorId::parse(&id).unwrap();
+    let aws = stack.aws().await;
+    let table = store::Table::new(aws.dynamodb(), stack.refs["OnboardingTable"].clone());
+    let eraser =
+        store::erasure::Eraser::new(table, aws.s3(), stack.refs["DocumentsBucket"].clone());
+    settled_journey(&eraser.finder, &contractor).await;
+    let (_, _, me) = stack.get_as(&token, &format!("/v1/contractors/{id}")).await;
+    let address = me["contact"]["email"].as_str().unwrap().to_owned();
+    let path = format!("/v1/contractors/{id}/erasure");
+    let none = serde_json::json!({});
+
+    // The owner of an approved account: refused, with what to do instead.
+    let (status, _, refused) = stack.post_as(&token, &path, &none).await;
+    assert_eq!(status, 409, "{refused}");
+    assert_eq!(refused["code"], "account_active");
+    // A sign-in ten minutes old: a step-up challenge (RFC 9470), not an erasure.
+    let stale = stack
+        .token(
+            &subject_of(&token),
+            serde_json::json!({"signed_in_ago": 600}),
+        )
+        .await;
+    let (status, headers, challenge) = stack.post_as(&stale, &path, &none).await;
+    assert_eq!(status, 401, "{challenge}");
+    assert_eq!(challenge["code"], "insufficient_user_authentication");
+    let www = headers["www-authenticate"].to_str().unwrap();
+    assert!(
+        www.contains("insufficient_user_authentication") && www.contains("max_age=300"),
+        "{www}"
+    );
+    // Staff must say why.
+    let reviewer = stack.login("erasure-reviewer", &["reviewer"]).await;
+    let (status, _, unexplained) = stack.post_as(&reviewer, &path, &none).await;
+    assert_eq!(status, 422, "{unexplained}");
+    assert_eq!(unexplained["errors"][0]["field"], "reason");
+
+    // Their app is open when support erases the account.
+    let mut live = e2e_tests::live::Live::connect(&token).await;
+    let reason = serde_json::json!({"reason": "Support ticket 4411: no jobs in flight; the owner asked by phone."});
+    let (status, headers, accepted) = stack.post_as(&reviewer, &path, &reason).await;
+    assert_eq!(status, 202, "{accepted}");
+    assert_eq!(accepted["requested_by"], "staff");
+    let location = headers["location"].to_str().unwrap().to_owned();
+    let (status, _, again) = stack.post_as(&reviewer, &path, &reason).await;
+    assert_eq!(status, 202, "{again}");
+    assert_eq!(again["id"], accepted["id"], "one request per contractor");
+
+    let done = eventually(Duration::from_secs(60), || async {
+        let (status, _, body) = stack.get_as(&reviewer, &location).await;
+        assert_eq!(status, 200, "{body}");
+        (body["status"] == "done").then_some(body)
+    })
+    .await
+    .expect("the erasure finishes");
+    assert_eq!(done["confirmation_email"], "sent");
+    assert!(
+        done["result"]["items_deleted"].as_u64().unwrap() > 20,
+        "{done}"
+    );
+    assert!(
+        done["result"]["file_versions_deleted"].as_u64().unwrap() >= 3,
+        "{done}"
+    );
+    let kept: Vec<&str> = done["result"]["kept"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["holding"].as_str().unwrap())
+        .collect();
+    assert!(kept.contains(&"audit entry"), "{kept:?}");
+
+    // The last email went out first, and the socket was closed.
+    let last = mail_to(&address).await;
+    assert!(
+        last.iter()
+            .any(|m| m["subject"] == "We are deleting your Holiday Lights data"),
+        "{last:#?}"
+    );
+    assert!(
+        live.closed_within(Duration::from_secs(10)).await,
+        "the socket was closed"
+    );
+
+    // Only the tombstone and the audit trail are left; the ledger names them.
+    let left = eraser
+        .finder
+        .find(&contractor, chrono::Utc::now().date_naive())
+        .await
+        .unwrap();
+    let names: BTreeSet<&str> = left
+        .items
+        .iter()
+        .filter_map(|i| i.holding.map(|h| h.name))
+        .collect();
+    assert_eq!(
+        names,
+        ["audit entry", "erasure tombstone"]
+            .into_iter()
+            .collect::<BTreeSet<_>>(),
+        "{:?}",
+        left.items
+    );
+    assert!(left.objects.is_empty());
+    assert!(eraser.in_ledger(&contractor).await.unwrap());
+    // The person who owned it reads the request's status; their account is gone.
+    assert_eq!(stack.get_as(&token, &location).await.0, 200);
+    assert_eq!(
+        stack
+            .get_as(&token, &format!("/v1/contractors/{id}"))
+            .await
+            .0,
+        404
+    );
+    let stranger = stack.login("erasure-stranger", &["contractor"]).await;
+    assert_eq!(stack.get_as(&stranger, &location).await.0, 404);
+}

@@ -6,6 +6,8 @@
 //! half-done is finished by the next run (its profile is deleted last). Quarantined files
 //! and old object versions go by S3 lifecycle rules; TTL items by DynamoDB. An operator or a
 //! test can limit a run to one contractor with `detail: {"contractor_id": "ctr_…"}`.
+//! Each run also queues again every erasure request nobody has moved for an hour (a lost
+//! message, a dead-lettered one after its cause is fixed), so none stays half-done.
 
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use chrono::Utc;
@@ -18,6 +20,7 @@ use platform::schedule::ScheduledJob;
 use platform::{BoxError, Env};
 use serde_json::{Value, json};
 use store::erasure::Eraser;
+use store::privacy_jobs::PrivacyJobs;
 use store::{DynamoContractors, Table};
 
 /// Drafts read per run.
@@ -25,9 +28,16 @@ pub const CAP: usize = 200;
 /// Items and object versions erased per draft per run.
 pub const BUDGET: usize = 1_000;
 
+/// An erasure request untouched this long is taken to be stuck (its message lost or
+/// dead-lettered) and queued again.
+pub const STUCK_ERASURE_MINUTES: i64 = 60;
+
 pub struct Retention {
     pub contractors: DynamoContractors,
     pub eraser: Eraser,
+    pub jobs: PrivacyJobs,
+    pub sqs: aws_sdk_sqs::Client,
+    pub erasure_queue_url: String,
     pub metrics_namespace: String,
 }
 
@@ -36,7 +46,10 @@ pub async fn build(env: &Env) -> Result<Retention, BoxError> {
     let table = Table::from_env(env, &aws)?;
     Ok(Retention {
         contractors: DynamoContractors::from_env(env, &aws)?,
-        eraser: Eraser::new(table, aws.s3(), env.required("DOCUMENTS_BUCKET")?),
+        eraser: Eraser::new(table.clone(), aws.s3(), env.required("DOCUMENTS_BUCKET")?),
+        jobs: PrivacyJobs::new(table),
+        sqs: aws.sqs(),
+        erasure_queue_url: env.required("ERASURE_QUEUE_URL")?,
         metrics_namespace: platform::metrics::namespace(env),
     })
 }
@@ -79,7 +92,26 @@ impl ScheduledJob for Retention {
                 tracing::warn!(contractor_id = %draft.id, "abandoned draft partly erased; the next run finishes it");
             }
         }
+        // Nothing stuck: erasure requests nobody has moved for an hour go on the queue again.
+        let stuck = if only.is_some() {
+            Vec::new()
+        } else {
+            self.jobs
+                .unfinished_erasures(now - chrono::Duration::minutes(STUCK_ERASURE_MINUTES), CAP)
+                .await?
+        };
+        for request in &stuck {
+            self.sqs
+                .send_message()
+                .queue_url(&self.erasure_queue_url)
+                .message_body(json!({"erasure_id": request.erasure_id}).to_string())
+                .send()
+                .await
+                .map_err(|e| aws_sdk_sqs::error::DisplayErrorContext(e).to_string())?;
+            tracing::warn!(erasure_id = %request.erasure_id, status = ?request.status, since = %request.updated_at, "stuck erasure request queued again");
+        }
         let mut metrics = Metrics::new(&self.metrics_namespace, Self::NAME);
+        metrics.add("ErasuresRequeued", Unit::Count, stuck.len() as f64);
         metrics.add("DraftsErased", Unit::Count, erased as f64).add(
             "DraftsUnfinished",
             Unit::Count,
@@ -99,6 +131,7 @@ impl ScheduledJob for Retention {
             "drafts_erased": erased,
             "drafts_unfinished": unfinished,
             "truncated": truncated,
+            "erasures_requeued": stuck.len(),
         }))
     }
 }

@@ -35,6 +35,9 @@ pub struct Caller {
     /// The token's `sub`: the identity that owns what it creates.
     pub subject: String,
     pub roles: BTreeSet<Role>,
+    /// When the person last signed in (`auth_time`, seconds since the epoch), if the token
+    /// says: what a sensitive action (erasure) checks for a recent login.
+    pub authenticated_at: Option<i64>,
 }
 
 impl Caller {
@@ -60,14 +63,25 @@ impl Caller {
             .filter(|s| !s.is_empty() && s.len() <= 255 && s.trim() == s.as_str())
             .ok_or(ApiError::Unauthorized)?
             .to_owned();
-        let roles = match authorization.and_then(token_payload) {
+        let payload = authorization.and_then(token_payload);
+        let roles = match &payload {
             Some(payload) => roles_in(&payload[roles_claim]),
             None => claims
                 .get(roles_claim)
                 .map(|raw| parse_roles(raw))
                 .unwrap_or_default(),
         };
-        Ok(Caller { subject, roles })
+        // A number in the token; API Gateway hands claims over as strings.
+        let authenticated_at = match &payload {
+            Some(payload) => payload["auth_time"].as_i64(),
+            None => claims.get("auth_time").and_then(|t| t.parse().ok()),
+        }
+        .filter(|t| *t > 0);
+        Ok(Caller {
+            subject,
+            roles,
+            authenticated_at,
+        })
     }
 
     pub fn has_role(&self, role: Role) -> bool {
@@ -191,6 +205,29 @@ mod tests {
                     .unwrap()
                     .is_staff(),
                 "{t}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_login_time_comes_from_the_token_or_the_claims() {
+        let c = claims(&[("sub", "auth0|x"), ("auth_time", "1700000000")]);
+        assert_eq!(
+            Caller::from_claims(&c, "roles").unwrap().authenticated_at,
+            Some(1_700_000_000)
+        );
+        let t = bearer(serde_json::json!({"sub": "auth0|x", "auth_time": 1_700_000_500}));
+        assert_eq!(
+            Caller::from_token(&c, Some(&t), "roles")
+                .unwrap()
+                .authenticated_at,
+            Some(1_700_000_500)
+        );
+        for bad in ["", "soon", "-5", "0"] {
+            let c = claims(&[("sub", "auth0|x"), ("auth_time", bad)]);
+            assert_eq!(
+                Caller::from_claims(&c, "roles").unwrap().authenticated_at,
+                None
             );
         }
     }

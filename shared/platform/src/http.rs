@@ -106,6 +106,13 @@ pub fn json<T: Serialize>(status: u16, body: &T) -> Response<Body> {
 
 /// The problem document for `err`.
 pub fn problem_response(err: ApiError, instance: &str) -> Response<Body> {
+    // RFC 9470: the challenge says what the client must do to be let in.
+    let challenge = match &err {
+        ApiError::StepUpRequired { max_age_seconds } => Some(format!(
+            "Bearer error=\"insufficient_user_authentication\", error_description=\"A more recent sign-in is required\", max_age={max_age_seconds}"
+        )),
+        _ => None,
+    };
     let retry_after = match &err {
         ApiError::TooManyRequests {
             retry_after_seconds,
@@ -123,6 +130,9 @@ pub fn problem_response(err: ApiError, instance: &str) -> Response<Body> {
         .header(http::header::CONTENT_TYPE, problem::CONTENT_TYPE);
     if let Some(seconds) = retry_after {
         builder = builder.header(http::header::RETRY_AFTER, seconds.to_string());
+    }
+    if let Some(challenge) = challenge {
+        builder = builder.header(http::header::WWW_AUTHENTICATE, challenge);
     }
     builder
         .body(Body::Text(text))

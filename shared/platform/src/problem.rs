@@ -76,12 +76,19 @@ pub enum ApiError {
     BadRequest(String),
     #[error("authentication required")]
     Unauthorized,
+    /// Signed in, but too long ago for what is asked (RFC 9470 step-up): sign in again,
+    /// then retry within `max_age_seconds`.
+    #[error("a more recent sign-in is required")]
+    StepUpRequired { max_age_seconds: u64 },
     #[error("forbidden: {0}")]
     Forbidden(String),
     #[error("{0} not found")]
     NotFound(&'static str),
     #[error("method not allowed")]
     MethodNotAllowed,
+    /// It existed and is gone for good (an expired export).
+    #[error("gone: {0}")]
+    Gone(String),
     /// A state conflict: duplicate, illegal transition, in-flight duplicate request.
     #[error("conflict ({code}): {detail}")]
     Conflict { code: &'static str, detail: String },
@@ -118,10 +125,11 @@ impl ApiError {
         match self {
             ApiError::Validation(_) => 422,
             ApiError::BadRequest(_) => 400,
-            ApiError::Unauthorized => 401,
+            ApiError::Unauthorized | ApiError::StepUpRequired { .. } => 401,
             ApiError::Forbidden(_) => 403,
             ApiError::NotFound(_) => 404,
             ApiError::MethodNotAllowed => 405,
+            ApiError::Gone(_) => 410,
             ApiError::Conflict { .. } => 409,
             ApiError::PreconditionFailed(_) => 412,
             ApiError::PreconditionRequired(_) => 428,
@@ -154,6 +162,15 @@ impl ApiError {
             ApiError::Unauthorized => {
                 Problem::new(status, "unauthorized", "Authentication required")
             }
+            ApiError::StepUpRequired { max_age_seconds } => Problem::new(
+                status,
+                "insufficient_user_authentication",
+                "A more recent sign-in is required",
+            )
+            .with_detail(format!(
+                "Sign in again, then retry within {} minutes.",
+                max_age_seconds.div_ceil(60)
+            )),
             ApiError::Forbidden(detail) => {
                 Problem::new(status, "forbidden", "Not allowed").with_detail(detail)
             }
@@ -162,6 +179,7 @@ impl ApiError {
             ApiError::MethodNotAllowed => {
                 Problem::new(status, "method_not_allowed", "Method not allowed")
             }
+            ApiError::Gone(detail) => Problem::new(status, "gone", "Gone").with_detail(detail),
             ApiError::Conflict { code, detail } => {
                 Problem::new(status, code, "Conflict").with_detail(detail)
             }
@@ -250,7 +268,14 @@ mod tests {
         let cases: Vec<(ApiError, u16)> = vec![
             (ApiError::BadRequest("x".into()), 400),
             (ApiError::Unauthorized, 401),
+            (
+                ApiError::StepUpRequired {
+                    max_age_seconds: 300,
+                },
+                401,
+            ),
             (ApiError::Forbidden("x".into()), 403),
+            (ApiError::Gone("x".into()), 410),
             (ApiError::NotFound("contractor"), 404),
             (
                 ApiError::Conflict {

@@ -359,6 +359,39 @@ pub const ITEMS: &[ItemKind] = &[
             erasure: Erasure::Delete,
         },
     ),
+    item(
+        Prefix("ERASURE#"),
+        Exact("REQUEST"),
+        Holding {
+            name: "erasure request",
+            subject: Subject::Contractor {
+                via: "contractor_id",
+            },
+            personal: &[
+                "requester_digest, owner_digest (SHA-256 of the logins)",
+                "staff reason",
+            ],
+            retention: Retention::Years { years: 7 },
+            basis: LegalBasis::LegalObligation,
+            erasure: Erasure::LegalHold {
+                reason: "proof that the erasure was asked for and done (GDPR art. 5(2), 17)",
+            },
+        },
+    ),
+    item(
+        Prefix("EXPORT#"),
+        Exact("JOB"),
+        Holding {
+            name: "personal data export job",
+            subject: Subject::Contractor {
+                via: "gsi1pk SUBJECT#<ctr>",
+            },
+            personal: &["requester_digest (SHA-256 of the login)"],
+            retention: Retention::Ttl { hours: 8 * 24 },
+            basis: LegalBasis::LegitimateInterest,
+            erasure: Erasure::Delete,
+        },
+    ),
 ];
 
 /// The item type of a key, if the map names it.
@@ -422,6 +455,19 @@ pub const OBJECTS: &[ObjectKind] = &[
             erasure: Erasure::NothingPersonal,
         },
     },
+    ObjectKind {
+        pattern: "exports/contractors/<ctr>/<exp>.zip",
+        holding: Holding {
+            name: "personal data export",
+            personal: &["everything the export gathers (a copy of the rows above)"],
+            retention: Retention::Job {
+                days: domain::privacy::EXPORT_DAYS as u32,
+                by: "S3 lifecycle rule expire-exports",
+            },
+            basis: LegalBasis::LegitimateInterest,
+            ..DOCUMENT_FILE
+        },
+    },
 ];
 
 /// The object kind of a key, if the map names it.
@@ -429,6 +475,14 @@ pub fn object_kind(key: &str) -> Option<&'static ObjectKind> {
     if let Some(hash) = key.strip_prefix(crate::erasure::LEDGER_PREFIX) {
         return (hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit()))
             .then(|| &OBJECTS[3]);
+    }
+    if let Some(rest) = key.strip_prefix(crate::privacy_jobs::EXPORTS_PREFIX) {
+        let parts: Vec<&str> = rest.split('/').collect();
+        let ["contractors", contractor, file] = parts.as_slice() else {
+            return None;
+        };
+        let export = file.strip_suffix(".zip")?;
+        return (contractor.starts_with("ctr_") && export.starts_with("exp_")).then(|| &OBJECTS[4]);
     }
     let (quarantined, rest) = match key.strip_prefix(crate::objects::QUARANTINE_PREFIX) {
         Some(rest) => (true, rest),
@@ -454,6 +508,7 @@ pub fn object_kind(key: &str) -> Option<&'static ObjectKind> {
 pub fn object_contractor(key: &str) -> Option<&str> {
     let rest = key
         .strip_prefix(crate::objects::QUARANTINE_PREFIX)
+        .or_else(|| key.strip_prefix(crate::privacy_jobs::EXPORTS_PREFIX))
         .unwrap_or(key);
     rest.strip_prefix("contractors/")?
         .split('/')
@@ -524,6 +579,14 @@ mod tests {
                 keys::SUPPRESSION_SK.to_owned(),
             ),
             (keys::digest_pk(day, 3), format!("{ctr}#insured")),
+            (
+                keys::erasure_pk(&domain::ids::ErasureId::for_contractor(&ctr)),
+                keys::ERASURE_SK.to_owned(),
+            ),
+            (
+                keys::export_pk(&domain::ids::ExportId::generate()),
+                keys::EXPORT_SK.to_owned(),
+            ),
         ];
         let mut named = std::collections::HashSet::new();
         for (pk, sk) in &built {
@@ -559,6 +622,15 @@ mod tests {
             "quarantined upload"
         );
         assert!(object_kind("contractors/ctr_1/notes.txt").is_none());
+        assert_eq!(
+            object_kind("exports/contractors/ctr_1/exp_2.zip")
+                .unwrap()
+                .holding
+                .name,
+            "personal data export"
+        );
+        assert!(object_kind("exports/contractors/ctr_1/notes.zip").is_none());
+        assert!(object_kind("exports/contractors/ctr_1/exp_2.zip/x").is_none());
         assert_eq!(
             object_kind(&format!("ledger/erasures/{}", "ab".repeat(32)))
                 .unwrap()

@@ -255,6 +255,7 @@ impl Eraser {
         for prefix in [
             "contractors/".to_owned(),
             format!("{}contractors/", crate::objects::QUARANTINE_PREFIX),
+            format!("{}contractors/", crate::privacy_jobs::EXPORTS_PREFIX),
         ] {
             let mut token = None;
             loop {

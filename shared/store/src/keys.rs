@@ -103,6 +103,20 @@ pub fn subject_gsi1pk(contractor: &str) -> String {
 /// What is left of an erased contractor: no personal data (ADR 0015).
 pub const TOMBSTONE_SK: &str = "TOMBSTONE";
 
+/// A contractor's erasure request (one per contractor; kept after the erasure).
+pub fn erasure_pk(id: &domain::ids::ErasureId) -> String {
+    format!("ERASURE#{id}")
+}
+
+pub const ERASURE_SK: &str = "REQUEST";
+
+/// A personal-data export job (GSI1 `SUBJECT#<ctr>` finds it for erasure).
+pub fn export_pk(id: &domain::ids::ExportId) -> String {
+    format!("EXPORT#{id}")
+}
+
+pub const EXPORT_SK: &str = "JOB";
+
 /// A contractor's wrapped data key (crypto-shredding: erasure deletes it).
 pub const DATA_KEY_SK: &str = "DATAKEY";
 

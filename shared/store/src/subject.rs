@@ -170,6 +170,10 @@ impl SubjectFinder {
                 "{}contractors/{contractor}/",
                 crate::objects::QUARANTINE_PREFIX
             ),
+            format!(
+                "{}contractors/{contractor}/",
+                crate::privacy_jobs::EXPORTS_PREFIX
+            ),
         ] {
             found
                 .objects

@@ -92,6 +92,25 @@ fn onboarding(err: OnboardingError) -> ApiError {
         E::Conflict { code, detail } => ApiError::Conflict { code, detail },
         E::Repo(e) => repo(e),
         E::Crypto(e) => ApiError::internal(e),
+        E::ErasureRefused(refusal) => erasure_refused(refusal),
+    }
+}
+
+fn erasure_refused(refusal: domain::privacy::ErasureRefusal) -> ApiError {
+    use domain::privacy::{ERASURE_LOGIN_MAX_AGE_SECONDS, ErasureRefusal as R};
+    match refusal {
+        R::SignInTooOld => ApiError::StepUpRequired {
+            max_age_seconds: ERASURE_LOGIN_MAX_AGE_SECONDS as u64,
+        },
+        R::ReasonRequired => ApiError::Validation(vec![FieldError::new(
+            "reason",
+            "required",
+            "Say why this account is erased, in at most 1000 characters; it is kept with the request.",
+        )]),
+        R::AccountActive => ApiError::Conflict {
+            code: "account_active",
+            detail: "Your account is approved and may have work in progress on the marketplace. Contact support: they close your work and then erase your data.".into(),
+        },
     }
 }
 

@@ -103,6 +103,53 @@ impl View for Requirement {
     }
 }
 
+/// An erasure request as the API shows it (no personal data: the requester only as
+/// `owner` or `staff`).
+pub fn erasure(r: &store::privacy_jobs::ErasureRequest) -> Value {
+    let ts = |t: &DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    serde_json::json!({
+        "object": "erasure",
+        "id": r.erasure_id,
+        "contractor_id": r.contractor_id,
+        "status": r.status,
+        "requested_by": r.requested_by,
+        "requested_at": ts(&r.requested_at),
+        "completed_at": r.completed_at.as_ref().map(ts),
+        "confirmation_email": r.confirmation,
+        "result": {
+            "items_deleted": r.items_deleted,
+            "file_versions_deleted": r.versions_deleted,
+            "kept": r.kept,
+        },
+        "links": {"self": format!("/v1/erasures/{}", r.erasure_id)},
+    })
+}
+
+/// An export as the API shows it, with its download link when one was made.
+pub fn export(
+    job: &store::privacy_jobs::ExportJob,
+    download: Option<(&str, DateTime<Utc>)>,
+) -> Value {
+    let ts = |t: &DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    serde_json::json!({
+        "object": "export",
+        "id": job.export_id,
+        "contractor_id": job.contractor_id,
+        "status": job.status,
+        "created_at": ts(&job.created_at),
+        "completed_at": job.completed_at.as_ref().map(ts),
+        "available_until": ts(&job.available_until),
+        "archive": job.bytes.map(|bytes| serde_json::json!({
+            "bytes": bytes,
+            "sha256": job.sha256,
+            "files": job.entries,
+            "content_type": "application/zip",
+        })),
+        "download": download.map(|(url, until)| serde_json::json!({"url": url, "expires_at": ts(&until)})),
+        "links": {"self": format!("/v1/exports/{}", job.export_id)},
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use chrono::Utc;

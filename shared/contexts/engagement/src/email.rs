@@ -53,6 +53,7 @@ const SOURCES: &[&str] = templates!(
     "idle_draft",
     "errors_unresolved",
     "badges",
+    "erasure_confirmed",
 );
 
 /// The templates, parsed once per cold start.
@@ -208,6 +209,7 @@ mod tests {
             }
             "badges" => json!({"day": "2026-12-02", "path": "achievements",
                 "badges": [{"id": "insured", "en": "Insured", "es": "Asegurado"}, {"id": "licensed", "en": "Licensed", "es": "Licenciado"}]}),
+            "erasure_confirmed" => json!({"erasure_id": "era_01jd6m3v8k2qz9x4w5y6t7r8s9"}),
             _ => json!({}),
         }
     }

@@ -35,7 +35,7 @@ pub struct Notice {
 }
 
 /// Every template, for the tests that render them all.
-pub const TEMPLATES: [&str; 11] = [
+pub const TEMPLATES: [&str; 12] = [
     "welcome",
     "document_received",
     "action_needed",
@@ -47,6 +47,7 @@ pub const TEMPLATES: [&str; 11] = [
     "idle_draft",
     "errors_unresolved",
     "badges",
+    "erasure_confirmed",
 ];
 
 /// What a contractor chose to receive, and in which language. Transactional emails (about
@@ -135,6 +136,21 @@ pub fn action(subject: &str, lang: Lang) -> &'static str {
 
 fn kind_name(kind: DocumentKind) -> &'static str {
     kind.as_str()
+}
+
+/// The last email an erased contractor gets, sent before anything is deleted (the
+/// address goes with the profile): what happens, what is kept and why. One per erasure
+/// request, whatever retries.
+pub fn erasure_notice(erasure_id: &str) -> Notice {
+    Notice {
+        id: format!(
+            "ntf_{}_erasure_confirmed",
+            erasure_id.trim_start_matches("era_")
+        ),
+        template: "erasure_confirmed",
+        category: Category::Transactional,
+        data: json!({"erasure_id": erasure_id}),
+    }
 }
 
 /// The notification `event` means, if any.

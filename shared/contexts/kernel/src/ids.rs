@@ -70,6 +70,33 @@ prefixed_id!(
     "evt"
 );
 
+prefixed_id!(
+    /// A contractor's erasure request: one per contractor ([`ErasureId::for_contractor`]),
+    /// so asking twice names the same request.
+    ErasureId,
+    "era"
+);
+
+impl ErasureId {
+    /// The erasure request of `contractor`: derived from its id, never random.
+    pub fn for_contractor(contractor: &ContractorId) -> ErasureId {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::digest(format!("erasure:{contractor}").as_bytes());
+        let mut bytes = [0u8; 16];
+        bytes.copy_from_slice(&digest[..16]);
+        ErasureId(format!(
+            "era_{}",
+            ulid::Ulid::from_bytes(bytes).to_string().to_lowercase()
+        ))
+    }
+}
+
+prefixed_id!(
+    /// A personal-data export (an archive of everything held about a contractor).
+    ExportId,
+    "exp"
+);
+
 /// The identity (JWT `sub`) that owns a contractor account.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]

@@ -95,6 +95,68 @@ pub fn drafts_kept_since(now: chrono::DateTime<chrono::Utc>) -> chrono::DateTime
     now - chrono::Duration::days(DRAFT_RETENTION_DAYS)
 }
 
+/// How recent the owner's sign-in must be to ask for erasure (the `max_age` of an RFC 9470
+/// step-up challenge): a phone left signed in must not be enough to delete an account.
+pub const ERASURE_LOGIN_MAX_AGE_SECONDS: i64 = 300;
+
+/// How long an export's archive and download stay available.
+pub const EXPORT_DAYS: i64 = 7;
+
+/// Who asks for a contractor's erasure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErasureRequester<'a> {
+    /// The account's owner, with when they last signed in (`auth_time`).
+    Owner {
+        signed_in_at: Option<chrono::DateTime<chrono::Utc>>,
+    },
+    /// A reviewer or admin, with the reason the request is kept with.
+    Staff { reason: &'a str },
+}
+
+/// Why an erasure request is refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ErasureRefusal {
+    #[error("the owner signed in too long ago")]
+    SignInTooOld,
+    #[error("staff must say why, in 1 to 1000 characters")]
+    ReasonRequired,
+    /// An approved account may have jobs in flight on the marketplace (ADR 0016): the
+    /// owner asks support, whose staff close the work and then erase with a reason.
+    #[error("the account is active on the marketplace")]
+    AccountActive,
+}
+
+/// Whether `requester` may have a contractor in `status` erased at `now` (ADR 0016).
+pub fn may_request_erasure(
+    requester: ErasureRequester<'_>,
+    status: crate::terms::Status,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), ErasureRefusal> {
+    match requester {
+        ErasureRequester::Staff { reason } => {
+            let reason = reason.trim();
+            if reason.is_empty() || reason.chars().count() > 1000 {
+                return Err(ErasureRefusal::ReasonRequired);
+            }
+            Ok(())
+        }
+        ErasureRequester::Owner { signed_in_at } => {
+            let recent = signed_in_at.is_some_and(|at| {
+                let age = (now - at).num_seconds();
+                // A clock a little ahead of ours is still a fresh sign-in.
+                (-60..=ERASURE_LOGIN_MAX_AGE_SECONDS).contains(&age)
+            });
+            if !recent {
+                return Err(ErasureRefusal::SignInTooOld);
+            }
+            if status == crate::terms::Status::Approved {
+                return Err(ErasureRefusal::AccountActive);
+            }
+            Ok(())
+        }
+    }
+}
+
 /// A holding that says it keeps personal data must say how erasure handles it, and one
 /// held under a legal obligation must be kept or shredded, not deleted: the rules the map
 /// obeys, checked by its test.
@@ -122,6 +184,54 @@ pub fn consistent(h: &Holding) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn erasure_needs_a_fresh_sign_in_or_a_reason() {
+        use crate::terms::Status;
+        let now = chrono::DateTime::parse_from_rfc3339("2026-12-03T12:00:00Z")
+            .unwrap()
+            .to_utc();
+        let owner = |ago: i64| ErasureRequester::Owner {
+            signed_in_at: Some(now - chrono::Duration::seconds(ago)),
+        };
+        assert_eq!(may_request_erasure(owner(299), Status::Draft, now), Ok(()));
+        assert_eq!(
+            may_request_erasure(owner(300), Status::Rejected, now),
+            Ok(())
+        );
+        assert_eq!(
+            may_request_erasure(owner(301), Status::Draft, now),
+            Err(ErasureRefusal::SignInTooOld)
+        );
+        assert_eq!(
+            may_request_erasure(owner(-3600), Status::Draft, now),
+            Err(ErasureRefusal::SignInTooOld),
+            "a sign-in in the future is not a sign-in"
+        );
+        assert_eq!(
+            may_request_erasure(
+                ErasureRequester::Owner { signed_in_at: None },
+                Status::Draft,
+                now
+            ),
+            Err(ErasureRefusal::SignInTooOld)
+        );
+        assert_eq!(
+            may_request_erasure(owner(10), Status::Approved, now),
+            Err(ErasureRefusal::AccountActive)
+        );
+        let staff = |reason| ErasureRequester::Staff { reason };
+        assert_eq!(
+            may_request_erasure(staff("ticket 4411: jobs closed"), Status::Approved, now),
+            Ok(())
+        );
+        for bad in ["", "   ", &"x".repeat(1001)] {
+            assert_eq!(
+                may_request_erasure(staff(bad), Status::Draft, now),
+                Err(ErasureRefusal::ReasonRequired)
+            );
+        }
+    }
 
     const PROFILE: Holding = Holding {
         name: "contractor profile",

@@ -62,6 +62,8 @@ pub enum OnboardingError {
     Repo(#[from] RepoError),
     #[error(transparent)]
     Crypto(#[from] CryptoError),
+    #[error(transparent)]
+    ErasureRefused(#[from] domain_kernel::privacy::ErasureRefusal),
 }
 
 pub struct Onboarding<R, C> {
@@ -542,6 +544,43 @@ impl<R: ContractorRepository, C: FieldCipher> Onboarding<R, C> {
         Err(OnboardingError::Forbidden(
             "staff may not review or decide their own account",
         ))
+    }
+
+    /// Accepts a request to erase contractor `id` (ADR 0016): its owner with a sign-in
+    /// at most five minutes old, not while the account is approved; or staff with a
+    /// reason (staff asking about their own account ask as its owner). The request is kept
+    /// in the audit trail, which erasure keeps. Returns the contractor as it was.
+    pub async fn request_erasure(
+        &self,
+        viewer: &Viewer,
+        id: &str,
+        reason: Option<&str>,
+        signed_in_at: Option<DateTime<Utc>>,
+        facts: &RequestFacts,
+    ) -> Result<Contractor, OnboardingError> {
+        use domain_kernel::privacy::{ErasureRequester, may_request_erasure};
+        let contractor = self.get(viewer, id).await?;
+        let requester = if contractor.owner.as_str() == viewer.subject {
+            ErasureRequester::Owner { signed_in_at }
+        } else {
+            ErasureRequester::Staff {
+                reason: reason.unwrap_or_default(),
+            }
+        };
+        may_request_erasure(requester, contractor.status, facts.now)?;
+        let summary = match requester {
+            ErasureRequester::Owner { .. } => json!({"by": "owner"}),
+            ErasureRequester::Staff { reason } => json!({"by": "staff", "reason": reason.trim()}),
+        };
+        self.note(
+            viewer,
+            &contractor.id,
+            "privacy.erasure_requested",
+            summary,
+            facts,
+        )
+        .await?;
+        Ok(contractor)
     }
 
     /// Records a reviewer's `result` on requirement `name` and the decision's audit entry
