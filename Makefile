@@ -142,6 +142,9 @@ build-NotificationsRemindersFunction:
 build-PrivacyRetentionFunction:
 	scripts/lambda-artifact.sh privacy-retention "$(ARTIFACTS_DIR)"
 
+build-PrivacyConsentWithdrawalFunction:
+	scripts/lambda-artifact.sh privacy-consent-withdrawal "$(ARTIFACTS_DIR)"
+
 build-PrivacyErasureRequestFunction:
 	scripts/lambda-artifact.sh privacy-erasure-request "$(ARTIFACTS_DIR)"
 

@@ -39,6 +39,7 @@ pub fn product_registry() -> Registry {
     http!("contractors-save-step", contractors_save_step);
     http!("contractors-submit", contractors_submit);
     http!("contractors-reject", contractors_reject);
+    http!("privacy-consent-withdrawal", privacy_consent_withdrawal);
     http!("privacy-erasure-request", privacy_erasure_request);
     http!("privacy-erasure-status", privacy_erasure_status);
     http!("privacy-export-request", privacy_export_request);

@@ -732,3 +732,137 @@ async fn erasure_through_the_api_needs_a_fresh_sign_in_or_staff_and_reaches_ever
     let stranger = stack.login("erasure-stranger", &["contractor"]).await;
     assert_eq!(stack.get_as(&stranger, &location).await.0, 404);
 }
+
+#[tokio::test]
+async fn withdrawing_privacy_consent_stops_optional_email_reopens_the_agreements_and_is_exported() {
+    use std::io::Read;
+    let stack = product();
+    let tag = format!(
+        "consent{}",
+        &ulid::Ulid::new().to_string().to_lowercase()[18..]
+    );
+    let token = stack.login(&tag, &["contractor"]).await;
+    let (status, _, created) = stack
+        .post_as(&token, "/v1/contractors", &e2e_tests::registration(&tag))
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_str().unwrap().to_owned();
+    let (status, headers, saved) = stack
+        .patch_as(
+            &token,
+            &format!("/v1/contractors/{id}/progress"),
+            &serde_json::json!({"step": "agreements", "data": {"terms_version": "2026-09", "privacy_version": "2026-09"}}),
+            Some(created["version"].as_u64().unwrap()),
+        )
+        .await;
+    assert_eq!(status, 200, "{saved}");
+    let etag = headers["etag"].to_str().unwrap().to_owned();
+    let path = format!("/v1/contractors/{id}/consents/withdrawal");
+    let withdraw = |etag: String, document: &'static str| {
+        let token = token.clone();
+        let path = path.clone();
+        async move {
+            e2e_tests::read(
+                e2e_tests::client()
+                    .post(stack.url(&path))
+                    .bearer_auth(&token)
+                    .header("if-match", etag)
+                    .json(&serde_json::json!({ "document": document }))
+                    .send()
+                    .await
+                    .unwrap(),
+            )
+            .await
+        }
+    };
+    let (status, _, terms) = withdraw(etag.clone(), "terms_of_service").await;
+    assert_eq!(status, 422, "{terms}");
+    assert_eq!(terms["errors"][0]["code"], "not_withdrawable");
+    let (status, headers, after) = withdraw(etag.clone(), "privacy_notice").await;
+    assert_eq!(status, 200, "{after}");
+    assert_eq!(
+        after["progress"]["steps"]["agreements"]["status"], "in_progress",
+        "{after}"
+    );
+    assert!(
+        after["steps"]["agreements"]
+            .get("privacy_version")
+            .is_none()
+    );
+    let privacy: Vec<&serde_json::Value> = after["consents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["document"] == "privacy_notice")
+        .collect();
+    assert_eq!(privacy.len(), 1);
+    assert!(privacy[0]["withdrawn_at"].is_string(), "{after}");
+    // Optional emails are off; account emails are not a choice.
+    let (_, _, prefs) = stack
+        .get_as(&token, &format!("/v1/contractors/{id}/preferences"))
+        .await;
+    assert_eq!(prefs["updates"], false, "{prefs}");
+    assert_eq!(prefs["reminders"], false, "{prefs}");
+    // Twice: the same answer, nothing new in the trail.
+    let (status, _, again) = withdraw(
+        headers["etag"].to_str().unwrap().to_owned(),
+        "privacy_notice",
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(again["version"], after["version"]);
+    let (_, _, audit) = stack
+        .get_as(&token, &format!("/v1/contractors/{id}/audit"))
+        .await;
+    let withdrawals = audit["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "consent.withdrawn")
+        .count();
+    assert_eq!(withdrawals, 1, "{audit}");
+
+    // The consent history is in their export.
+    let (status, headers, _) = stack
+        .post_as(
+            &token,
+            &format!("/v1/contractors/{id}/exports"),
+            &serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(status, 202);
+    let location = headers["location"].to_str().unwrap().to_owned();
+    let ready = eventually(Duration::from_secs(60), || async {
+        let (_, _, body) = stack.get_as(&token, &location).await;
+        (body["status"] == "ready").then_some(body)
+    })
+    .await
+    .expect("the export is built");
+    let bytes = e2e_tests::client()
+        .get(ready["download"]["url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes.to_vec())).unwrap();
+    let mut profile = String::new();
+    zip.by_name("data/contractor-profile.json")
+        .unwrap()
+        .read_to_string(&mut profile)
+        .unwrap();
+    let profile: serde_json::Value = serde_json::from_str(&profile).unwrap();
+    let consents = profile[0]["consents"].as_array().unwrap();
+    assert!(
+        consents
+            .iter()
+            .any(|c| c["document"] == "privacy_notice" && c["withdrawn_at"].is_string()),
+        "{consents:?}"
+    );
+    assert!(
+        consents
+            .iter()
+            .all(|c| c["source_ip"].is_string() || c["source_ip"].is_null())
+    );
+}

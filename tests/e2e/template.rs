@@ -259,24 +259,30 @@ fn the_documents_bucket_expires_what_the_data_map_says() {
         .pointer("/LifecycleConfiguration/Rules")
         .and_then(Value::as_array)
         .expect("lifecycle rules");
-    let quarantine = store::data_map::OBJECTS
-        .iter()
-        .find(|o| o.pattern.starts_with(store::objects::QUARANTINE_PREFIX))
-        .expect("the quarantine in the data map");
-    let domain::privacy::Retention::Job { days, .. } = quarantine.holding.retention else {
-        panic!("the quarantine is removed after a number of days");
-    };
-    let expire = rules
-        .iter()
-        .find(|r| r["Prefix"] == store::objects::QUARANTINE_PREFIX)
-        .expect("a rule for the quarantine");
-    assert_eq!(expire["Status"], "Enabled");
-    assert_eq!(expire["ExpirationInDays"], u64::from(days));
-    assert!(
-        expire
-            .pointer("/NoncurrentVersionExpiration/NoncurrentDays")
-            .is_some()
-    );
+    // The quarantine and the exports: removed, every version, after the map's days.
+    for prefix in [
+        store::objects::QUARANTINE_PREFIX,
+        store::privacy_jobs::EXPORTS_PREFIX,
+    ] {
+        let kind = store::data_map::OBJECTS
+            .iter()
+            .find(|o| o.pattern.starts_with(prefix))
+            .unwrap_or_else(|| panic!("{prefix} in the data map"));
+        let domain::privacy::Retention::Job { days, .. } = kind.holding.retention else {
+            panic!("{prefix} is removed after a number of days");
+        };
+        let expire = rules
+            .iter()
+            .find(|r| r["Prefix"] == prefix)
+            .unwrap_or_else(|| panic!("a rule for {prefix}"));
+        assert_eq!(expire["Status"], "Enabled");
+        assert_eq!(expire["ExpirationInDays"], u64::from(days), "{prefix}");
+        assert!(
+            expire
+                .pointer("/NoncurrentVersionExpiration/NoncurrentDays")
+                .is_some()
+        );
+    }
     assert!(
         rules
             .iter()

@@ -53,6 +53,7 @@ pub fn contractor(c: &Contractor, requirements: &Requirements) -> Value {
         "requirements": requirements,
         "consents": c.consents.iter().map(|c| serde_json::json!({
             "document": c.document, "version": c.version, "accepted_at": ts(&c.accepted_at),
+            "withdrawn_at": c.withdrawn_at.as_ref().map(ts),
         })).collect::<Vec<_>>(),
         "version": c.version,
         "created_at": ts(&c.created_at),

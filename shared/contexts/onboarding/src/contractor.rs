@@ -87,6 +87,9 @@ pub struct Consent {
     pub source_ip: Option<String>,
     pub user_agent: Option<String>,
     pub request_id: String,
+    /// When the contractor withdrew it (the record stays: the history is the proof).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub withdrawn_at: Option<DateTime<Utc>>,
 }
 
 /// `POST /v1/contractors` as the client sends it. Every field is optional here so that a

@@ -230,7 +230,7 @@ impl<R: ContractorRepository, C: FieldCipher> Onboarding<R, C> {
                     .iter()
                     .rev()
                     .find(|c| c.document == document)
-                    .is_some_and(|c| c.version == version);
+                    .is_some_and(|c| c.version == version && c.withdrawn_at.is_none());
                 if !already {
                     after.consents.push(Consent {
                         document: document.to_owned(),
@@ -239,6 +239,7 @@ impl<R: ContractorRepository, C: FieldCipher> Onboarding<R, C> {
                         source_ip: facts.source_ip.clone(),
                         user_agent: facts.user_agent.clone(),
                         request_id: facts.request_id.clone(),
+                        withdrawn_at: None,
                     });
                 }
             }
@@ -544,6 +545,100 @@ impl<R: ContractorRepository, C: FieldCipher> Onboarding<R, C> {
         Err(OnboardingError::Forbidden(
             "staff may not review or decide their own account",
         ))
+    }
+
+    /// The owner withdraws their consent to the privacy notice (docs/privacy.md). The
+    /// consent record stays, marked withdrawn (the history is the proof of both). An
+    /// account still onboarding has its agreements step reopened, so it cannot be
+    /// submitted or approved until the notice is accepted again (an account under review
+    /// goes back to in progress); an approved account keeps working under its contract.
+    /// Optional emails stop (the caller turns them off). Withdrawing twice changes
+    /// nothing the second time. Withdrawing the terms of service is closing the account:
+    /// that is erasure.
+    pub async fn withdraw_consent(
+        &self,
+        viewer: &Viewer,
+        id: &str,
+        if_match: u64,
+        document: &str,
+        facts: &RequestFacts,
+    ) -> Result<Contractor, OnboardingError> {
+        if document != "privacy_notice" {
+            let message = if document == "terms_of_service" {
+                "The terms of service are the contract itself: to end it, ask for erasure (POST /v1/contractors/{id}/erasure)."
+            } else {
+                "Only consent to the privacy notice (privacy_notice) can be withdrawn."
+            };
+            return Err(OnboardingError::Invalid(Invalid(vec![Violation {
+                field: "document".into(),
+                code: "not_withdrawable",
+                message: message.into(),
+            }])));
+        }
+        let before = self.for_change(viewer, id, if_match).await?;
+        let Some(index) = before.consents.iter().rposition(|c| c.document == document) else {
+            return Err(OnboardingError::Conflict {
+                code: "no_consent",
+                detail: "There is no consent to the privacy notice to withdraw.".into(),
+            });
+        };
+        if before.consents[index].withdrawn_at.is_some() {
+            return Ok(before);
+        }
+        let mut after = before.clone();
+        after.consents[index].withdrawn_at = Some(facts.now);
+        let version = after.consents[index].version.clone();
+        let mut events = Vec::new();
+        if lifecycle::editable(before.status)
+            && let Some(step) = after.steps.get_mut(&StepName::Agreements)
+        {
+            step.data.remove("privacy_version");
+            step.status = StepStatus::InProgress;
+            step.updated_at = facts.now;
+            after.status = match before.status {
+                Status::Draft | Status::UnderReview => Status::InProgress,
+                other => other,
+            };
+            if after.status != before.status {
+                lifecycle::check(before.status, after.status)?;
+            }
+            events.push(DomainEvent::new(
+                &after.id,
+                facts.now,
+                &facts.correlation_id,
+                Event::StepSaved(StepSaved {
+                    contractor_version: before.version + 1,
+                    step: StepName::Agreements,
+                    step_status: StepStatus::InProgress,
+                    percent_complete: after.percent_complete(),
+                }),
+            ));
+            if after.status != before.status {
+                events.push(status_changed(
+                    &after,
+                    before.status,
+                    facts,
+                    before.version + 1,
+                ));
+            }
+        }
+        let summary = json!({
+            "document": document,
+            "version": version,
+            "status_before": before.status,
+            "status_after": after.status,
+        });
+        self.commit(
+            viewer.actor(),
+            before,
+            after,
+            facts,
+            "consent.withdrawn",
+            summary,
+            events,
+            None,
+        )
+        .await
     }
 
     /// Accepts a request to erase contractor `id` (ADR 0016): its owner with a sign-in
@@ -853,6 +948,132 @@ mod tests {
                 json!({"terms_version": "2026-09", "privacy_version": "2026-09"}),
             ),
         ]
+    }
+
+    #[tokio::test]
+    async fn withdrawing_privacy_consent_reopens_the_agreements_and_keeps_the_history() {
+        let s = service();
+        let c = s.register(&dana(), registration(), &facts()).await.unwrap();
+        let id = c.id.to_string();
+        let mut version = c.version;
+        // Nothing accepted yet: nothing to withdraw.
+        let none = s
+            .withdraw_consent(&dana(), &id, version, "privacy_notice", &facts())
+            .await;
+        assert!(matches!(
+            none,
+            Err(OnboardingError::Conflict {
+                code: "no_consent",
+                ..
+            })
+        ));
+        for (step, data) in complete_steps() {
+            version = s
+                .save_step(&dana(), &id, version, step, &data, &facts())
+                .await
+                .unwrap()
+                .contractor
+                .version;
+        }
+        let submitted = s.submit(&dana(), &id, version, &facts()).await.unwrap();
+        assert_eq!(submitted.status, Status::UnderReview);
+        let terms = s
+            .withdraw_consent(
+                &dana(),
+                &id,
+                submitted.version,
+                "terms_of_service",
+                &facts(),
+            )
+            .await;
+        assert!(matches!(terms, Err(OnboardingError::Invalid(_))));
+        let stale = s
+            .withdraw_consent(
+                &dana(),
+                &id,
+                submitted.version - 1,
+                "privacy_notice",
+                &facts(),
+            )
+            .await;
+        assert!(matches!(stale, Err(OnboardingError::StaleVersion { .. })));
+        let reviewer = Viewer {
+            subject: "auth0|rita".into(),
+            staff: true,
+            admin: false,
+            contractor: false,
+        };
+        let theirs = s
+            .withdraw_consent(
+                &reviewer,
+                &id,
+                submitted.version,
+                "privacy_notice",
+                &facts(),
+            )
+            .await;
+        assert!(
+            matches!(theirs, Err(OnboardingError::Forbidden(_))),
+            "only the owner withdraws"
+        );
+
+        let after = s
+            .withdraw_consent(&dana(), &id, submitted.version, "privacy_notice", &facts())
+            .await
+            .unwrap();
+        assert_eq!(after.status, Status::InProgress, "out of the review queue");
+        assert_eq!(
+            after.step_status(StepName::Agreements),
+            StepStatus::InProgress
+        );
+        assert!(
+            after.steps[&StepName::Agreements]
+                .data
+                .get("privacy_version")
+                .is_none()
+        );
+        let privacy: Vec<_> = after
+            .consents
+            .iter()
+            .filter(|c| c.document == "privacy_notice")
+            .collect();
+        assert_eq!(privacy.len(), 1, "the record stays");
+        assert!(privacy[0].withdrawn_at.is_some());
+        assert!(
+            s.requirements(&after)
+                .currently_due
+                .contains(&"agreements".to_owned())
+        );
+        // Twice: nothing more happens.
+        let again = s
+            .withdraw_consent(&dana(), &id, after.version, "privacy_notice", &facts())
+            .await
+            .unwrap();
+        assert_eq!(again.version, after.version);
+        // Accepting again is a new record beside the withdrawn one.
+        let (_, agreements) = complete_steps().pop().unwrap();
+        let accepted = s
+            .save_step(
+                &dana(),
+                &id,
+                after.version,
+                StepName::Agreements,
+                &agreements,
+                &facts(),
+            )
+            .await
+            .unwrap()
+            .contractor;
+        let privacy: Vec<_> = accepted
+            .consents
+            .iter()
+            .filter(|c| c.document == "privacy_notice")
+            .collect();
+        assert_eq!(privacy.len(), 2);
+        assert!(privacy[1].withdrawn_at.is_none());
+        let (trail, verdict) = s.audit(&dana(), &id).await.unwrap();
+        assert!(trail.iter().any(|e| e.action == "consent.withdrawn"));
+        assert!(verdict.valid, "{verdict:?}");
     }
 
     #[tokio::test]
