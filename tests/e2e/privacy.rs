@@ -866,3 +866,71 @@ async fn withdrawing_privacy_consent_stops_optional_email_reopens_the_agreements
             .all(|c| c["source_ip"].is_string() || c["source_ip"].is_null())
     );
 }
+
+#[tokio::test]
+async fn replaced_documents_are_deleted_a_year_after_their_replacement_and_nothing_else() {
+    use domain::documents::DocumentRepository;
+    let stack = product();
+    let (_token, contractor, _) = e2e_tests::registered_contractor("replaced").await;
+    let contractor = domain::ids::ContractorId::parse(&contractor).unwrap();
+    let aws = stack.aws().await;
+    let bucket = stack.refs["DocumentsBucket"].clone();
+    let documents = store::DynamoDocuments::new(store::Table::new(
+        aws.dynamodb(),
+        stack.refs["OnboardingTable"].clone(),
+    ));
+    let now = chrono::Utc::now();
+    // Two certificates replaced on either side of the year, each with two file versions.
+    let mut seeded = Vec::new();
+    for days in [366, 364] {
+        let intent: domain::documents::UploadIntent = serde_json::from_value(serde_json::json!({
+            "kind": "insurance_certificate", "file_name": "coi.pdf", "content_type": "application/pdf",
+            "size": 9, "sha256": "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
+        }))
+        .unwrap();
+        let mut doc = intent
+            .into_document(&contractor, now, chrono::Duration::minutes(10))
+            .unwrap();
+        doc.status = domain::terms::DocumentStatus::Extracted;
+        doc.superseded_at = Some(now - chrono::Duration::days(days));
+        documents.create(&doc).await.unwrap();
+        for body in ["%PDF-1.4 a", "%PDF-1.4 b"] {
+            aws.s3()
+                .put_object()
+                .bucket(&bucket)
+                .key(&doc.object_key)
+                .body(body.as_bytes().to_vec().into())
+                .send()
+                .await
+                .unwrap();
+        }
+        seeded.push(doc);
+    }
+    let versions = |doc: &domain::documents::Document| {
+        let prefix = format!("contractors/{contractor}/documents/{}/", doc.id);
+        let s3 = aws.s3();
+        let bucket = bucket.clone();
+        async move {
+            store::subject::object_versions(&s3, &bucket, &prefix)
+                .await
+                .unwrap()
+                .len()
+        }
+    };
+    assert_eq!(versions(&seeded[0]).await, 2);
+
+    let out = retention(contractor.as_str(), &now.to_rfc3339()).await;
+    assert_eq!(out["superseded_documents_deleted"], 1, "{out}");
+    assert_eq!(out["drafts_erased"], 0, "the draft itself is young: {out}");
+    assert!(documents.get(&seeded[0].id).await.unwrap().is_none());
+    assert_eq!(versions(&seeded[0]).await, 0, "every version went");
+    assert!(documents.get(&seeded[1].id).await.unwrap().is_some());
+    assert_eq!(
+        versions(&seeded[1]).await,
+        2,
+        "a day short of its year: kept"
+    );
+    // Run again: nothing more.
+    let again = retention(contractor.as_str(), &now.to_rfc3339()).await;
+    assert_eq!(again["superseded_documents_deleted"], 0, "{again}");
+}

@@ -6,6 +6,8 @@
 //! half-done is finished by the next run (its profile is deleted last). Quarantined files
 //! and old object versions go by S3 lifecycle rules; TTL items by DynamoDB. An operator or a
 //! test can limit a run to one contractor with `detail: {"contractor_id": "ctr_…"}`.
+//! Documents replaced by a newer one of their kind are deleted a year after the
+//! replacement (item and every file version; the replaced-documents index, GSI2).
 //! Each run also queues again every erasure request nobody has moved for an hour (a lost
 //! message, a dead-lettered one after its cause is fixed), so none stays half-done.
 
@@ -13,7 +15,7 @@ use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use chrono::Utc;
 use domain::ids::ContractorId;
 use domain::ports::ContractorRepository;
-use domain::privacy::drafts_kept_since;
+use domain::privacy::{SUPERSEDED_RETENTION_DAYS, drafts_kept_since};
 use domain::terms::Status;
 use platform::metrics::{Metrics, Unit};
 use platform::schedule::ScheduledJob;
@@ -21,7 +23,7 @@ use platform::{BoxError, Env};
 use serde_json::{Value, json};
 use store::erasure::Eraser;
 use store::privacy_jobs::PrivacyJobs;
-use store::{DynamoContractors, Table};
+use store::{DynamoContractors, DynamoDocuments, Table};
 
 /// Drafts read per run.
 pub const CAP: usize = 200;
@@ -34,6 +36,7 @@ pub const STUCK_ERASURE_MINUTES: i64 = 60;
 
 pub struct Retention {
     pub contractors: DynamoContractors,
+    pub documents: DynamoDocuments,
     pub eraser: Eraser,
     pub jobs: PrivacyJobs,
     pub sqs: aws_sdk_sqs::Client,
@@ -46,6 +49,7 @@ pub async fn build(env: &Env) -> Result<Retention, BoxError> {
     let table = Table::from_env(env, &aws)?;
     Ok(Retention {
         contractors: DynamoContractors::from_env(env, &aws)?,
+        documents: DynamoDocuments::new(table.clone()),
         eraser: Eraser::new(table.clone(), aws.s3(), env.required("DOCUMENTS_BUCKET")?),
         jobs: PrivacyJobs::new(table),
         sqs: aws.sqs(),
@@ -92,6 +96,24 @@ impl ScheduledJob for Retention {
                 tracing::warn!(contractor_id = %draft.id, "abandoned draft partly erased; the next run finishes it");
             }
         }
+        // Documents replaced a year ago: every file version and the item.
+        let replaced_before = now - chrono::Duration::days(SUPERSEDED_RETENTION_DAYS);
+        let (replaced, replaced_truncated) = self
+            .documents
+            .superseded_before(replaced_before, CAP)
+            .await?;
+        let mut replaced_deleted = 0usize;
+        for doc in replaced
+            .iter()
+            .filter(|d| only.as_ref().is_none_or(|c| &d.contractor_id == c))
+        {
+            let versions = self
+                .eraser
+                .erase_document(&doc.contractor_id, &doc.id)
+                .await?;
+            replaced_deleted += 1;
+            tracing::info!(contractor_id = %doc.contractor_id, document_id = %doc.id, versions, "replaced document deleted after its year");
+        }
         // Nothing stuck: erasure requests nobody has moved for an hour go on the queue again.
         let stuck = if only.is_some() {
             Vec::new()
@@ -112,6 +134,14 @@ impl ScheduledJob for Retention {
         }
         let mut metrics = Metrics::new(&self.metrics_namespace, Self::NAME);
         metrics.add("ErasuresRequeued", Unit::Count, stuck.len() as f64);
+        metrics.add(
+            "SupersededDocumentsDeleted",
+            Unit::Count,
+            replaced_deleted as f64,
+        );
+        if replaced_truncated {
+            metrics.count("SupersededTruncated");
+        }
         metrics.add("DraftsErased", Unit::Count, erased as f64).add(
             "DraftsUnfinished",
             Unit::Count,
@@ -132,6 +162,8 @@ impl ScheduledJob for Retention {
             "drafts_unfinished": unfinished,
             "truncated": truncated,
             "erasures_requeued": stuck.len(),
+            "superseded_documents_deleted": replaced_deleted,
+            "superseded_truncated": replaced_truncated,
         }))
     }
 }

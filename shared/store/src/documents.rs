@@ -75,14 +75,27 @@ impl DocumentItem {
             t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
         };
         let in_flight = doc.status.in_flight().then_some(doc.deadline).flatten();
+        // A final document is either nowhere in GSI2 or, once replaced, in the retention
+        // partition by the time it was replaced.
+        let (gsi2pk, gsi2sk) = match (in_flight, doc.superseded_at) {
+            (Some(deadline), _) => (
+                Some(keys::document_in_flight_gsi2pk(doc.status.as_str())),
+                Some(format!("{}#{}", ts(&deadline), doc.id)),
+            ),
+            (None, Some(at)) => (
+                Some(keys::SUPERSEDED_DOCUMENTS_GSI2PK.to_owned()),
+                Some(format!("{}#{}", ts(&at), doc.id)),
+            ),
+            (None, None) => (None, None),
+        };
         DocumentItem {
             pk: keys::document_pk(&doc.id),
             sk: keys::DOCUMENT_SK.to_owned(),
             entity: "document".to_owned(),
             gsi1pk: keys::contractor_documents_gsi1pk(&doc.contractor_id),
             gsi1sk: format!("{}#{}", ts(&doc.created_at), doc.id),
-            gsi2pk: in_flight.map(|_| keys::document_in_flight_gsi2pk(doc.status.as_str())),
-            gsi2sk: in_flight.map(|deadline| format!("{}#{}", ts(&deadline), doc.id)),
+            gsi2pk,
+            gsi2sk,
             expires_at: (doc.status == DocumentStatus::Expired).then(|| {
                 let expired_at = doc.history.last().map_or(doc.created_at, |h| h.at);
                 (expired_at + chrono::Duration::days(EXPIRED_INTENT_RETENTION_DAYS)).timestamp()
@@ -221,6 +234,33 @@ impl DocumentWrites for DynamoDocuments {
             }
         }
         Ok(docs)
+    }
+}
+
+impl DynamoDocuments {
+    /// Documents replaced before `cutoff`, oldest first, up to `limit`; `true` when more
+    /// wait (the retention job's bounded read).
+    pub async fn superseded_before(
+        &self,
+        cutoff: chrono::DateTime<chrono::Utc>,
+        limit: usize,
+    ) -> Result<(Vec<Document>, bool), RepoError> {
+        let (listed, more) = self
+            .table
+            .query_index_capped::<DocumentItem>(
+                keys::GSI2,
+                "gsi2pk = :pk AND gsi2sk < :cutoff",
+                &[
+                    (":pk", keys::SUPERSEDED_DOCUMENTS_GSI2PK.to_owned()),
+                    (
+                        ":cutoff",
+                        cutoff.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+                    ),
+                ],
+                limit,
+            )
+            .await?;
+        Ok((listed.into_iter().map(|i| i.document).collect(), more))
     }
 }
 

@@ -202,6 +202,39 @@ impl Eraser {
         Ok(())
     }
 
+    /// Deletes one document of `contractor`: every object version and delete marker under
+    /// its prefixes (original, derivative, quarantine), then its item. Idempotent: a second
+    /// call finds nothing. Returns the object versions deleted.
+    pub async fn erase_document(
+        &self,
+        contractor: &ContractorId,
+        document: &domain::ids::DocumentId,
+    ) -> Result<usize, RepoError> {
+        let mut deleted = 0;
+        for prefix in [
+            format!("contractors/{contractor}/documents/{document}/"),
+            format!(
+                "{}contractors/{contractor}/documents/{document}/",
+                crate::objects::QUARANTINE_PREFIX
+            ),
+        ] {
+            for o in crate::subject::object_versions(&self.s3, &self.bucket, &prefix).await? {
+                self.s3
+                    .delete_object()
+                    .bucket(&self.bucket)
+                    .key(&o.key)
+                    .set_version_id(o.version_id.clone())
+                    .send()
+                    .await
+                    .map_err(|e| RepoError::Store(failure(&e)))?;
+                deleted += 1;
+            }
+        }
+        self.delete_item(&keys::document_pk(document), keys::DOCUMENT_SK)
+            .await?;
+        Ok(deleted)
+    }
+
     /// Whether the ledger names `contractor`.
     pub async fn in_ledger(&self, contractor: &ContractorId) -> Result<bool, RepoError> {
         match self

@@ -65,6 +65,10 @@ pub fn document_in_flight_gsi2pk(status: &str) -> String {
     format!("DOCFLIGHT#{status}")
 }
 
+/// GSI2 holds replaced documents by when they were replaced (sparse), so retention reads
+/// only those past their year.
+pub const SUPERSEDED_DOCUMENTS_GSI2PK: &str = "SUPERSEDED#document";
+
 /// A received provider webhook, by the provider's event id (deduplication).
 pub fn webhook_pk(provider: &str, event_id: &str) -> String {
     format!("WEBHOOK#{provider}#{event_id}")

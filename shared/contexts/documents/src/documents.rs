@@ -85,6 +85,37 @@ pub struct Document {
     /// When an in-flight document is overdue (the sweeper's index).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deadline: Option<DateTime<Utc>>,
+    /// When a newer document of its kind was read: the retention clock of this one
+    /// (`privacy-retention` deletes it a year later; docs/privacy.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub superseded_at: Option<DateTime<Utc>>,
+}
+
+/// The documents `newer` replaces, marked at `now`, each with the revision it was read at:
+/// the contractor's earlier read (extracted) documents of the same kind not marked yet.
+/// A failed or rejected upload replaces nothing; neither does an older one read late.
+pub fn superseded_by(
+    newer: &Document,
+    documents: Vec<Document>,
+    now: DateTime<Utc>,
+) -> Vec<(Document, u64)> {
+    documents
+        .into_iter()
+        .filter(|d| {
+            d.id != newer.id
+                && d.contractor_id == newer.contractor_id
+                && d.kind == newer.kind
+                && d.status == DocumentStatus::Extracted
+                && d.version < newer.version
+                && d.superseded_at.is_none()
+        })
+        .map(|mut d| {
+            let read_at = d.revision;
+            d.superseded_at = Some(now);
+            d.revision += 1;
+            (d, read_at)
+        })
+        .collect()
 }
 
 fn first_version() -> u32 {
@@ -270,6 +301,7 @@ impl UploadIntent {
             derivative: None,
             attempts: 0,
             deadline: Some(now + upload_window),
+            superseded_at: None,
         })
     }
 }

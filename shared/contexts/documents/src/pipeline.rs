@@ -367,11 +367,31 @@ impl<D: DocumentWrites, O: ObjectStore, R: TextReader + PdfDisarmer, K: FieldCip
         let problems = extraction.problems.len();
         doc.mark_extracted(extraction, tin, now);
         let event = doc.event(Event::DocumentExtracted, now, correlation_id);
-        match self.documents.save(&doc, revision, &[event]).await {
-            Ok(()) => Ok(Outcome::Extracted { problems }),
-            Err(RepoError::VersionConflict) => Ok(Outcome::AlreadyDone(DocumentStatus::Extracted)),
-            Err(e) => Err(e.into()),
+        let outcome = match self.documents.save(&doc, revision, &[event]).await {
+            Ok(()) => Outcome::Extracted { problems },
+            Err(RepoError::VersionConflict) => Outcome::AlreadyDone(DocumentStatus::Extracted),
+            Err(e) => return Err(e.into()),
+        };
+        // Also after a lost race: the winner may have died before marking them.
+        self.supersede_older(&doc, now).await?;
+        Ok(outcome)
+    }
+
+    /// Starts the retention clock of the documents `doc` replaces (idempotent: marked
+    /// ones are left alone; one changed meanwhile is marked by the next read).
+    async fn supersede_older(
+        &self,
+        doc: &Document,
+        now: DateTime<Utc>,
+    ) -> Result<(), PipelineError> {
+        let all = self.documents.list_for(&doc.contractor_id).await?;
+        for (older, read_at) in crate::documents::superseded_by(doc, all, now) {
+            match self.documents.save(&older, read_at, &[]).await {
+                Ok(()) | Err(RepoError::VersionConflict) => {}
+                Err(e) => return Err(e.into()),
+            }
         }
+        Ok(())
     }
 
     /// Encrypts a W-9's TIN and leaves only its mask in the fields; an invalid TIN becomes
@@ -885,6 +905,55 @@ mod tests {
         );
         let events = docs.events.lock().unwrap();
         assert!(!serde_json::to_string(&*events).unwrap().contains("9802211"));
+    }
+
+    #[tokio::test]
+    async fn a_newer_read_document_starts_the_retention_clock_of_the_older_ones() {
+        let (docs, objects) = (leak(Docs::default()), leak(Objects::default()));
+        let (first, object) = uploaded(docs, objects, "insurance_certificate", PDF);
+        let x = Extracting {
+            documents: docs,
+            objects,
+            reader: Reader("CERTIFICATE OF LIABILITY INSURANCE"),
+            cipher: TestCipher,
+        };
+        scanning(docs, objects, false)
+            .on_upload(&object, Utc::now(), "c")
+            .await
+            .unwrap();
+        x.on_scanned(&first.id, Utc::now(), "c").await.unwrap();
+        // A second certificate from the same contractor, and a W-9 (another kind).
+        let later = |kind: &str, version: u32| {
+            let (mut d, o) = uploaded(docs, objects, kind, PDF);
+            d.contractor_id = first.contractor_id.clone();
+            d.version = version;
+            docs.docs.lock().unwrap().insert(d.id.clone(), d.clone());
+            (d, o)
+        };
+        let (w9, w9_object) = later("w9", 1);
+        let (second, second_object) = later("insurance_certificate", 2);
+        for o in [&w9_object, &second_object] {
+            scanning(docs, objects, false)
+                .on_upload(o, Utc::now(), "c")
+                .await
+                .unwrap();
+        }
+        x.on_scanned(&w9.id, Utc::now(), "c").await.unwrap();
+        let stored = |id: &DocumentId| docs.docs.lock().unwrap()[id].clone();
+        assert!(
+            stored(&first.id).superseded_at.is_none(),
+            "another kind replaces nothing"
+        );
+        let now = Utc::now();
+        x.on_scanned(&second.id, now, "c").await.unwrap();
+        assert_eq!(stored(&first.id).superseded_at, Some(now));
+        assert!(stored(&second.id).superseded_at.is_none());
+        assert!(stored(&w9.id).superseded_at.is_none());
+        // Read again (a redelivery): the clock does not restart.
+        x.on_scanned(&second.id, now + Duration::days(3), "c")
+            .await
+            .unwrap();
+        assert_eq!(stored(&first.id).superseded_at, Some(now));
     }
 
     #[tokio::test]

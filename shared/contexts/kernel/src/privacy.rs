@@ -99,6 +99,10 @@ pub fn drafts_kept_since(now: chrono::DateTime<chrono::Utc>) -> chrono::DateTime
 /// step-up challenge): a phone left signed in must not be enough to delete an account.
 pub const ERASURE_LOGIN_MAX_AGE_SECONDS: i64 = 300;
 
+/// A document replaced by a newer one of its kind is kept this long after the
+/// replacement (a dispute about what was on file), then deleted.
+pub const SUPERSEDED_RETENTION_DAYS: i64 = 365;
+
 /// How long an export's archive and download stay available.
 pub const EXPORT_DAYS: i64 = 7;
 
