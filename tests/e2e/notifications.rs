@@ -4,28 +4,8 @@
 
 use std::time::Duration;
 
-use e2e_tests::{client, eventually, product, read, registration};
+use e2e_tests::{client, eventually, mail_to, product, read, registration};
 use serde_json::{Value, json};
-
-/// Every email in the local mailbox to `address`.
-async fn mail_to(address: &str) -> Vec<Value> {
-    let (status, _, body) = read(
-        client()
-            .get(product().url("/_local/mail"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(status, 200, "{body}");
-    body["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|m| m["to"][0]["email"] == address)
-        .cloned()
-        .collect()
-}
 
 /// Waits until `address` has `n` emails, then a little longer to see that no more come.
 async fn settle_on(address: &str, n: usize) -> Vec<Value> {

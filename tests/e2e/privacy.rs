@@ -593,25 +593,6 @@ async fn an_export_holds_everything_the_map_names_for_its_contractor_and_nothing
     assert_eq!(gone["code"], "gone");
 }
 
-/// Every email in the local mailbox to `address`.
-async fn mail_to(address: &str) -> Vec<serde_json::Value> {
-    let (_, _, body) = e2e_tests::read(
-        e2e_tests::client()
-            .get(product().url("/_local/mail"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    body["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|m| m["to"][0]["email"] == address)
-        .cloned()
-        .collect()
-}
-
 #[tokio::test]
 async fn erasure_through_the_api_needs_a_fresh_sign_in_or_staff_and_reaches_everything() {
     let stack = product();
@@ -688,7 +669,7 @@ async fn erasure_through_the_api_needs_a_fresh_sign_in_or_staff_and_reaches_ever
     assert!(kept.contains(&"audit entry"), "{kept:?}");
 
     // The last email went out first, and the socket was closed.
-    let last = mail_to(&address).await;
+    let last = e2e_tests::mail_to(&address).await;
     assert!(
         last.iter()
             .any(|m| m["subject"] == "We are deleting your Holiday Lights data"),

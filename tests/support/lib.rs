@@ -595,3 +595,23 @@ pub async fn upload_certificate(token: &str, contractor: &str, file: &str) -> Va
     )
     .await
 }
+
+/// Every email in the local mailbox to `address`.
+pub async fn mail_to(address: &str) -> Vec<Value> {
+    let (status, _, body) = read(
+        client()
+            .get(product().url("/_local/mail"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["to"][0]["email"] == address)
+        .cloned()
+        .collect()
+}

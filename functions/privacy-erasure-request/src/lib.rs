@@ -9,6 +9,7 @@ use domain::ids::ErasureId;
 use lambda_http::Request;
 use platform::http::{self, HttpApp, RequestMeta};
 use platform::idempotency::Idempotent;
+use platform::sqs::WorkQueue;
 use platform::{ApiError, BoxError, Env};
 use serde::Deserialize;
 use store::privacy_jobs::{ErasureRequest, ErasureStatus, PrivacyJobs, login_digest};
@@ -18,8 +19,7 @@ use wiring::Api;
 pub struct RequestErasure {
     api: Api,
     jobs: PrivacyJobs,
-    sqs: aws_sdk_sqs::Client,
-    queue_url: String,
+    queue: WorkQueue,
 }
 
 pub async fn build(env: &Env) -> Result<Idempotent<RequestErasure, DynamoIdempotency>, BoxError> {
@@ -27,8 +27,7 @@ pub async fn build(env: &Env) -> Result<Idempotent<RequestErasure, DynamoIdempot
     let app = RequestErasure {
         api,
         jobs: PrivacyJobs::new(Table::from_env(env, &aws)?),
-        sqs: aws.sqs(),
-        queue_url: env.required("ERASURE_QUEUE_URL")?,
+        queue: WorkQueue::from_env(aws.sqs(), env, "ERASURE_QUEUE_URL")?,
     };
     wiring::idempotent(app, env, &aws)
 }
@@ -93,17 +92,13 @@ impl HttpApp for RequestErasure {
         if request.status != ErasureStatus::Done {
             // Queued again when asked again: harmless (the worker is idempotent), and it
             // restarts a request whose first message was lost.
-            let (name, value) = platform::correlation::sqs_attribute(&meta.correlation_id);
-            self.sqs
-                .send_message()
-                .queue_url(&self.queue_url)
-                .message_body(serde_json::json!({"erasure_id": request.erasure_id}).to_string())
-                .message_attributes(name, value)
-                .send()
+            self.queue
+                .send(
+                    &serde_json::json!({"erasure_id": request.erasure_id}),
+                    Some(&meta.correlation_id),
+                )
                 .await
-                .map_err(|e| {
-                    ApiError::internal(aws_sdk_sqs::error::DisplayErrorContext(e).to_string())
-                })?;
+                .map_err(ApiError::internal)?;
         }
         tracing::info!(contractor_id = %request.contractor_id, erasure_id = %request.erasure_id, new, by = %request.requested_by, "erasure requested");
         let mut response = http::json(202, &wiring::views::erasure(&request));

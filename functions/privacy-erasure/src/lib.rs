@@ -22,7 +22,7 @@ use domain::engagement::realtime::Audience;
 use domain::ids::ErasureId;
 use domain::ports::RepoError;
 use platform::metrics::{Metrics, Unit};
-use platform::sqs::{MessageContext, SqsConsumer};
+use platform::sqs::{MessageContext, SqsConsumer, WorkQueue};
 use platform::{BoxError, Env};
 use serde::Deserialize;
 use store::erasure::Eraser;
@@ -44,8 +44,7 @@ pub struct Erase {
     pub mailer: Mailer,
     pub connections: DynamoConnections,
     pub sockets: ManagementApi,
-    pub sqs: aws_sdk_sqs::Client,
-    pub queue_url: String,
+    pub queue: WorkQueue,
     pub metrics_namespace: String,
 }
 
@@ -58,8 +57,7 @@ pub async fn build(env: &Env) -> Result<Erase, BoxError> {
         mailer: Mailer::from_env(env, &aws).await?,
         connections: DynamoConnections::new(table),
         sockets: ManagementApi::new(&aws, &env.required("REALTIME_MANAGEMENT_ENDPOINT")?),
-        sqs: aws.sqs(),
-        queue_url: env.required("ERASURE_QUEUE_URL")?,
+        queue: WorkQueue::from_env(aws.sqs(), env, "ERASURE_QUEUE_URL")?,
         metrics_namespace: platform::metrics::namespace(env),
     })
 }
@@ -77,8 +75,8 @@ pub enum EraseFailure {
     Repo(#[from] RepoError),
     #[error(transparent)]
     Mail(#[from] MailError),
-    #[error("could not queue the rest of the erasure: {0}")]
-    Continue(String),
+    #[error(transparent)]
+    Continue(#[from] platform::sqs::WorkQueueError),
 }
 
 impl SqsConsumer for Erase {
@@ -143,15 +141,12 @@ impl SqsConsumer for Erase {
             tracing::info!(erasure_id = %request.erasure_id, contractor_id = %contractor, items = request.items_deleted, versions = request.versions_deleted, "erasure done");
         } else {
             self.jobs.save_erasure(&request).await?;
-            self.sqs
-                .send_message()
-                .queue_url(&self.queue_url)
-                .message_body(serde_json::json!({"erasure_id": request.erasure_id}).to_string())
-                .send()
-                .await
-                .map_err(|e| {
-                    EraseFailure::Continue(aws_sdk_sqs::error::DisplayErrorContext(e).to_string())
-                })?;
+            self.queue
+                .send(
+                    &serde_json::json!({"erasure_id": request.erasure_id}),
+                    Some(&ctx.correlation_id),
+                )
+                .await?;
             metrics.add("ErasuresContinued", Unit::Count, 1.0);
             tracing::info!(erasure_id = %request.erasure_id, items = request.items_deleted, "erasure continues in the next message");
         }

@@ -8,6 +8,7 @@ use domain::privacy::EXPORT_DAYS;
 use lambda_http::Request;
 use platform::http::{self, HttpApp, RequestMeta};
 use platform::idempotency::Idempotent;
+use platform::sqs::WorkQueue;
 use platform::{ApiError, BoxError, Env};
 use store::privacy_jobs::{ExportJob, ExportStatus, PrivacyJobs, login_digest};
 use store::{DynamoIdempotency, Table};
@@ -16,8 +17,7 @@ use wiring::Api;
 pub struct RequestExport {
     api: Api,
     jobs: PrivacyJobs,
-    sqs: aws_sdk_sqs::Client,
-    queue_url: String,
+    queue: WorkQueue,
 }
 
 pub async fn build(env: &Env) -> Result<Idempotent<RequestExport, DynamoIdempotency>, BoxError> {
@@ -25,8 +25,7 @@ pub async fn build(env: &Env) -> Result<Idempotent<RequestExport, DynamoIdempote
     let app = RequestExport {
         api,
         jobs: PrivacyJobs::new(Table::from_env(env, &aws)?),
-        sqs: aws.sqs(),
-        queue_url: env.required("EXPORTS_QUEUE_URL")?,
+        queue: WorkQueue::from_env(aws.sqs(), env, "EXPORTS_QUEUE_URL")?,
     };
     wiring::idempotent(app, env, &aws)
 }
@@ -55,17 +54,13 @@ impl HttpApp for RequestExport {
             failure: None,
         };
         self.jobs.save_export(&job).await?;
-        let (name, value) = platform::correlation::sqs_attribute(&meta.correlation_id);
-        self.sqs
-            .send_message()
-            .queue_url(&self.queue_url)
-            .message_body(serde_json::json!({"export_id": job.export_id}).to_string())
-            .message_attributes(name, value)
-            .send()
+        self.queue
+            .send(
+                &serde_json::json!({"export_id": job.export_id}),
+                Some(&meta.correlation_id),
+            )
             .await
-            .map_err(|e| {
-                ApiError::internal(aws_sdk_sqs::error::DisplayErrorContext(e).to_string())
-            })?;
+            .map_err(ApiError::internal)?;
         tracing::info!(contractor_id = %contractor.id, export_id = %job.export_id, staff = viewer.staff, "export requested");
         let mut response = http::json(202, &wiring::views::export(&job, None));
         if let Ok(location) = format!("/v1/exports/{}", job.export_id).parse() {

@@ -19,6 +19,7 @@ use domain::privacy::{SUPERSEDED_RETENTION_DAYS, drafts_kept_since};
 use domain::terms::Status;
 use platform::metrics::{Metrics, Unit};
 use platform::schedule::ScheduledJob;
+use platform::sqs::WorkQueue;
 use platform::{BoxError, Env};
 use serde_json::{Value, json};
 use store::erasure::Eraser;
@@ -39,8 +40,7 @@ pub struct Retention {
     pub documents: DynamoDocuments,
     pub eraser: Eraser,
     pub jobs: PrivacyJobs,
-    pub sqs: aws_sdk_sqs::Client,
-    pub erasure_queue_url: String,
+    pub erasures: WorkQueue,
     pub metrics_namespace: String,
 }
 
@@ -52,8 +52,7 @@ pub async fn build(env: &Env) -> Result<Retention, BoxError> {
         documents: DynamoDocuments::new(table.clone()),
         eraser: Eraser::new(table.clone(), aws.s3(), env.required("DOCUMENTS_BUCKET")?),
         jobs: PrivacyJobs::new(table),
-        sqs: aws.sqs(),
-        erasure_queue_url: env.required("ERASURE_QUEUE_URL")?,
+        erasures: WorkQueue::from_env(aws.sqs(), env, "ERASURE_QUEUE_URL")?,
         metrics_namespace: platform::metrics::namespace(env),
     })
 }
@@ -123,13 +122,9 @@ impl ScheduledJob for Retention {
                 .await?
         };
         for request in &stuck {
-            self.sqs
-                .send_message()
-                .queue_url(&self.erasure_queue_url)
-                .message_body(json!({"erasure_id": request.erasure_id}).to_string())
-                .send()
-                .await
-                .map_err(|e| aws_sdk_sqs::error::DisplayErrorContext(e).to_string())?;
+            self.erasures
+                .send(&json!({"erasure_id": request.erasure_id}), None)
+                .await?;
             tracing::warn!(erasure_id = %request.erasure_id, status = ?request.status, since = %request.updated_at, "stuck erasure request queued again");
         }
         let mut metrics = Metrics::new(&self.metrics_namespace, Self::NAME);

@@ -20,6 +20,57 @@ use crate::telemetry;
 /// How many records of a standard queue's batch are handled at once.
 const CONCURRENCY: usize = 8;
 
+/// A queue our functions put work on: a JSON body and the correlation id as a message
+/// attribute (the consumer's batch loop picks it up), the one way to send.
+#[derive(Clone, Debug)]
+pub struct WorkQueue {
+    client: aws_sdk_sqs::Client,
+    url: String,
+}
+
+impl WorkQueue {
+    pub fn new(client: aws_sdk_sqs::Client, url: impl Into<String>) -> Self {
+        WorkQueue {
+            client,
+            url: url.into(),
+        }
+    }
+
+    /// The queue whose URL is in the variable `name`.
+    pub fn from_env(
+        client: aws_sdk_sqs::Client,
+        env: &crate::Env,
+        name: &str,
+    ) -> Result<Self, crate::ConfigError> {
+        Ok(WorkQueue::new(client, env.required(name)?))
+    }
+
+    pub async fn send(
+        &self,
+        body: &serde_json::Value,
+        correlation: Option<&CorrelationId>,
+    ) -> Result<(), WorkQueueError> {
+        let mut send = self
+            .client
+            .send_message()
+            .queue_url(&self.url)
+            .message_body(body.to_string());
+        if let Some(id) = correlation {
+            let (name, value) = correlation::sqs_attribute(id);
+            send = send.message_attributes(name, value);
+        }
+        send.send()
+            .await
+            .map_err(|e| WorkQueueError(aws_sdk_sqs::error::DisplayErrorContext(e).to_string()))?;
+        Ok(())
+    }
+}
+
+/// A message that could not be queued.
+#[derive(Debug, thiserror::Error)]
+#[error("could not queue the message: {0}")]
+pub struct WorkQueueError(pub String);
+
 /// What the batch loop knows about a record besides its body.
 #[derive(Clone, Debug)]
 pub struct MessageContext {

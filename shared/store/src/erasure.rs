@@ -79,14 +79,7 @@ impl Eraser {
             if left == 0 {
                 break;
             }
-            self.s3
-                .delete_object()
-                .bucket(&self.bucket)
-                .key(&o.key)
-                .set_version_id(o.version_id.clone())
-                .send()
-                .await
-                .map_err(|e| RepoError::Store(failure(&e)))?;
+            self.delete_version(o).await?;
             run.versions_deleted += 1;
             left -= 1;
         }
@@ -189,6 +182,19 @@ impl Eraser {
         Ok(())
     }
 
+    /// One object version or delete marker, for good.
+    async fn delete_version(&self, o: &crate::subject::FoundObject) -> Result<(), RepoError> {
+        self.s3
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(&o.key)
+            .set_version_id(o.version_id.clone())
+            .send()
+            .await
+            .map_err(|e| RepoError::Store(failure(&e)))?;
+        Ok(())
+    }
+
     async fn delete_item(&self, pk: &str, sk: &str) -> Result<(), RepoError> {
         self.table
             .client
@@ -219,14 +225,7 @@ impl Eraser {
             ),
         ] {
             for o in crate::subject::object_versions(&self.s3, &self.bucket, &prefix).await? {
-                self.s3
-                    .delete_object()
-                    .bucket(&self.bucket)
-                    .key(&o.key)
-                    .set_version_id(o.version_id.clone())
-                    .send()
-                    .await
-                    .map_err(|e| RepoError::Store(failure(&e)))?;
+                self.delete_version(&o).await?;
                 deleted += 1;
             }
         }
@@ -257,31 +256,23 @@ impl Eraser {
         &self,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<Vec<ContractorId>, RepoError> {
+        #[derive(serde::Deserialize)]
+        struct PartitionKey {
+            pk: String,
+        }
         let mut candidates = std::collections::BTreeSet::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .table
-                .client
-                .scan()
-                .table_name(&self.table.name)
-                .projection_expression("pk")
-                .filter_expression("begins_with(pk, :c)")
-                .expression_attribute_values(":c", AttributeValue::S("CONTRACTOR#".into()))
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(|e| RepoError::Store(failure(&e)))?;
-            for item in page.items.unwrap_or_default() {
-                if let Some(AttributeValue::S(pk)) = item.get(keys::PK)
-                    && let Some(id) = pk.strip_prefix("CONTRACTOR#").and_then(ContractorId::parse)
-                {
-                    candidates.insert(id.to_string());
-                }
-            }
-            match page.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => break,
+        let contractors: Vec<PartitionKey> = self
+            .table
+            .scan_all(
+                "begins_with(pk, :c)",
+                &[],
+                &[(":c", "CONTRACTOR#")],
+                usize::MAX,
+            )
+            .await?;
+        for PartitionKey { pk } in contractors {
+            if let Some(id) = pk.strip_prefix("CONTRACTOR#").and_then(ContractorId::parse) {
+                candidates.insert(id.to_string());
             }
         }
         // Files restored without their items count too.

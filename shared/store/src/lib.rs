@@ -181,6 +181,81 @@ impl Table {
     }
 }
 
+impl Table {
+    /// Puts `item`, under `condition` when given; `false` when the condition failed.
+    pub(crate) async fn put_item(
+        &self,
+        item: std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>,
+        condition: Option<&str>,
+    ) -> Result<bool, domain::ports::RepoError> {
+        match self
+            .client
+            .put_item()
+            .table_name(&self.name)
+            .set_item(Some(item))
+            .set_condition_expression(condition.map(str::to_owned))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(domain::ports::RepoError::Store(failure(&e))),
+        }
+    }
+
+    /// Every item of the whole table matching `filter` (with `#status`-style `names` and
+    /// `:value` strings), all pages, as `T`, up to `cap`. A scan: only for the rare jobs
+    /// that have no key to go by (the ledger replay, stuck erasure requests).
+    pub(crate) async fn scan_all<T: serde::de::DeserializeOwned>(
+        &self,
+        filter: &str,
+        names: &[(&str, &str)],
+        values: &[(&str, &str)],
+        cap: usize,
+    ) -> Result<Vec<T>, domain::ports::RepoError> {
+        use aws_sdk_dynamodb::types::AttributeValue;
+        use domain::ports::RepoError;
+        let mut found = Vec::new();
+        let mut start = None;
+        loop {
+            let mut scan = self
+                .client
+                .scan()
+                .table_name(&self.name)
+                .filter_expression(filter)
+                .set_exclusive_start_key(start.take());
+            for (name, attribute) in names {
+                scan = scan.expression_attribute_names(*name, *attribute);
+            }
+            for (name, value) in values {
+                scan =
+                    scan.expression_attribute_values(*name, AttributeValue::S((*value).to_owned()));
+            }
+            let page = scan
+                .send()
+                .await
+                .map_err(|e| RepoError::Store(failure(&e)))?;
+            for item in page.items.unwrap_or_default() {
+                found.push(
+                    serde_dynamo::from_item(item).map_err(|e| RepoError::Store(Box::new(e)))?,
+                );
+                if found.len() >= cap {
+                    return Ok(found);
+                }
+            }
+            match page.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok(found),
+            }
+        }
+    }
+}
+
 /// A store failure with the SDK's whole error chain in its message (for the logs).
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]

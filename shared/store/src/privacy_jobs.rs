@@ -12,7 +12,7 @@ use domain::ports::RepoError;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::{Table, failure, keys};
+use crate::{Table, keys};
 
 /// A login, as these records keep it.
 pub fn login_digest(subject: &str) -> String {
@@ -131,34 +131,18 @@ impl PrivacyJobs {
         &self,
         request: &ErasureRequest,
     ) -> Result<(ErasureRequest, bool), RepoError> {
-        let mut item: std::collections::HashMap<String, AttributeValue> =
-            serde_dynamo::to_item(request).map_err(|e| RepoError::Store(Box::new(e)))?;
-        item.insert(keys::PK.into(), s(keys::erasure_pk(&request.erasure_id)));
-        item.insert(keys::SK.into(), s(keys::ERASURE_SK));
-        item.insert("entity".into(), s("erasure_request"));
-        let put = self
+        if self
             .table
-            .client
-            .put_item()
-            .table_name(&self.table.name)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await;
-        match put {
-            Ok(_) => Ok((request.clone(), true)),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                let existing = self
-                    .erasure(&request.erasure_id)
-                    .await?
-                    .ok_or_else(|| RepoError::Store("erasure request vanished".into()))?;
-                Ok((existing, false))
-            }
-            Err(e) => Err(RepoError::Store(failure(&e))),
+            .put_item(erasure_item(request)?, Some("attribute_not_exists(pk)"))
+            .await?
+        {
+            return Ok((request.clone(), true));
         }
+        let existing = self
+            .erasure(&request.erasure_id)
+            .await?
+            .ok_or_else(|| RepoError::Store("erasure request vanished".into()))?;
+        Ok((existing, false))
     }
 
     pub async fn erasure(&self, id: &ErasureId) -> Result<Option<ErasureRequest>, RepoError> {
@@ -171,20 +155,13 @@ impl PrivacyJobs {
 
     /// Writes the request's progress (the worker is its only writer once accepted).
     pub async fn save_erasure(&self, request: &ErasureRequest) -> Result<(), RepoError> {
-        let mut item: std::collections::HashMap<String, AttributeValue> =
-            serde_dynamo::to_item(request).map_err(|e| RepoError::Store(Box::new(e)))?;
-        item.insert(keys::PK.into(), s(keys::erasure_pk(&request.erasure_id)));
-        item.insert(keys::SK.into(), s(keys::ERASURE_SK));
-        item.insert("entity".into(), s("erasure_request"));
-        self.table
-            .client
-            .put_item()
-            .table_name(&self.table.name)
-            .set_item(Some(item))
-            .condition_expression("attribute_exists(pk)")
-            .send()
-            .await
-            .map_err(|e| RepoError::Store(failure(&e)))?;
+        if !self
+            .table
+            .put_item(erasure_item(request)?, Some("attribute_exists(pk)"))
+            .await?
+        {
+            return Err(RepoError::Store("erasure request vanished".into()));
+        }
         Ok(())
     }
 
@@ -196,36 +173,18 @@ impl PrivacyJobs {
         before: DateTime<Utc>,
         cap: usize,
     ) -> Result<Vec<ErasureRequest>, RepoError> {
-        let mut found = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .table
-                .client
-                .scan()
-                .table_name(&self.table.name)
-                .filter_expression("entity = :e AND #status <> :done AND updated_at < :before")
-                .expression_attribute_names("#status", "status")
-                .expression_attribute_values(":e", s("erasure_request"))
-                .expression_attribute_values(":done", s("done"))
-                .expression_attribute_values(":before", s(before.to_rfc3339()))
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(|e| RepoError::Store(failure(&e)))?;
-            for item in page.items.unwrap_or_default() {
-                found.push(
-                    serde_dynamo::from_item(item).map_err(|e| RepoError::Store(Box::new(e)))?,
-                );
-                if found.len() >= cap {
-                    return Ok(found);
-                }
-            }
-            match page.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => return Ok(found),
-            }
-        }
+        self.table
+            .scan_all(
+                "entity = :e AND #status <> :done AND updated_at < :before",
+                &[("#status", "status")],
+                &[
+                    (":e", "erasure_request"),
+                    (":done", "done"),
+                    (":before", &before.to_rfc3339()),
+                ],
+                cap,
+            )
+            .await
     }
 
     /// Writes an export job (new or updated), found under its contractor's subject index
@@ -249,14 +208,7 @@ impl PrivacyJobs {
                     .to_string(),
             ),
         );
-        self.table
-            .client
-            .put_item()
-            .table_name(&self.table.name)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(|e| RepoError::Store(failure(&e)))?;
+        self.table.put_item(item, None).await?;
         Ok(())
     }
 
@@ -267,6 +219,18 @@ impl PrivacyJobs {
             .map(|item| serde_dynamo::from_item(item).map_err(|e| RepoError::Store(Box::new(e))))
             .transpose()
     }
+}
+
+/// The erasure request as its item.
+fn erasure_item(
+    request: &ErasureRequest,
+) -> Result<std::collections::HashMap<String, AttributeValue>, RepoError> {
+    let mut item: std::collections::HashMap<String, AttributeValue> =
+        serde_dynamo::to_item(request).map_err(|e| RepoError::Store(Box::new(e)))?;
+    item.insert(keys::PK.into(), s(keys::erasure_pk(&request.erasure_id)));
+    item.insert(keys::SK.into(), s(keys::ERASURE_SK));
+    item.insert("entity".into(), s("erasure_request"));
+    Ok(item)
 }
 
 #[cfg(test)]

@@ -267,25 +267,7 @@ impl<R: ContractorRepository, C: FieldCipher> Onboarding<R, C> {
             "status_before": before.status,
             "status_after": after.status,
         });
-        let mut events = vec![DomainEvent::new(
-            &after.id,
-            facts.now,
-            &facts.correlation_id,
-            Event::StepSaved(StepSaved {
-                contractor_version: before.version + 1,
-                step,
-                step_status: valid.status,
-                percent_complete: after.percent_complete(),
-            }),
-        )];
-        if after.status != before.status {
-            events.push(status_changed(
-                &after,
-                before.status,
-                facts,
-                before.version + 1,
-            ));
-        }
+        let events = step_events(&after, &before, step, valid.status, facts);
         let contractor = self
             .commit(
                 viewer.actor(),
@@ -602,25 +584,13 @@ impl<R: ContractorRepository, C: FieldCipher> Onboarding<R, C> {
             if after.status != before.status {
                 lifecycle::check(before.status, after.status)?;
             }
-            events.push(DomainEvent::new(
-                &after.id,
-                facts.now,
-                &facts.correlation_id,
-                Event::StepSaved(StepSaved {
-                    contractor_version: before.version + 1,
-                    step: StepName::Agreements,
-                    step_status: StepStatus::InProgress,
-                    percent_complete: after.percent_complete(),
-                }),
-            ));
-            if after.status != before.status {
-                events.push(status_changed(
-                    &after,
-                    before.status,
-                    facts,
-                    before.version + 1,
-                ));
-            }
+            events = step_events(
+                &after,
+                &before,
+                StepName::Agreements,
+                StepStatus::InProgress,
+                facts,
+            );
         }
         let summary = json!({
             "document": document,
@@ -856,6 +826,36 @@ struct StatusChange {
     event: Event,
     /// The audit entry's summary.
     summary: Value,
+}
+
+/// A step's save as events: `step.saved`, and `status.changed` when the account moved.
+fn step_events(
+    after: &Contractor,
+    before: &Contractor,
+    step: StepName,
+    step_status: StepStatus,
+    facts: &RequestFacts,
+) -> Vec<DomainEvent> {
+    let mut events = vec![DomainEvent::new(
+        &after.id,
+        facts.now,
+        &facts.correlation_id,
+        Event::StepSaved(StepSaved {
+            contractor_version: before.version + 1,
+            step,
+            step_status,
+            percent_complete: after.percent_complete(),
+        }),
+    )];
+    if after.status != before.status {
+        events.push(status_changed(
+            after,
+            before.status,
+            facts,
+            before.version + 1,
+        ));
+    }
+    events
 }
 
 fn status_changed(c: &Contractor, from: Status, facts: &RequestFacts, version: u64) -> DomainEvent {
