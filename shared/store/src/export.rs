@@ -81,23 +81,41 @@ impl Exporter {
         let mut by_holding: BTreeMap<&'static str, (&'static Holding, Vec<Value>)> =
             BTreeMap::new();
         let mut sealed_withheld = 0usize;
-        for item in &found.items {
-            let Some(holding) = item.holding else {
-                continue;
+        let wanted: Vec<(String, String)> = found
+            .items
+            .iter()
+            .filter(|i| {
+                i.holding.is_some_and(|h| {
+                    h.exported() && !WITHHELD_HOLDINGS.iter().any(|(n, _)| *n == h.name)
+                })
+            })
+            .map(|i| (i.pk.clone(), i.sk.clone()))
+            .collect();
+        // Read in batches; items gone since they were found (a TTL, a consumer) are simply
+        // not returned. Each file lists its items in key order (audit entries by sequence).
+        let mut rows: Vec<(String, String, Value)> = Vec::new();
+        for raw in self.table.batch_get(&wanted).await? {
+            let text = |k: &str| {
+                raw.get(k)
+                    .and_then(|v| v.as_s().ok())
+                    .cloned()
+                    .unwrap_or_default()
             };
-            if !holding.exported() || WITHHELD_HOLDINGS.iter().any(|(n, _)| *n == holding.name) {
-                continue;
-            }
-            let Some(raw) = self.table.get_item(item.pk.clone(), &item.sk).await? else {
-                continue; // gone since it was found (a TTL, a consumer)
-            };
-            let mut value: Value =
+            let (pk, sk) = (text(keys::PK), text(keys::SK));
+            let value: Value =
                 serde_dynamo::from_item(raw).map_err(|e| RepoError::Store(Box::new(e)))?;
+            rows.push((pk, sk, value));
+        }
+        rows.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+        for (pk, sk, mut value) in rows {
+            let Some(kind) = crate::data_map::item_kind(&pk, &sk) else {
+                continue;
+            };
             strip_keys(&mut value);
             sealed_withheld += withhold_sealed(&mut value);
             by_holding
-                .entry(holding.name)
-                .or_insert((holding, Vec::new()))
+                .entry(kind.holding.name)
+                .or_insert((&kind.holding, Vec::new()))
                 .1
                 .push(value);
         }

@@ -208,6 +208,63 @@ impl Table {
         }
     }
 
+    /// The items at `keys` (pk, sk), read consistently in batches of 100, unprocessed keys
+    /// retried; absent ones are left out. Order is not kept.
+    pub(crate) async fn batch_get(
+        &self,
+        keys: &[(String, String)],
+    ) -> Result<
+        Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>>,
+        domain::ports::RepoError,
+    > {
+        use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
+        use domain::ports::RepoError;
+        let mut found = Vec::new();
+        for chunk in keys.chunks(100) {
+            let wanted: Vec<_> = chunk
+                .iter()
+                .map(|(pk, sk)| {
+                    std::collections::HashMap::from([
+                        (crate::keys::PK.to_owned(), AttributeValue::S(pk.clone())),
+                        (crate::keys::SK.to_owned(), AttributeValue::S(sk.clone())),
+                    ])
+                })
+                .collect();
+            let mut request = Some(
+                KeysAndAttributes::builder()
+                    .set_keys(Some(wanted))
+                    .consistent_read(true)
+                    .build()
+                    .map_err(|e| RepoError::Store(Box::new(e)))?,
+            );
+            for attempt in 0..8u32 {
+                let Some(req) = request.take() else { break };
+                let out = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.name, req)
+                    .send()
+                    .await
+                    .map_err(|e| RepoError::Store(failure(&e)))?;
+                if let Some(mut responses) = out.responses {
+                    found.extend(responses.remove(&self.name).unwrap_or_default());
+                }
+                request = out
+                    .unprocessed_keys
+                    .and_then(|mut u| u.remove(&self.name))
+                    .filter(|k| !k.keys.is_empty());
+                if request.is_some() {
+                    // Throttled: back off a little before the rest.
+                    tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
+                }
+            }
+            if request.is_some() {
+                return Err(RepoError::Store("batch read left keys unprocessed".into()));
+            }
+        }
+        Ok(found)
+    }
+
     /// Every item of the whole table matching `filter` (with `#status`-style `names` and
     /// `:value` strings), all pages, as `T`, up to `cap`. A scan: only for the rare jobs
     /// that have no key to go by (the ledger replay, stuck erasure requests).
