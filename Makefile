@@ -1,5 +1,5 @@
 # The two commands a developer needs; everything else is in scripts/.
-.PHONY: dev test package bench bench-extraction bench-pipeline bench-verification bench-realtime bench-email fmt
+.PHONY: dev test package bench bench-extraction bench-pipeline bench-verification bench-realtime bench-email bench-privacy fmt
 
 dev:      ## start the local stack on http://127.0.0.1:3000
 	scripts/dev.sh
@@ -27,6 +27,9 @@ bench-realtime:    ## Event → WebSocket message latency, and fan-out to 1/10/1
 
 bench-email:    ## Emails/s through the local stack: registrations → welcomes, the consumer alone, SES failover
 	scripts/bench-email.sh
+
+bench-privacy:    ## Export and erasure time through the local stack for 3, 30 and 100 documents
+	scripts/bench-privacy.sh
 
 fmt:
 	cargo fmt --all

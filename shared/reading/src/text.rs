@@ -78,7 +78,69 @@ pub fn reads_as(printed: &str, label: &str) -> bool {
         return true;
     }
     let slips = label.len() / 8;
-    slips > 0 && edit_distance(printed, label) <= slips
+    // Lengths further apart than the slips allowed can't be within them: the common case
+    // (most words near a label are not it), answered without the quadratic distance.
+    slips > 0 && within_edits(printed, label, slips)
+}
+
+/// Whether `a` and `b` are at most `k` edits apart. Banded: only the cells within `k` of
+/// the diagonal are computed, and it stops as soon as a whole row is past `k`; ASCII (the
+/// usual label) is compared by bytes without allocating. Labels are read against every
+/// run of words on a page, so this is the extractors' hot path.
+pub fn within_edits(a: &str, b: &str, k: usize) -> bool {
+    if a.is_ascii() && b.is_ascii() {
+        banded(a.as_bytes(), b.as_bytes(), k)
+    } else {
+        let a: Vec<char> = a.chars().collect();
+        let b: Vec<char> = b.chars().collect();
+        banded(&a, &b, k)
+    }
+}
+
+fn banded<T: PartialEq>(a: &[T], b: &[T], k: usize) -> bool {
+    if a.len().abs_diff(b.len()) > k {
+        return false;
+    }
+    const STACK: usize = 96;
+    let (mut prev_stack, mut cur_stack) = ([0usize; STACK], [0usize; STACK]);
+    let (mut prev_heap, mut cur_heap);
+    let (mut prev, mut cur): (&mut [usize], &mut [usize]) = if b.len() < STACK {
+        (&mut prev_stack[..=b.len()], &mut cur_stack[..=b.len()])
+    } else {
+        prev_heap = vec![0usize; b.len() + 1];
+        cur_heap = vec![0usize; b.len() + 1];
+        (&mut prev_heap[..], &mut cur_heap[..])
+    };
+    let over = k + 1;
+    for (j, cell) in prev.iter_mut().enumerate() {
+        *cell = j.min(over);
+    }
+    for i in 1..=a.len() {
+        let lo = i.saturating_sub(k).max(1);
+        let hi = (i + k).min(b.len());
+        cur[0] = i.min(over);
+        if lo > 1 {
+            cur[lo - 1] = over;
+        }
+        let mut row_min = cur[lo - 1];
+        for j in lo..=hi {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let v = (prev[j] + 1)
+                .min(cur[j - 1] + 1)
+                .min(prev[j - 1] + cost)
+                .min(over);
+            cur[j] = v;
+            row_min = row_min.min(v);
+        }
+        if hi < b.len() {
+            cur[hi + 1] = over;
+        }
+        if row_min > k {
+            return false;
+        }
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    prev[b.len()] <= k
 }
 
 /// Digits as OCR misreads them in numeric context.
@@ -237,5 +299,23 @@ mod tests {
             "short labels must match exactly"
         );
         assert_eq!(edit_distance("kitten", "sitting"), 3);
+        // The banded check agrees with the full distance.
+        for (a, b) in [
+            ("KITTEN", "SITTING"),
+            ("CERTIFICATEHOLDER", "CERTIFICATEH0LDER"),
+            ("", "ABC"),
+            ("ABC", ""),
+            ("INSURED", "INSUREDS"),
+            ("NAMEOFENTITY", "NAMEOFENTTY"),
+            ("ÉTÉ", "ETE"),
+        ] {
+            for k in 0..5 {
+                assert_eq!(
+                    within_edits(a, b, k),
+                    edit_distance(a, b) <= k,
+                    "{a} {b} {k}"
+                );
+            }
+        }
     }
 }
