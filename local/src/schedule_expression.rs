@@ -283,3 +283,59 @@ mod tests {
         assert!(parse("every day").is_err());
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use chrono::{TimeZone, Utc};
+    use proptest::prelude::*;
+
+    use super::{Expression, parse};
+
+    fn field(lo: u32, hi: u32) -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("*".to_owned()),
+            (lo..=hi).prop_map(|v| v.to_string()),
+            (lo..=hi, lo..=hi).prop_map(|(a, b)| format!("{}-{}", a.min(b), a.max(b))),
+            (lo..=hi, 1..=hi.max(1)).prop_map(|(a, step)| format!("{a}/{step}")),
+            prop::collection::vec(lo..=hi, 1..4).prop_map(|v| v
+                .iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join(",")),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 512, timeout: 10_000, ..ProptestConfig::default() })]
+
+        /// Anything at all: an answer, never a panic or a hang.
+        #[test]
+        fn any_text_is_parsed_or_refused(text in "\\PC{0,80}") {
+            let _ = parse(&text);
+            let _ = parse(&format!("cron({text})"));
+            let _ = parse(&format!("rate({text})"));
+        }
+
+        /// Well-formed expressions parse, and the next firing is later than the time asked
+        /// about, and is itself a firing (asking again from just before gives it back).
+        #[test]
+        fn well_formed_crons_fire_after_the_time_asked(
+            minute in field(0, 59),
+            hour in field(0, 23),
+            month in field(1, 12),
+            dom in prop_oneof![field(1, 28), Just("?".to_owned())],
+            at in 1_700_000_000i64..1_900_000_000,
+        ) {
+            let dow = if dom == "?" { "*" } else { "?" };
+            let text = format!("cron({minute} {hour} {dom} {month} {dow} *)");
+            let expr = parse(&text).unwrap_or_else(|e| panic!("{text}: {e}"));
+            prop_assert!(matches!(expr, Expression::Cron(_)));
+            let after = Utc.timestamp_opt(at, 0).unwrap();
+            if let Some(next) = expr.next_after(after, after) {
+                prop_assert!(next > after, "{text}: {next} after {after}");
+                let again = expr.next_after(next - chrono::Duration::seconds(1), after);
+                prop_assert_eq!(again, Some(next), "{}", text);
+            }
+        }
+    }
+}

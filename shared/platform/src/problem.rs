@@ -304,3 +304,65 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn any_error() -> impl Strategy<Value = ApiError> {
+        let text = "\\PC{0,200}";
+        prop_oneof![
+            text.prop_map(ApiError::BadRequest),
+            text.prop_map(ApiError::Forbidden),
+            text.prop_map(ApiError::Gone),
+            text.prop_map(ApiError::PreconditionFailed),
+            text.prop_map(ApiError::PreconditionRequired),
+            text.prop_map(ApiError::Unavailable),
+            text.prop_map(|t| ApiError::Internal(t.into())),
+            text.prop_map(|detail| ApiError::Conflict {
+                code: "conflict",
+                detail
+            }),
+            text.prop_map(|detail| ApiError::FileTooLarge { detail }),
+            text.prop_map(|detail| ApiError::UnsupportedMediaTypeOf { detail }),
+            (text, text, text)
+                .prop_map(|(f, c, m)| ApiError::Validation(vec![FieldError::new(f, c, m)])),
+            any::<usize>().prop_map(|limit| ApiError::PayloadTooLarge { limit }),
+            any::<u64>().prop_map(|s| ApiError::TooManyRequests {
+                retry_after_seconds: s
+            }),
+            any::<u64>().prop_map(|s| ApiError::StepUpRequired { max_age_seconds: s }),
+            Just(()).prop_map(|_| ApiError::Unauthorized),
+            Just(()).prop_map(|_| ApiError::MethodNotAllowed),
+            Just(()).prop_map(|_| ApiError::NotFound("contractor")),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 1024, ..ProptestConfig::default() })]
+
+        /// Every error becomes a problem document: a 4xx/5xx status equal to the error's,
+        /// a type that names its code, valid JSON, and never an internal cause.
+        #[test]
+        fn every_error_maps_to_a_well_formed_problem(err in any_error()) {
+            let status = err.status();
+            let internal = match &err {
+                ApiError::Internal(cause) => Some(cause.to_string()),
+                _ => None,
+            };
+            let problem = err.into_problem();
+            prop_assert!((400..=599).contains(&problem.status));
+            prop_assert_eq!(problem.status, status);
+            prop_assert!(problem.type_uri.starts_with("/problems/"));
+            prop_assert_eq!(problem.type_uri.trim_start_matches("/problems/"), problem.code.replace('_', "-"));
+            let json = serde_json::to_string(&problem).unwrap();
+            let back: serde_json::Value = serde_json::from_str(&json).unwrap();
+            prop_assert_eq!(back["status"].as_u64(), Some(u64::from(status)));
+            if let Some(cause) = internal.filter(|c| c.len() > 3) {
+                prop_assert!(!json.contains(&cause), "the cause leaked");
+            }
+        }
+    }
+}

@@ -50,7 +50,10 @@ fn check(text: &str) {
                 "{kind:?} {name}: confidence {}",
                 field.confidence
             );
-            assert!(field.value.chars().count() <= page.chars().count() + 64, "{kind:?} {name}");
+            assert!(
+                field.value.chars().count() <= page.chars().count() + 64,
+                "{kind:?} {name}"
+            );
         }
     }
 }
@@ -60,7 +63,13 @@ fn check(text: &str) {
 fn mangled() -> impl Strategy<Value = String> {
     (
         prop::collection::vec(0..FORM_LINES.len(), 0..40),
-        prop::collection::vec((any::<usize>(), prop::sample::select(vec!['0', 'O', 'l', '1', ' ', '$', ',', '|', '\n', 'é'])), 0..30),
+        prop::collection::vec(
+            (
+                any::<usize>(),
+                prop::sample::select(vec!['0', 'O', 'l', '1', ' ', '$', ',', '|', '\n', 'é']),
+            ),
+            0..30,
+        ),
     )
         .prop_map(|(lines, edits)| {
             let mut text: Vec<char> = lines

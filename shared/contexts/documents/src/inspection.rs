@@ -389,3 +389,82 @@ mod tests {
         assert!(needs_disarming(PDF).is_empty());
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    const PDF: &[u8] = b"%PDF-1.7\n1 0 obj << /Type /Catalog /Pages 2 0 R /Names << /JavaScript 4 0 R >> /OpenAction 3 0 R >> endobj\n2 0 obj << /Type /Pages /Kids [5 0 R] /Count 1 >> endobj\n3 0 obj << /S /JavaScript /JS (app.alert\\(1\\)) >> endobj\n4 0 obj << /Names [(a) 3 0 R] >> endobj\n5 0 obj << /Type /Page /Parent 2 0 R /AA << /O 3 0 R >> /Annots [<< /Subtype /Link /A << /S /Launch /F (x.exe) >> >>] >> endobj\n6 0 obj << /Type /EmbeddedFile /Length 3 >> stream\nabc\nendstream endobj\n7 0 obj << /AcroForm << /XFA 8 0 R >> >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n";
+
+    /// A PDF with some of its bytes flipped, cut, repeated or spliced with PDF tokens.
+    fn mutated() -> impl Strategy<Value = Vec<u8>> {
+        let tokens = prop::sample::select(vec![
+            &b"/JavaScript"[..],
+            b"/JS",
+            b"/OpenAction",
+            b"/AA",
+            b"/Launch",
+            b"/EmbeddedFile",
+            b"/XFA",
+            b"#",
+            b"#4A",
+            b"<<",
+            b">>",
+            b"(",
+            b")",
+            b"\\",
+            b"stream",
+            b"endstream",
+            b"/Filter /FlateDecode",
+            b"\x00",
+            b"\xff",
+        ]);
+        (
+            prop::collection::vec((any::<usize>(), any::<u8>()), 0..40),
+            prop::collection::vec((any::<usize>(), tokens), 0..20),
+            any::<usize>(),
+            1usize..4,
+        )
+            .prop_map(|(flips, splices, cut, repeat)| {
+                let mut bytes = PDF.repeat(repeat);
+                for (at, b) in flips {
+                    let i = at % bytes.len();
+                    bytes[i] = b;
+                }
+                for (at, token) in splices {
+                    let i = at % (bytes.len() + 1);
+                    bytes.splice(i..i, token.iter().copied());
+                }
+                bytes.truncate(cut % (bytes.len() + 1));
+                bytes
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 512, timeout: 10_000, ..ProptestConfig::default() })]
+
+        /// Whatever the bytes, the inspector answers: no panic, no hang, and its answers
+        /// agree with each other (what needs disarming is active content it found).
+        #[test]
+        fn mutated_pdfs_are_inspected_without_panic(bytes in mutated()) {
+            let _ = sniff(&bytes);
+            let active = pdf_active(&bytes);
+            let content = pdf_active_content(&bytes);
+            for name in needs_disarming(&bytes) {
+                prop_assert!(active.iter().any(|(n, _)| *n == name), "{} not among {:?}", name, active);
+            }
+            for name in content {
+                prop_assert!(active.iter().any(|(n, _)| *n == name));
+            }
+        }
+
+        #[test]
+        fn arbitrary_bytes_are_inspected_without_panic(bytes in prop::collection::vec(any::<u8>(), 0..4096)) {
+            let _ = sniff(&bytes);
+            let _ = pdf_active(&bytes);
+            let _ = needs_disarming(&bytes);
+        }
+    }
+}
