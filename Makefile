@@ -1,5 +1,5 @@
 # The two commands a developer needs; everything else is in scripts/.
-.PHONY: dev test package bench bench-extraction bench-pipeline bench-verification bench-realtime bench-email bench-privacy fmt
+.PHONY: dev test package bench bench-extraction bench-pipeline bench-verification bench-realtime bench-email bench-privacy redrive fmt
 
 dev:      ## start the local stack on http://127.0.0.1:3000
 	scripts/dev.sh
@@ -30,6 +30,10 @@ bench-email:    ## Emails/s through the local stack: registrations → welcomes,
 
 bench-privacy:    ## Export and erasure time through the local stack for 3, 30 and 100 documents
 	scripts/bench-privacy.sh
+
+redrive:    ## Move a dead-letter queue's messages back to its queue on the running local stack: make redrive QUEUE=NotificationsDLQ
+	@test -n "$(QUEUE)" || { echo "usage: make redrive QUEUE=<dead-letter queue logical id>"; exit 2; }
+	curl -sS -X POST "http://127.0.0.1:$${PORT:-3000}/_local/queues/$(QUEUE)/redrive"; echo
 
 fmt:
 	cargo fmt --all

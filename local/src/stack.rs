@@ -318,6 +318,8 @@ impl LocalStack {
             issuer,
             schedules: schedules.clone(),
             moto_endpoint: moto.endpoint.clone(),
+            dead_letters: crate::api::dead_letters(template, &resolver.refs),
+            sqs: aws.sqs(),
             realtime: realtime_url.as_ref().map(|url| {
                 serde_json::json!({
                     "url": url,

@@ -657,3 +657,69 @@ async fn event_webhooks_suppress_and_unsubscribe() {
         2
     );
 }
+
+/// A dead-lettered event, moved back with the redrive path (`make redrive`, the same code
+/// as the cloud's `redrive` binary), is handled once; a second redrive moves nothing.
+#[tokio::test]
+async fn a_dead_lettered_event_is_redriven_and_sent_once() {
+    let stack = product();
+    let (_, id, address) = registered("redrive").await;
+    settle_on(&address, 1).await;
+    let contractor = domain::ids::ContractorId::parse(&id).unwrap();
+    let event = domain::events::DomainEvent::new(
+        &contractor,
+        chrono::Utc::now(),
+        "redrive-test",
+        domain::events::Event::ContractorRegistered(domain::events::ContractorRegistered {
+            contractor_version: 1,
+            status: domain::terms::Status::Draft,
+            services: vec![],
+            states: vec![],
+        }),
+    );
+    let sqs = stack.aws().await.sqs();
+    let dlq = stack.refs["NotificationsDLQ"].clone();
+    sqs.send_message()
+        .queue_url(&dlq)
+        .message_body(event.to_json())
+        .send()
+        .await
+        .unwrap();
+    let redrive = || async {
+        read(
+            client()
+                .post(stack.url("/_local/queues/NotificationsDLQ/redrive"))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
+    };
+    let (status, _, moved) = redrive().await;
+    assert_eq!(status, 200, "{moved}");
+    assert_eq!(moved["to"], "NotificationsQueue");
+    assert!(moved["moved"].as_u64().unwrap() >= 1, "{moved}");
+    let mail = settle_on(&address, 2).await;
+    assert_eq!(mail.len(), 2, "the redriven event's welcome, once");
+    let (_, _, again) = redrive().await;
+    assert_eq!(again["moved"], 0, "{again}");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(mail_to(&address).await.len(), 2);
+    // Anything but a dead-letter queue is refused, with the ones that are.
+    let (status, _, refused) = read(
+        client()
+            .post(stack.url("/_local/queues/NotificationsQueue/redrive"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 404);
+    assert!(
+        refused["dead_letter_queues"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|q| q == "NotificationsDLQ")
+    );
+}

@@ -92,6 +92,29 @@ pub(crate) async fn invoke_function(
     }
 }
 
+/// `make redrive QUEUE=<DLQ>`: moves every message of a dead-letter queue back to the queue
+/// it serves (`platform::sqs::redrive`, the same code the cloud's `redrive` binary runs).
+pub(crate) async fn redrive(State(s): State<Arc<ApiState>>, Path(queue): Path<String>) -> Response {
+    let Some(d) = s.dead_letters.get(&queue) else {
+        let known: Vec<&String> = s.dead_letters.keys().collect();
+        return (
+            StatusCode::NOT_FOUND,
+            axum::Json(json!({"message": "not a dead-letter queue of the template", "dead_letter_queues": known})),
+        )
+            .into_response();
+    };
+    match platform::sqs::redrive(&s.sqs, &d.url, &d.serves_url, 10_000).await {
+        Ok(moved) => {
+            axum::Json(json!({"queue": queue, "to": d.serves, "moved": moved})).into_response()
+        }
+        Err(e) => (
+            StatusCode::BAD_GATEWAY,
+            axum::Json(json!({"queue": queue, "error": e.to_string()})),
+        )
+            .into_response(),
+    }
+}
+
 /// `{function, crash_batches, redeliver_after_seconds?}`: the function's next
 /// `crash_batches` SQS batches crash mid-batch (see `CrashFault`).
 pub(crate) async fn inject_fault(

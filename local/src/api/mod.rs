@@ -51,6 +51,41 @@ pub struct ApiState {
     pub sandboxes: serde_json::Map<String, Value>,
     /// Where the WebSocket API listens and how to connect, if the template has one.
     pub realtime: Option<Value>,
+    /// Each dead-letter queue (logical id) with its URL and the queue it serves (logical
+    /// id, URL), from the template's redrive policies: what `make redrive` moves back.
+    pub dead_letters: HashMap<String, DeadLetters>,
+    pub sqs: aws_sdk_sqs::Client,
+}
+
+#[derive(Clone, Debug)]
+pub struct DeadLetters {
+    pub url: String,
+    pub serves: String,
+    pub serves_url: String,
+}
+
+/// The dead-letter queues of `template`'s queues, resolved.
+pub fn dead_letters(
+    template: &crate::template::Template,
+    refs: &HashMap<String, String>,
+) -> HashMap<String, DeadLetters> {
+    template
+        .of_kind("AWS::SQS::Queue")
+        .filter_map(|q| {
+            let dlq = q
+                .properties
+                .pointer("/RedrivePolicy/deadLetterTargetArn/Fn::GetAtt/0")?
+                .as_str()?;
+            Some((
+                dlq.to_owned(),
+                DeadLetters {
+                    url: refs.get(dlq)?.clone(),
+                    serves: q.logical_id.clone(),
+                    serves_url: refs.get(&q.logical_id)?.clone(),
+                },
+            ))
+        })
+        .collect()
 }
 
 pub fn router(state: Arc<ApiState>) -> Router {
@@ -63,6 +98,7 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/_local/schedules/{function}/{event}", post(fire_schedule))
         .route("/_local/functions/{function}/invoke", post(invoke_function))
         .route("/_local/faults", post(inject_fault))
+        .route("/_local/queues/{queue}/redrive", post(redrive))
         .route("/_local/mail", get(local_mail))
         .route("/_local/mail.html", get(local_mail))
         .fallback(dispatch)

@@ -66,6 +66,57 @@ impl WorkQueue {
     }
 }
 
+/// Moves up to `limit` messages from a dead-letter queue back to the queue it serves, body
+/// and message attributes as they were; each is deleted from the DLQ only once it is sent
+/// (a crash in between sends it twice: consumers are idempotent). The same logic serves the
+/// local stack (`make redrive`) and AWS (`redrive` binary). Returns how many moved.
+pub async fn redrive(
+    client: &aws_sdk_sqs::Client,
+    dead_letters: &str,
+    target: &str,
+    limit: usize,
+) -> Result<usize, WorkQueueError> {
+    let fail = |e: &dyn std::fmt::Display| WorkQueueError(e.to_string());
+    let mut moved = 0;
+    while moved < limit {
+        let page = client
+            .receive_message()
+            .queue_url(dead_letters)
+            .max_number_of_messages((limit - moved).min(10) as i32)
+            .visibility_timeout(60)
+            .wait_time_seconds(0)
+            .message_attribute_names("All")
+            .send()
+            .await
+            .map_err(|e| fail(&aws_sdk_sqs::error::DisplayErrorContext(e)))?;
+        let messages = page.messages.unwrap_or_default();
+        if messages.is_empty() {
+            break;
+        }
+        for m in messages {
+            client
+                .send_message()
+                .queue_url(target)
+                .set_message_body(m.body)
+                .set_message_attributes(m.message_attributes)
+                .send()
+                .await
+                .map_err(|e| fail(&aws_sdk_sqs::error::DisplayErrorContext(e)))?;
+            if let Some(handle) = m.receipt_handle {
+                client
+                    .delete_message()
+                    .queue_url(dead_letters)
+                    .receipt_handle(handle)
+                    .send()
+                    .await
+                    .map_err(|e| fail(&aws_sdk_sqs::error::DisplayErrorContext(e)))?;
+            }
+            moved += 1;
+        }
+    }
+    Ok(moved)
+}
+
 /// A message that could not be queued.
 #[derive(Debug, thiserror::Error)]
 #[error("could not queue the message: {0}")]
