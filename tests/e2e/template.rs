@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use e2e_tests::repo_root;
 use local_runner::template::Template;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 fn template() -> Template {
     Template::load(&repo_root().join("template.yaml")).expect("template.yaml parses")
@@ -289,4 +289,61 @@ fn the_documents_bucket_expires_what_the_data_map_says() {
             .any(|r| r["ExpiredObjectDeleteMarker"] == true && r["Status"] == "Enabled"),
         "delete markers left alone are removed"
     );
+}
+
+/// Operability: every queue a function consumes has an alarm on the age of its oldest
+/// message (a stuck consumer shows before anything reaches a DLQ), every DLQ an alarm on its
+/// depth, and the operations dashboard shows functions, queues, DLQs and our own metrics.
+#[test]
+fn every_queue_is_watched_and_the_dashboard_covers_the_stack() {
+    let t = template();
+    let alarms: Vec<&Value> = t
+        .of_kind("AWS::CloudWatch::Alarm")
+        .map(|a| &a.properties)
+        .collect();
+    let watched = |queue: &str, metric: &str| {
+        alarms.iter().any(|a| {
+            a["MetricName"] == metric
+                && a.pointer("/Dimensions/0/Value/Fn::GetAtt/0") == Some(&json!(queue))
+        })
+    };
+    let mut queues = 0;
+    for q in t.of_kind("AWS::SQS::Queue") {
+        if let Some(dlq) = q
+            .properties
+            .pointer("/RedrivePolicy/deadLetterTargetArn/Fn::GetAtt/0")
+            .and_then(Value::as_str)
+        {
+            queues += 1;
+            assert!(
+                watched(&q.logical_id, "ApproximateAgeOfOldestMessage"),
+                "{}: no age alarm",
+                q.logical_id
+            );
+            assert!(
+                watched(dlq, "ApproximateNumberOfMessagesVisible"),
+                "{dlq}: no depth alarm"
+            );
+        }
+    }
+    assert!(queues >= 12, "{queues}");
+    let dashboard = t
+        .of_kind("AWS::CloudWatch::Dashboard")
+        .next()
+        .expect("the operations dashboard");
+    let body = dashboard.properties["DashboardBody"]["Fn::Sub"]
+        .as_str()
+        .expect("a body with the stack's names substituted");
+    let parsed: Value = serde_json::from_str(body).expect("the body is JSON");
+    assert!(parsed["widgets"].as_array().unwrap().len() >= 8);
+    for needle in [
+        "{AWS/Lambda,FunctionName} (MetricName=\\\"Errors\\\"",
+        "ApproximateAgeOfOldestMessage",
+        "DLQ",
+        "{HolidayLights/Onboarding,service}",
+        "ExtractionConfidence",
+        "AWS/ApiGateway",
+    ] {
+        assert!(body.contains(needle), "the dashboard lacks {needle}");
+    }
 }

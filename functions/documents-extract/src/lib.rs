@@ -67,14 +67,24 @@ impl SqsConsumer for ExtractFields {
             .await?;
         let ms = started.elapsed().as_millis() as u64;
         match outcome {
-            Outcome::Extracted { problems } => {
-                tracing::info!(document_id = %id, problems, ms, "fields extracted");
-                platform::metrics::emit_count(
-                    &self.metrics_namespace,
-                    Self::NAME,
-                    "DocumentsExtracted",
-                    1,
-                );
+            Outcome::Extracted {
+                problems,
+                lowest_confidence,
+            } => {
+                tracing::info!(document_id = %id, problems, ms, ?lowest_confidence, "fields extracted");
+                let mut metrics =
+                    platform::metrics::Metrics::new(&self.metrics_namespace, Self::NAME);
+                metrics.count("DocumentsExtracted");
+                // The operations dashboard shows its distribution (p10/p50/p90): a drop is
+                // documents we read worse (a new certificate layout, blurrier photos).
+                if let Some(c) = lowest_confidence {
+                    metrics.add(
+                        "ExtractionConfidence",
+                        platform::metrics::Unit::Percent,
+                        f64::from(c),
+                    );
+                }
+                metrics.flush();
             }
             other => tracing::info!(document_id = %id, outcome = ?other, "nothing to do"),
         }

@@ -148,6 +148,9 @@ pub enum Outcome {
     Rejected(&'static str),
     Extracted {
         problems: usize,
+        /// The lowest confidence among the fields read, in percent (none read: `None`):
+        /// the extraction-confidence metric.
+        lowest_confidence: Option<u8>,
     },
     /// The document had already moved past this step: a duplicate or late message.
     AlreadyDone(DocumentStatus),
@@ -365,10 +368,18 @@ impl<D: DocumentWrites, O: ObjectStore, R: TextReader + PdfDisarmer, K: FieldCip
         let mut extraction = extraction::extract(doc.kind, &text);
         let tin = self.protect_tin(&doc, &mut extraction).await?;
         let problems = extraction.problems.len();
+        let lowest_confidence = extraction
+            .fields
+            .values()
+            .map(|f| (f.confidence.clamp(0.0, 1.0) * 100.0).round() as u8)
+            .min();
         doc.mark_extracted(extraction, tin, now);
         let event = doc.event(Event::DocumentExtracted, now, correlation_id);
         let outcome = match self.documents.save(&doc, revision, &[event]).await {
-            Ok(()) => Outcome::Extracted { problems },
+            Ok(()) => Outcome::Extracted {
+                problems,
+                lowest_confidence,
+            },
             Err(RepoError::VersionConflict) => Outcome::AlreadyDone(DocumentStatus::Extracted),
             Err(e) => return Err(e.into()),
         };
@@ -886,9 +897,16 @@ mod tests {
             ),
             cipher: TestCipher,
         };
-        assert_eq!(
-            x.on_scanned(&doc.id, Utc::now(), "c").await.unwrap(),
-            Outcome::Extracted { problems: 0 }
+        let outcome = x.on_scanned(&doc.id, Utc::now(), "c").await.unwrap();
+        assert!(
+            matches!(
+                outcome,
+                Outcome::Extracted {
+                    problems: 0,
+                    lowest_confidence: Some(c)
+                } if c <= 100
+            ),
+            "{outcome:?}"
         );
         assert_eq!(
             x.on_scanned(&doc.id, Utc::now(), "c").await.unwrap(),
