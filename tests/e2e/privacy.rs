@@ -915,3 +915,66 @@ async fn replaced_documents_are_deleted_a_year_after_their_replacement_and_nothi
     let again = retention(contractor.as_str(), &now.to_rfc3339()).await;
     assert_eq!(again["superseded_documents_deleted"], 0, "{again}");
 }
+
+#[tokio::test]
+async fn erasure_requests_nobody_moved_for_an_hour_are_found_again() {
+    use store::privacy_jobs::{ErasureRequest, ErasureStatus, PrivacyJobs};
+    let stack = product();
+    let aws = stack.aws().await;
+    let jobs = PrivacyJobs::new(store::Table::new(
+        aws.dynamodb(),
+        stack.refs["OnboardingTable"].clone(),
+    ));
+    let now = chrono::Utc::now();
+    let request = |status, minutes_ago: i64| {
+        let contractor = domain::ids::ContractorId::generate();
+        let at = now - chrono::Duration::minutes(minutes_ago);
+        ErasureRequest {
+            erasure_id: domain::ids::ErasureId::for_contractor(&contractor),
+            contractor_id: contractor,
+            requested_by: "owner".into(),
+            requester_digest: "d".repeat(64),
+            owner_digest: "d".repeat(64),
+            status,
+            requested_at: at,
+            updated_at: at,
+            confirmation: None,
+            items_deleted: 0,
+            versions_deleted: 0,
+            kept: vec![],
+            completed_at: None,
+        }
+    };
+    let stuck = request(ErasureStatus::Accepted, 120);
+    let half_done = request(ErasureStatus::Erasing, 61);
+    let moving = request(ErasureStatus::Erasing, 5);
+    let finished = request(ErasureStatus::Done, 120);
+    for r in [&stuck, &half_done, &moving, &finished] {
+        assert!(jobs.open_erasure(r).await.unwrap().1);
+    }
+    let found: BTreeSet<String> = jobs
+        .unfinished_erasures(now - chrono::Duration::minutes(60), usize::MAX)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.erasure_id.to_string())
+        .collect();
+    assert!(found.contains(stuck.erasure_id.as_str()));
+    assert!(found.contains(half_done.erasure_id.as_str()));
+    assert!(
+        !found.contains(moving.erasure_id.as_str()),
+        "moved five minutes ago"
+    );
+    assert!(!found.contains(finished.erasure_id.as_str()), "done");
+    // They name no real contractor: nothing else to clean up but the items.
+    for r in [&stuck, &half_done, &moving, &finished] {
+        aws.dynamodb()
+            .delete_item()
+            .table_name(&stack.refs["OnboardingTable"])
+            .key("pk", AttributeValue::S(format!("ERASURE#{}", r.erasure_id)))
+            .key("sk", AttributeValue::S("REQUEST".into()))
+            .send()
+            .await
+            .unwrap();
+    }
+}

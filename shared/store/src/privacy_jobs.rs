@@ -180,7 +180,11 @@ impl PrivacyJobs {
                 &[
                     (":e", "erasure_request"),
                     (":done", "done"),
-                    (":before", &before.to_rfc3339()),
+                    // As serde writes `updated_at` (`Z`), so the strings order as the times.
+                    (
+                        ":before",
+                        &before.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+                    ),
                 ],
                 cap,
             )
