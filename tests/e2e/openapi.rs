@@ -184,3 +184,44 @@ fn documented_enums_match_the_code() {
     );
     assert!(api_md.contains("verification {valid, entries, broken_at?, reason?}"));
 }
+
+/// A request without a valid token is refused by API Gateway's authorizer before any
+/// function runs, in its own shape; every secured operation documents exactly that.
+#[tokio::test]
+async fn the_authorizers_refusal_is_documented_on_every_secured_operation() {
+    let doc = committed();
+    for (path, ops) in doc["paths"].as_object().unwrap() {
+        for (method, op) in ops.as_object().unwrap() {
+            if op.get("security") == Some(&json!([])) {
+                continue;
+            }
+            let r = &op["responses"]["401"];
+            let content = match r.get("$ref").and_then(Value::as_str) {
+                Some(reference) => {
+                    let name = reference.rsplit('/').next().unwrap();
+                    doc["components"]["responses"][name]["content"].clone()
+                }
+                None => r["content"].clone(),
+            };
+            assert!(
+                content.get("application/json").is_some(),
+                "{method} {path}: the authorizer's 401 is not documented"
+            );
+        }
+    }
+    let stack = product();
+    let response = client()
+        .get(stack.url("/v1/contractors/me"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json")
+    );
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body, json!({"message": "Unauthorized"}));
+}
