@@ -1,5 +1,5 @@
 # The two commands a developer needs; everything else is in scripts/.
-.PHONY: dev test package bench bench-extraction bench-pipeline bench-verification bench-realtime bench-email bench-privacy redrive fmt
+.PHONY: dev test package bench bench-extraction bench-pipeline bench-verification bench-realtime bench-email bench-privacy redrive contract-fuzz fmt
 
 dev:      ## start the local stack on http://127.0.0.1:3000
 	scripts/dev.sh
@@ -31,6 +31,11 @@ bench-email:    ## Emails/s through the local stack: registrations → welcomes,
 bench-privacy:    ## Export and erasure time through the local stack for 3, 30 and 100 documents
 	scripts/bench-privacy.sh
 
+contract-fuzz:    ## Schemathesis against the served OpenAPI document through a fresh local stack: make contract-fuzz [FUZZ_SECONDS=300] [SEED=n]
+	scripts/bootstrap.sh && . scripts/env.sh && cargo build -q -p local-runner --bin onboarding-local && \
+	  "$$FUZZ_VENV/bin/python" tests/contract/run.py "$$CARGO_TARGET_DIR/debug/onboarding-local" \
+	  --max-time $(or $(FUZZ_SECONDS),300) $(if $(SEED),--seed $(SEED),)
+
 redrive:    ## Move a dead-letter queue's messages back to its queue on the running local stack: make redrive QUEUE=NotificationsDLQ
 	@test -n "$(QUEUE)" || { echo "usage: make redrive QUEUE=<dead-letter queue logical id>"; exit 2; }
 	curl -sS -X POST "http://127.0.0.1:$${PORT:-3000}/_local/queues/$(QUEUE)/redrive"; echo
@@ -61,6 +66,9 @@ build-ContractorsListFunction:
 
 build-ApiDocsFunction:
 	scripts/lambda-artifact.sh api-docs "$(ARTIFACTS_DIR)"
+
+build-ApiFallbackFunction:
+	scripts/lambda-artifact.sh api-fallback "$(ARTIFACTS_DIR)"
 
 build-EventsRelayFunction:
 	scripts/lambda-artifact.sh events-relay "$(ARTIFACTS_DIR)"

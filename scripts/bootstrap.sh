@@ -54,6 +54,7 @@ rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup comp
 
 mkdir -p "$ONBOARDING_CACHE"
 ensure_venv "$DEV_VENV" "$ONBOARDING_ROOT/scripts/requirements-dev.txt"
+ensure_venv "$FUZZ_VENV" "$ONBOARDING_ROOT/scripts/requirements-fuzz.txt"
 
 if [ "${1:-}" = "--sam" ]; then
   ensure_venv "$SAM_VENV" "$ONBOARDING_ROOT/scripts/requirements-sam.txt"

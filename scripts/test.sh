@@ -34,7 +34,19 @@ set -e
 passed=$(awk '/^test result:/ { for (i = 1; i < NF; i++) if ($(i+1) ~ /^passed/) p += $i } END { print p + 0 }' "$log")
 failed=$(awk '/^test result:/ { for (i = 1; i < NF; i++) if ($(i+1) ~ /^failed/) f += $i } END { print f + 0 }' "$log")
 rm -f "$log"
+
+# Schemathesis against the served OpenAPI document, through a local stack of its own: every
+# phase, every check, a bounded time and a fixed seed (so a run in CI replays; `make
+# contract-fuzz` draws a fresh seed).
+step "contract fuzzing (Schemathesis, tests/contract)"
+fuzz_status=0
+cargo build --locked -q -p local-runner --bin onboarding-local
+"$FUZZ_VENV/bin/python" tests/contract/run.py "$CARGO_TARGET_DIR/debug/onboarding-local" \
+  --max-time "${CONTRACT_FUZZ_SECONDS:-120}" --seed 20261203 || fuzz_status=$?
+
 echo
 echo "took $(( $(date +%s) - timer_start ))s"
 echo "tests: ${passed:-0} passed, ${failed:-0} failed"
-exit "$status"
+[ "$fuzz_status" -eq 0 ] || echo "contract fuzzing failed (exit $fuzz_status)"
+[ "$status" -ne 0 ] && exit "$status"
+exit "$fuzz_status"

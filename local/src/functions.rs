@@ -47,6 +47,7 @@ pub fn product_registry() -> Registry {
     http!("contractors-audit", contractors_audit);
     http!("contractors-list", contractors_list);
     http!("api-docs", api_docs);
+    http!("api-fallback", api_fallback);
     http!("documents-upload-intent", documents_upload_intent);
     http!("documents-list", documents_list);
     http!("documents-get", documents_get);

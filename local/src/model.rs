@@ -24,6 +24,9 @@ pub struct FunctionDef {
     pub schedules: Vec<ScheduleDef>,
 }
 
+/// The route key of an HTTP API's catch-all route.
+pub const DEFAULT_ROUTE: &str = "$default";
+
 #[derive(Clone, Debug)]
 pub struct HttpRoute {
     pub function: String,
@@ -187,6 +190,9 @@ fn read_event(
                 .and_then(|a| a.get("Authorizer"))
                 .and_then(Value::as_str)
                 .is_none_or(|a| a != "NONE");
+            // Neither path nor method: SAM makes the API's `$default` route, which takes
+            // whatever no other route matches.
+            let default_route = get("Path").is_none() && get("Method").is_none();
             def.http_routes.push(HttpRoute {
                 function: def.logical_id.clone(),
                 method: get("Method")
@@ -194,10 +200,11 @@ fn read_event(
                     .transpose()?
                     .unwrap_or_else(|| "ANY".into())
                     .to_uppercase(),
-                path: get("Path")
-                    .map(|m| resolver.string(m))
-                    .transpose()?
-                    .unwrap_or_else(|| "/{proxy+}".into()),
+                path: match get("Path") {
+                    Some(path) => resolver.string(path)?,
+                    None if default_route => DEFAULT_ROUTE.into(),
+                    None => "/{proxy+}".into(),
+                },
                 api,
                 authorized,
             });

@@ -208,8 +208,9 @@ async fn bad_input_gets_problem_json_and_duplicates_are_refused() {
 }
 
 #[tokio::test]
-async fn unknown_routes_are_404_like_api_gateway() {
+async fn unknown_routes_are_404_problems_and_the_root_is_api_gateways_own() {
     let stack = product();
+    // Caught by `ANY /{proxy+}`: our problem document.
     let (status, _, body) = read(
         client()
             .get(stack.url("/v1/nothing-here"))
@@ -218,6 +219,10 @@ async fn unknown_routes_are_404_like_api_gateway() {
             .unwrap(),
     )
     .await;
+    assert_eq!(status, 404);
+    assert_eq!(body["code"], "not_found");
+    // `/` matches no route at all ({proxy+} needs a segment): API Gateway's own answer.
+    let (status, _, body) = read(client().get(stack.url("/")).send().await.unwrap()).await;
     assert_eq!(status, 404);
     assert_eq!(body, json!({"message": "Not Found"}));
 }

@@ -92,6 +92,13 @@ async fn every_function_answers_its_sample_event() {
             200,
             None,
         ),
+        // A path the API has, with a method it does not take.
+        (
+            "api-fallback",
+            sample("http-api-api-fallback.json", id, &sub),
+            405,
+            Some("method_not_allowed"),
+        ),
         (
             "contractors-register",
             sample("http-api-contractors-register.json", id, &sub),

@@ -34,6 +34,7 @@ fn every_template_route_is_described_and_nothing_else() {
     let t = Template::load(&repo_root().join("template.yaml")).unwrap();
     let mut routes = BTreeSet::new();
     let mut public = BTreeSet::new();
+    let mut default_routes = 0;
     for f in t.of_kind("AWS::Serverless::Function") {
         for (_, e) in f
             .properties
@@ -42,6 +43,13 @@ fn every_template_route_is_described_and_nothing_else() {
             .cloned()
             .unwrap_or_default()
         {
+            // `ANY /{proxy+}` answers what no route takes (405 or 404); it is not an
+            // operation of the API.
+            if e["Type"] == "HttpApi" && e["Properties"]["Path"] == "/{proxy+}" {
+                assert_eq!(e["Properties"]["Method"], "ANY");
+                default_routes += 1;
+                continue;
+            }
             if e["Type"] == "HttpApi" {
                 let route = format!(
                     "{} {}",
@@ -55,6 +63,7 @@ fn every_template_route_is_described_and_nothing_else() {
             }
         }
     }
+    assert_eq!(default_routes, 1, "one catch-all route answers 404 and 405");
     assert_eq!(described, routes);
     for route in &routes {
         let (method, path) = route.split_once(' ').unwrap();
@@ -224,4 +233,78 @@ async fn the_authorizers_refusal_is_documented_on_every_secured_operation() {
     );
     let body: Value = response.json().await.unwrap();
     assert_eq!(body, json!({"message": "Unauthorized"}));
+}
+
+/// What no route takes: a path the API has, with another method, is 405 and says which
+/// methods it takes (RFC 9110 §15.5.6); a path it does not have is a 404 problem. Neither
+/// needs a token: the catch-all route has no authorizer.
+#[tokio::test]
+async fn unrouted_requests_get_405_with_allow_or_a_404_problem() {
+    let stack = product();
+    for (method, path, allow) in [
+        ("TRACE", "/v1/contractors/me", "GET"),
+        ("DELETE", "/v1/contractors", "GET, POST"),
+        (
+            "PUT",
+            "/v1/contractors/ctr_01jd0000000000000000000000/progress",
+            "PATCH",
+        ),
+    ] {
+        let resp = client()
+            .request(method.parse().unwrap(), stack.url(path))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 405, "{method} {path}");
+        assert_eq!(resp.headers()["allow"], allow, "{method} {path}");
+        assert_eq!(
+            resp.headers()["content-type"],
+            "application/problem+json",
+            "{method} {path}"
+        );
+        let (_, _, body) = read(resp).await;
+        assert_eq!(body["code"], "method_not_allowed");
+    }
+    let (status, headers, body) =
+        read(client().get(stack.url("/v1/nowhere")).send().await.unwrap()).await;
+    assert_eq!(status, 404);
+    assert_eq!(headers["content-type"], "application/problem+json");
+    assert_eq!(body["code"], "not_found");
+}
+
+/// If-Match as RFC 9110 reads it: `*` names no version (428), a value that is not an
+/// entity tag is malformed (400), and an entity tag that cannot be ours is a failed
+/// precondition, but only for a contractor that exists (404 comes first).
+#[tokio::test]
+async fn if_match_is_read_as_an_entity_tag() {
+    let stack = product();
+    let token = stack
+        .token(&format!("auth0|ifmatch-{}", ulid::Ulid::new()), json!({}))
+        .await;
+    let (status, _, contractor) = stack
+        .post_as(&token, "/v1/contractors", &registration("ifmatch"))
+        .await;
+    assert_eq!(status, 201);
+    let id = contractor["id"].as_str().unwrap();
+    let submit = |id: String, if_match: &'static str| {
+        let token = token.clone();
+        async move {
+            client()
+                .post(product().url(&format!("/v1/contractors/{id}/submit")))
+                .bearer_auth(token)
+                .header("if-match", if_match)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(submit(id.to_owned(), "*").await, 428);
+    assert_eq!(submit(id.to_owned(), "1").await, 400);
+    assert_eq!(submit(id.to_owned(), "\"abc\"").await, 412);
+    assert_eq!(
+        submit("ctr_00000000000000000000000000".into(), "\"abc\"").await,
+        404
+    );
 }

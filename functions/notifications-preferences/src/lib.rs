@@ -116,7 +116,10 @@ impl PreferencesApp {
                 }
                 Ok(page(current.language, true, &action))
             }
-            _ => Err(ApiError::MethodNotAllowed.into()),
+            _ => Err(ApiError::MethodNotAllowed {
+                allow: "GET, POST".into(),
+            }
+            .into()),
         }
     }
 }
@@ -147,7 +150,10 @@ impl HttpApp for PreferencesApp {
                 }
                 Ok(http::json(200, &view(&contractor.id, &next)))
             }
-            _ => Err(ApiError::MethodNotAllowed.into()),
+            _ => Err(ApiError::MethodNotAllowed {
+                allow: "GET, PATCH".into(),
+            }
+            .into()),
         }
     }
 }

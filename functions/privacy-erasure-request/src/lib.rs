@@ -10,7 +10,7 @@ use lambda_http::Request;
 use platform::http::{self, HttpApp, RequestMeta};
 use platform::idempotency::Idempotent;
 use platform::sqs::WorkQueue;
-use platform::{ApiError, BoxError, Env};
+use platform::{ApiError, BoxError, Env, FieldError};
 use serde::Deserialize;
 use store::privacy_jobs::{ErasureRequest, ErasureStatus, PrivacyJobs, login_digest};
 use store::{DynamoIdempotency, Table};
@@ -52,6 +52,22 @@ impl HttpApp for RequestErasure {
         } else {
             http::parse_json(&req, 4 * 1024)?
         };
+        // A reason, when one is sent, is read the same from anyone (an owner may leave it
+        // out): it must say something, in at most 1000 characters.
+        if let Some(reason) = input.reason.as_deref() {
+            let refusal = if reason.trim().is_empty() {
+                Some(("required", "Say why, or leave the reason out."))
+            } else if reason.trim().chars().count() > 1000 {
+                Some(("too_long", "Say why in at most 1000 characters."))
+            } else {
+                None
+            };
+            if let Some((code, message)) = refusal {
+                return Err(
+                    ApiError::Validation(vec![FieldError::new("reason", code, message)]).into(),
+                );
+            }
+        }
         let id = http::path_param(&req, "id")?.to_owned();
         let facts = wiring::facts(&req, &meta);
         let signed_in_at = caller

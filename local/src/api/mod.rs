@@ -257,6 +257,25 @@ mod tests {
     }
 
     #[test]
+    fn the_default_route_takes_only_what_nothing_else_matches() {
+        let routes = vec![
+            route("ANY", crate::model::DEFAULT_ROUTE),
+            route("GET", "/v1/contractors/{id}"),
+        ];
+        let pick = |m: &str, p: &str| {
+            match_route(&routes, m, p)
+                .map(|m| m.route.function.clone())
+                .unwrap()
+        };
+        assert_eq!(
+            pick("GET", "/v1/contractors/ctr_1"),
+            "GET /v1/contractors/{id}"
+        );
+        assert_eq!(pick("TRACE", "/v1/contractors/ctr_1"), "ANY $default");
+        assert_eq!(pick("GET", "/nowhere"), "ANY $default");
+    }
+
+    #[test]
     fn path_parameters_are_url_decoded() {
         let routes = vec![route("GET", "/files/{name}")];
         let m = match_route(&routes, "GET", "/files/a%20b").unwrap();

@@ -76,7 +76,11 @@ pub(crate) fn build_event(
     } else {
         (Value::String(B64.encode(body)), true)
     };
-    let route_key = format!("{} {}", route.method, route.path);
+    let route_key = if route.path == crate::model::DEFAULT_ROUTE {
+        route.path.clone()
+    } else {
+        format!("{} {}", route.method, route.path)
+    };
     let host = headers
         .get("host")
         .and_then(|v| v.to_str().ok())

@@ -1,6 +1,7 @@
 //! API Gateway's route matching: the most specific path wins, then an exact method.
 
 use super::*;
+use crate::model::DEFAULT_ROUTE;
 
 /// A route that matched, with its path parameters.
 pub(crate) struct Matched<'a> {
@@ -18,6 +19,9 @@ pub(crate) fn match_route<'a>(
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let mut best: Option<(i64, Matched<'a>)> = None;
     for route in routes {
+        if route.path == DEFAULT_ROUTE {
+            continue;
+        }
         let Some((score, params)) = match_path(&route.path, &segments) else {
             continue;
         };
@@ -29,7 +33,16 @@ pub(crate) fn match_route<'a>(
             best = Some((score, Matched { route, params }));
         }
     }
-    best.map(|(_, m)| m)
+    best.map(|(_, m)| m).or_else(|| {
+        // `$default` answers only what no route matched, whatever the method.
+        routes
+            .iter()
+            .find(|r| r.path == DEFAULT_ROUTE)
+            .map(|route| Matched {
+                route,
+                params: Map::new(),
+            })
+    })
 }
 
 pub(crate) fn match_path(pattern: &str, segments: &[&str]) -> Option<(i64, Map<String, Value>)> {

@@ -113,6 +113,10 @@ pub fn problem_response(err: ApiError, instance: &str) -> Response<Body> {
         )),
         _ => None,
     };
+    let allow = match &err {
+        ApiError::MethodNotAllowed { allow } => Some(allow.clone()),
+        _ => None,
+    };
     let retry_after = match &err {
         ApiError::TooManyRequests {
             retry_after_seconds,
@@ -130,6 +134,9 @@ pub fn problem_response(err: ApiError, instance: &str) -> Response<Body> {
         .header(http::header::CONTENT_TYPE, problem::CONTENT_TYPE);
     if let Some(seconds) = retry_after {
         builder = builder.header(http::header::RETRY_AFTER, seconds.to_string());
+    }
+    if let Some(allow) = allow.and_then(|a| http::HeaderValue::from_str(&a).ok()) {
+        builder = builder.header(http::header::ALLOW, allow);
     }
     if let Some(challenge) = challenge {
         builder = builder.header(http::header::WWW_AUTHENTICATE, challenge);

@@ -84,8 +84,10 @@ pub enum ApiError {
     Forbidden(String),
     #[error("{0} not found")]
     NotFound(&'static str),
+    /// The path exists, the method does not: `allow` lists the methods it takes (the
+    /// `Allow` header, RFC 9110 §15.5.6).
     #[error("method not allowed")]
-    MethodNotAllowed,
+    MethodNotAllowed { allow: String },
     /// It existed and is gone for good (an expired export).
     #[error("gone: {0}")]
     Gone(String),
@@ -128,7 +130,7 @@ impl ApiError {
             ApiError::Unauthorized | ApiError::StepUpRequired { .. } => 401,
             ApiError::Forbidden(_) => 403,
             ApiError::NotFound(_) => 404,
-            ApiError::MethodNotAllowed => 405,
+            ApiError::MethodNotAllowed { .. } => 405,
             ApiError::Gone(_) => 410,
             ApiError::Conflict { .. } => 409,
             ApiError::PreconditionFailed(_) => 412,
@@ -176,8 +178,9 @@ impl ApiError {
             }
             ApiError::NotFound(what) => Problem::new(status, "not_found", "Not found")
                 .with_detail(format!("No such {what}.")),
-            ApiError::MethodNotAllowed => {
+            ApiError::MethodNotAllowed { allow } => {
                 Problem::new(status, "method_not_allowed", "Method not allowed")
+                    .with_detail(format!("This path takes {allow}."))
             }
             ApiError::Gone(detail) => Problem::new(status, "gone", "Gone").with_detail(detail),
             ApiError::Conflict { code, detail } => {
@@ -335,7 +338,7 @@ mod properties {
             }),
             any::<u64>().prop_map(|s| ApiError::StepUpRequired { max_age_seconds: s }),
             Just(()).prop_map(|_| ApiError::Unauthorized),
-            Just(()).prop_map(|_| ApiError::MethodNotAllowed),
+            text.prop_map(|allow| ApiError::MethodNotAllowed { allow }),
             Just(()).prop_map(|_| ApiError::NotFound("contractor")),
         ]
     }

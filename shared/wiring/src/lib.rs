@@ -134,26 +134,87 @@ pub fn viewer(settings: &ApiSettings, req: &Request) -> Result<Viewer, ApiError>
     })
 }
 
-/// The version in `If-Match` (`"3"` or `W/"3"`). Required on changes: 428 without it, so a
-/// client can never overwrite a version it has not seen.
+/// The version in `If-Match` (`"3"` or `W/"3"`). Required on changes: 428 without it (or
+/// with `*`, which names no version), so a client can never overwrite a version it has not
+/// seen. A value that is not an entity tag at all is a malformed request (400); an entity tag
+/// that cannot be one of ours stands for [`NO_VERSION`], so it fails where the precondition is
+/// evaluated, after the contractor is found (a missing one is 404 first, RFC 9110 §13.2.1).
 pub fn if_match(req: &Request) -> Result<u64, ApiError> {
     let raw = http::header(req, "if-match").ok_or_else(|| {
         ApiError::PreconditionRequired(
             "Send If-Match with the contractor's ETag (its version) to change it.".into(),
         )
     })?;
-    raw.trim()
-        .trim_start_matches("W/")
-        .trim_matches('"')
-        .parse()
-        .map_err(|_| {
-            // Say what was sent, but not all of it: a header can be kilobytes long.
-            let mut shown: String = raw.chars().take(32).collect();
-            if raw.chars().count() > 32 {
-                shown.push('…');
-            }
-            ApiError::PreconditionFailed(format!(
-                "If-Match {shown:?} is not a contractor ETag such as \"3\"."
+    parse_if_match(raw)
+}
+
+fn parse_if_match(raw: &str) -> Result<u64, ApiError> {
+    // Say what was sent, but not all of it: a header can be kilobytes long.
+    let shown = || {
+        let mut shown: String = raw.chars().take(32).collect();
+        if raw.chars().count() > 32 {
+            shown.push('…');
+        }
+        shown
+    };
+    let value = raw.trim();
+    if value == "*" {
+        return Err(ApiError::PreconditionRequired(
+            "If-Match must name the version you read (the contractor's ETag, such as \"3\"), not *."
+                .into(),
+        ));
+    }
+    let opaque = value.strip_prefix("W/").unwrap_or(value);
+    let tag = opaque
+        .strip_prefix('"')
+        .and_then(|t| t.strip_suffix('"'))
+        .filter(|t| t.bytes().all(|b| b == 0x21 || (0x23..=0x7e).contains(&b)))
+        .ok_or_else(|| {
+            ApiError::BadRequest(format!(
+                "If-Match {:?} is not an entity tag; send the ETag as it came, such as \"3\".",
+                shown()
             ))
-        })
+        })?;
+    Ok(tag.parse().unwrap_or(NO_VERSION))
+}
+
+/// The version an entity tag that cannot be ours stands for: no contractor ever has it.
+pub const NO_VERSION: u64 = u64::MAX;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(raw: &str) -> u16 {
+        match parse_if_match(raw) {
+            Ok(_) => 200,
+            Err(e) => e.status(),
+        }
+    }
+
+    #[test]
+    fn if_match_takes_strong_and_weak_tags_of_a_version() {
+        assert_eq!(parse_if_match("\"3\"").unwrap(), 3);
+        assert_eq!(parse_if_match(" W/\"12\" ").unwrap(), 12);
+    }
+
+    #[test]
+    fn if_match_refuses_what_names_no_version_or_is_not_a_tag() {
+        // `*` matches any version, so it protects nothing: the precondition is still required.
+        assert_eq!(status("*"), 428);
+        // Not entity tags at all: malformed.
+        for raw in ["", "3", "\"3", "\"3\", \"4\"", "W/3", "\"a b\""] {
+            assert_eq!(status(raw), 400, "{raw:?}");
+        }
+        // Entity tags that can never be ours: a version no contractor has, so the
+        // precondition fails once the contractor is found.
+        for raw in [
+            "\"\"",
+            "\"abc\"",
+            "W/\"-1\"",
+            &format!("\"{}\"", "9".repeat(40)),
+        ] {
+            assert_eq!(parse_if_match(raw).unwrap(), NO_VERSION, "{raw:?}");
+        }
+    }
 }

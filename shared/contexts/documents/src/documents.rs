@@ -129,6 +129,7 @@ pub struct UploadIntent {
     pub kind: Option<String>,
     pub file_name: Option<String>,
     pub content_type: Option<String>,
+    #[serde(default, deserialize_with = "domain_kernel::validation::whole_number")]
     pub size: Option<i64>,
     pub sha256: Option<String>,
 }

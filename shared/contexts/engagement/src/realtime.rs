@@ -358,14 +358,18 @@ pub struct FeedQuery {
 
 impl FeedQuery {
     pub const MAX_LIMIT: usize = 200;
+    pub const MAX_AFTER: u64 = (1 << 53) - 1;
 
     /// From the query string's `after` and `limit` (both optional).
     pub fn parse(after: Option<&str>, limit: Option<&str>) -> Result<FeedQuery, &'static str> {
         let after = match after {
             None | Some("") => 0,
+            // Bounded to what a JavaScript client can hold exactly (2^53 - 1).
             Some(raw) => raw
                 .parse::<u64>()
-                .map_err(|_| "after must be a whole number (the last seq you saw; 0 for all)")?,
+                .ok()
+                .filter(|n| *n <= Self::MAX_AFTER)
+                .ok_or("after must be a whole number (the last seq you saw; 0 for all)")?,
         };
         let limit = match limit {
             None | Some("") => 100,

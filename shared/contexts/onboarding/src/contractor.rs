@@ -122,7 +122,9 @@ pub struct ServiceAreaInput {
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TradeInput {
+    #[serde(default, deserialize_with = "crate::validation::whole_number")]
     pub crew_size: Option<i64>,
+    #[serde(default, deserialize_with = "crate::validation::whole_number")]
     pub years_in_business: Option<i64>,
     #[serde(default)]
     pub services: Vec<String>,
