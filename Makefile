@@ -1,5 +1,5 @@
 # The two commands a developer needs; everything else is in scripts/.
-.PHONY: dev test package bench bench-extraction bench-pipeline bench-verification bench-realtime bench-email bench-privacy redrive contract-fuzz fmt
+.PHONY: dev test package bench bench-extraction bench-pipeline bench-verification bench-realtime bench-email bench-privacy bench-coldstart redrive contract-fuzz fmt
 
 dev:      ## start the local stack on http://127.0.0.1:3000
 	scripts/dev.sh
@@ -35,6 +35,9 @@ contract-fuzz:    ## Schemathesis against the served OpenAPI document through a 
 	scripts/bootstrap.sh && . scripts/env.sh && cargo build -q -p local-runner --bin onboarding-local && \
 	  "$$FUZZ_VENV/bin/python" tests/contract/run.py "$$CARGO_TARGET_DIR/debug/onboarding-local" \
 	  --max-time $(or $(FUZZ_SECONDS),300) $(if $(SEED),--seed $(SEED),)
+
+bench-coldstart:    ## Every function's init, memory and zip size (deploy profile) beside a bare lambda_runtime hello and a Node.js 20 SDK v3 handler
+	scripts/bench-coldstart.sh
 
 redrive:    ## Move a dead-letter queue's messages back to its queue on the running local stack: make redrive QUEUE=NotificationsDLQ
 	@test -n "$(QUEUE)" || { echo "usage: make redrive QUEUE=<dead-letter queue logical id>"; exit 2; }

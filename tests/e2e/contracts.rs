@@ -69,8 +69,9 @@ async fn plaid_client_sandbox_and_webhooks_agree_with_plaids_definition() {
     let plaid = Plaid {
         http: reqwest::Client::new(),
         base_url: recorder.url.clone(),
-        client_id: CLIENT_ID.into(),
-        secret: SECRET.into(),
+        credentials: std::sync::Arc::new(platform::secrets::Secret::fixed(
+            json!({"client_id": CLIENT_ID, "secret": SECRET}),
+        )),
     };
 
     // The product's whole Plaid journey, through the real client code.
@@ -407,7 +408,9 @@ async fn trustlayer_adapter_and_sandbox_agree_with_trustlayers_definitions() {
     let tl = TrustLayer {
         http: reqwest::Client::new(),
         base_url: recorder.url.clone(),
-        api_token: TL_TOKEN.into(),
+        api_token: std::sync::Arc::new(platform::secrets::Secret::fixed(
+            json!({"api_token": TL_TOKEN}),
+        )),
         primary_object_id: "65a000000000000000000001".into(),
         document_type: "65a000000000000000000002".into(),
     };

@@ -445,3 +445,48 @@ async fn privacy_functions_answer_their_sample_events() {
     .unwrap();
     assert_eq!(stale["statusCode"], 404, "the account is gone: {stale}");
 }
+
+/// Nothing at init that can wait: every function starts with AWS out of reach (its
+/// endpoint a closed port), so a cold start makes no call (provider secrets are read on
+/// first use, `platform::secrets`), and the first invocation pays only for what it uses.
+#[tokio::test]
+async fn every_function_starts_without_calling_aws() {
+    let stack = product();
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let mut registry = local_runner::product_registry();
+    let mut names: Vec<String> = stack.function_envs.keys().cloned().collect();
+    names.sort();
+    let mut started = 0;
+    for name in names {
+        let Some(factory) = registry.remove(&name) else {
+            continue;
+        };
+        let mut env = stack.function_envs[&name].clone();
+        env.insert(
+            "AWS_ENDPOINT_URL".into(),
+            format!("http://127.0.0.1:{closed}"),
+        );
+        let began = std::time::Instant::now();
+        let built = tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            factory(platform::Env::from_map(env)),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("{name} waited at init"));
+        assert!(
+            built.is_ok(),
+            "{name} could not start without AWS: {:?}",
+            built.err()
+        );
+        assert!(
+            began.elapsed() < std::time::Duration::from_secs(2),
+            "{name} took {:?} to start",
+            began.elapsed()
+        );
+        started += 1;
+    }
+    assert!(started >= 40, "only {started} functions started");
+}

@@ -19,20 +19,19 @@ use platform::http::{self, HttpApp, RequestMeta};
 use platform::{ApiError, BoxError, Env};
 use serde_json::json;
 use store::{DynamoPreferences, Table};
-use webhooks::links::UnsubscribeLinks;
 use wiring::Api;
 
 pub struct PreferencesApp {
     api: Api,
     preferences: DynamoPreferences,
-    links: UnsubscribeLinks,
+    links: wiring::mail::LinkSigner,
 }
 
 pub async fn build(env: &Env) -> Result<PreferencesApp, BoxError> {
     let (api, aws) = Api::from_env(env).await?;
     Ok(PreferencesApp {
         preferences: DynamoPreferences::new(Table::from_env(env, &aws)?),
-        links: wiring::mail::unsubscribe_links(env, &aws).await?,
+        links: wiring::mail::LinkSigner::from_env(env, &aws)?,
         api,
     })
 }
@@ -95,8 +94,11 @@ fn page(lang: Lang, done: bool, action: &str) -> Response<Body> {
 
 impl PreferencesApp {
     async fn unsubscribe(&self, req: &Request, token: &str) -> wiring::Answer {
-        let id = self
-            .links
+        let links = self.links.links().await.map_err(|e| {
+            tracing::error!(error = %e, "the unsubscribe signing key cannot be read");
+            ApiError::Unavailable("Unsubscribing is unavailable for a moment; try again.".into())
+        })?;
+        let id = links
             .verify(token)
             .ok()
             .and_then(ContractorId::parse)

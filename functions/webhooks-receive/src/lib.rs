@@ -7,47 +7,69 @@ use std::time::Duration;
 
 use lambda_http::{Body, Request, Response};
 use platform::http::{self, HttpApp, RequestMeta};
+use platform::secrets::Secret;
 use platform::{ApiError, BoxError, Env};
 use sha2::{Digest, Sha256};
 use store::webhooks::Delivery;
 use store::{Inbox, WebhookInbox};
-use webhooks::{KeyCache, PlaidKeys, Rejected};
+use webhooks::{Jwk, KeyCache, KeySource, PlaidKeys, Rejected};
 
 pub struct ReceiveWebhooks {
     inbox: WebhookInbox,
     sqs: aws_sdk_sqs::Client,
     queue_url: String,
-    trustlayer_secret: String,
-    plaid: KeyCache<PlaidKeys>,
+    /// `webhook_secret` in the insurance verifier's secret, read on first use.
+    trustlayer_secret: Secret,
+    plaid: KeyCache<LazyPlaidKeys>,
     /// SendGrid's Event Webhook verification key (base64 DER), from config.
     sendgrid_key: String,
 }
 
 pub async fn build(env: &Env) -> Result<ReceiveWebhooks, BoxError> {
     let aws = platform::aws::Aws::load(env).await;
-    let insurance = aws
-        .secret_json(&env.required("INSURANCE_VERIFIER_SECRET_ARN")?)
-        .await?;
-    let plaid = aws.secret_json(&env.required("PLAID_SECRET_ARN")?).await?;
-    let field = |v: &serde_json::Value, k: &str| v[k].as_str().unwrap_or_default().to_owned();
     Ok(ReceiveWebhooks {
         inbox: WebhookInbox::new(store::Table::from_env(env, &aws)?),
         sqs: aws.sqs(),
         queue_url: env.required("WEBHOOKS_QUEUE_URL")?,
-        trustlayer_secret: field(&insurance, "webhook_secret"),
+        trustlayer_secret: Secret::from_env(env, &aws, "INSURANCE_VERIFIER_SECRET_ARN")?,
         sendgrid_key: env.get("SENDGRID_WEBHOOK_PUBLIC_KEY").unwrap_or_default(),
         plaid: KeyCache::new(
-            PlaidKeys {
+            LazyPlaidKeys {
                 http: reqwest::Client::new(),
                 base_url: env
                     .get("PLAID_BASE_URL")
                     .unwrap_or_else(|| "https://production.plaid.com".into()),
-                client_id: field(&plaid, "client_id"),
-                secret: field(&plaid, "secret"),
+                credentials: Secret::from_env(env, &aws, "PLAID_SECRET_ARN")?,
             },
             Duration::from_secs(24 * 3600),
         ),
     })
+}
+
+/// Plaid's key endpoint with the credentials read when a key is first needed.
+struct LazyPlaidKeys {
+    http: reqwest::Client,
+    base_url: String,
+    credentials: Secret,
+}
+
+impl KeySource for LazyPlaidKeys {
+    async fn fetch(&self, kid: &str) -> Result<Option<Jwk>, String> {
+        let field = |name| async move {
+            self.credentials
+                .field(name)
+                .await
+                .map_err(|e| e.to_string())
+        };
+        PlaidKeys {
+            http: self.http.clone(),
+            base_url: self.base_url.clone(),
+            client_id: field("client_id").await?,
+            secret: field("secret").await?,
+        }
+        .fetch(kid)
+        .await
+    }
 }
 
 impl ReceiveWebhooks {
@@ -55,11 +77,20 @@ impl ReceiveWebhooks {
     async fn verify(&self, provider: &str, req: &Request, body: &[u8]) -> Result<String, ApiError> {
         let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
         let outcome = match provider {
-            "trustlayer" => webhooks::verify_hmac_sha256(
-                self.trustlayer_secret.as_bytes(),
-                body,
-                header("x-hmac-hash"),
-            ),
+            "trustlayer" => {
+                // Without the key nothing can be verified: 503, and the provider retries.
+                let key = self
+                    .trustlayer_secret
+                    .field("webhook_secret")
+                    .await
+                    .map_err(|e| {
+                        tracing::error!(error = %e, "the TrustLayer webhook secret cannot be read");
+                        ApiError::Unavailable(
+                            "Webhook verification is unavailable; retry later.".into(),
+                        )
+                    })?;
+                webhooks::verify_hmac_sha256(key.as_bytes(), body, header("x-hmac-hash"))
+            }
             "plaid" => {
                 self.plaid
                     .verify_plaid(

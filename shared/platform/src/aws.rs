@@ -74,19 +74,6 @@ impl Aws {
         aws_sdk_secretsmanager::Client::new(&self.sdk)
     }
 
-    /// A Secrets Manager secret holding a JSON object (provider credentials), read once at
-    /// cold start.
-    pub async fn secret_json(&self, id: &str) -> Result<serde_json::Value, crate::BoxError> {
-        let out = self
-            .secrets()
-            .get_secret_value()
-            .secret_id(id)
-            .send()
-            .await
-            .map_err(|e| aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string())?;
-        Ok(serde_json::from_str(out.secret_string().unwrap_or("{}"))?)
-    }
-
     pub fn kms(&self) -> aws_sdk_kms::Client {
         aws_sdk_kms::Client::new(&self.sdk)
     }

@@ -16,6 +16,7 @@ pub mod metrics;
 pub mod problem;
 pub mod s3;
 pub mod schedule;
+pub mod secrets;
 pub mod sqs;
 pub mod telemetry;
 

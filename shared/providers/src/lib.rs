@@ -22,6 +22,15 @@ pub enum ProviderError {
     Refused(String),
 }
 
+/// A credential that cannot be read (Secrets Manager unreachable, or the secret lacks a
+/// field) fails the call as the provider being unavailable: it is retried and counts
+/// towards the breaker, and the alarms on both say so.
+impl From<platform::secrets::SecretError> for ProviderError {
+    fn from(err: platform::secrets::SecretError) -> Self {
+        ProviderError::Unavailable(err.to_string())
+    }
+}
+
 impl ProviderError {
     /// How long the provider asked us to wait before trying again (`Retry-After`).
     pub fn retry_after(&self) -> Option<Duration> {
@@ -76,25 +85,4 @@ pub(crate) async fn read(
                 .map_err(|e| ProviderError::Unavailable(e.to_string()))?,
         }),
     }
-}
-
-/// The provider secret at `arn_var` (a Secrets Manager JSON object) with every field in
-/// `fields` present and non-empty: a client is never built with a blank credential (it would
-/// fail on every call, later and less clearly).
-pub async fn secret_fields<const N: usize>(
-    env: &platform::Env,
-    aws: &platform::aws::Aws,
-    arn_var: &str,
-    fields: [&str; N],
-) -> Result<[String; N], platform::BoxError> {
-    let secret = aws.secret_json(&env.required(arn_var)?).await?;
-    let mut values: [String; N] = std::array::from_fn(|_| String::new());
-    for (value, field) in values.iter_mut().zip(fields) {
-        *value = secret[field]
-            .as_str()
-            .filter(|v| !v.trim().is_empty())
-            .ok_or_else(|| format!("the secret at {arn_var} has no {field}"))?
-            .to_owned();
-    }
-    Ok(values)
 }

@@ -15,8 +15,8 @@ use crate::{ProviderError, read};
 pub struct Plaid {
     pub http: reqwest::Client,
     pub base_url: String,
-    pub client_id: String,
-    pub secret: String,
+    /// `{"client_id": …, "secret": …}`, read on first use (`platform::secrets`).
+    pub credentials: std::sync::Arc<platform::secrets::Secret>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -97,13 +97,14 @@ pub async fn from_env(
     env: &platform::Env,
     aws: &platform::aws::Aws,
 ) -> Result<Plaid, platform::BoxError> {
-    let [client_id, secret] =
-        crate::secret_fields(env, aws, "PLAID_SECRET_ARN", ["client_id", "secret"]).await?;
     Ok(Plaid {
         http: reqwest::Client::new(),
         base_url: env.required("PLAID_BASE_URL")?,
-        client_id,
-        secret,
+        credentials: std::sync::Arc::new(platform::secrets::Secret::from_env(
+            env,
+            aws,
+            "PLAID_SECRET_ARN",
+        )?),
     })
 }
 
@@ -120,8 +121,8 @@ impl Plaid {
         path: &str,
         mut body: Value,
     ) -> Result<Result<Value, Value>, ProviderError> {
-        body["client_id"] = json!(self.client_id);
-        body["secret"] = json!(self.secret);
+        body["client_id"] = json!(self.credentials.field("client_id").await?);
+        body["secret"] = json!(self.credentials.field("secret").await?);
         let answer = read(
             self.http
                 .post(format!("{}{path}", self.base_url.trim_end_matches('/')))

@@ -12,7 +12,8 @@ use crate::ProviderError;
 pub struct SendGrid {
     http: reqwest::Client,
     base_url: String,
-    api_key: String,
+    /// `{"api_key": …}`, read on first use (`platform::secrets`).
+    api_key: std::sync::Arc<platform::secrets::Secret>,
     from_email: String,
     from_name: String,
 }
@@ -48,7 +49,11 @@ pub async fn from_env(
     env: &platform::Env,
     aws: &platform::aws::Aws,
 ) -> Result<SendGrid, platform::BoxError> {
-    let [api_key] = crate::secret_fields(env, aws, "SENDGRID_SECRET_ARN", ["api_key"]).await?;
+    let api_key = std::sync::Arc::new(platform::secrets::Secret::from_env(
+        env,
+        aws,
+        "SENDGRID_SECRET_ARN",
+    )?);
     Ok(SendGrid {
         http: reqwest::Client::builder()
             .timeout(std::time::Duration::from_secs(
@@ -103,7 +108,7 @@ impl SendGrid {
                 "{}/v3/mail/send",
                 self.base_url.trim_end_matches('/')
             ))
-            .bearer_auth(&self.api_key)
+            .bearer_auth(self.api_key.field("api_key").await?)
             .json(&self.body(email))
             .send()
             .await;
@@ -137,7 +142,9 @@ mod tests {
         SendGrid {
             http: reqwest::Client::new(),
             base_url: "http://127.0.0.1:9".into(),
-            api_key: "SG.x".into(),
+            api_key: std::sync::Arc::new(platform::secrets::Secret::fixed(
+                serde_json::json!({"api_key": "SG.x"}),
+            )),
             from_email: "hello@holidaylights.example".into(),
             from_name: "Holiday Lights".into(),
         }

@@ -24,7 +24,8 @@ pub struct TrustLayer {
     pub http: reqwest::Client,
     /// `https://api.trustlayer.io` (v1 and v2 live under it), or the local sandbox.
     pub base_url: String,
-    pub api_token: String,
+    /// `{"api_token": …}`, read on first use (`platform::secrets`).
+    pub api_token: std::sync::Arc<platform::secrets::Secret>,
     /// The workspace's primary object (entity type) for contractors.
     pub primary_object_id: String,
     /// The document type id of certificates of insurance (v1 `documentType`).
@@ -185,7 +186,7 @@ impl TrustLayer {
         let sent = self
             .http
             .get(with_query(self.v2(path), query))
-            .bearer_auth(&self.api_token)
+            .bearer_auth(self.api_token.field("api_token").await?)
             .timeout(Duration::from_secs(10))
             .send()
             .await;
@@ -196,7 +197,7 @@ impl TrustLayer {
         let sent = self
             .http
             .post(self.v2(path))
-            .bearer_auth(&self.api_token)
+            .bearer_auth(self.api_token.field("api_token").await?)
             .timeout(Duration::from_secs(10))
             .json(&body)
             .send()
@@ -282,7 +283,7 @@ impl TrustLayer {
                 self.base_url.trim_end_matches('/')
             ))
             // v1's security scheme is an API key in `Authorization`.
-            .header("authorization", &self.api_token)
+            .header("authorization", self.api_token.field("api_token").await?)
             .timeout(Duration::from_secs(30))
             .multipart(form)
             .send()
@@ -392,12 +393,11 @@ pub async fn from_env(
     Ok(TrustLayer {
         http: reqwest::Client::new(),
         base_url: env.required("INSURANCE_VERIFIER_BASE_URL")?,
-        api_token: {
-            let [token] =
-                crate::secret_fields(env, aws, "INSURANCE_VERIFIER_SECRET_ARN", ["api_token"])
-                    .await?;
-            token
-        },
+        api_token: std::sync::Arc::new(platform::secrets::Secret::from_env(
+            env,
+            aws,
+            "INSURANCE_VERIFIER_SECRET_ARN",
+        )?),
         primary_object_id: env.required("TRUSTLAYER_PRIMARY_OBJECT_ID")?,
         document_type: env.required("TRUSTLAYER_DOCUMENT_TYPE")?,
     })

@@ -12,6 +12,7 @@ use domain::ids::ContractorId;
 use domain::ports::{ContractorRepository, RepoError};
 use domain::verifying::{Gate, ProviderGuard};
 use platform::aws::Aws;
+use platform::secrets::Secret;
 use platform::{BoxError, Env};
 use providers::ProviderError;
 use providers::sendgrid::{Accepted, Outgoing, SendGrid};
@@ -67,7 +68,7 @@ pub struct Mailer {
     pub sendgrid_breaker: ProviderGuard<DynamoBreakers>,
     pub ses: Ses,
     pub ses_breaker: ProviderGuard<DynamoBreakers>,
-    pub links: UnsubscribeLinks,
+    pub links: LinkSigner,
     /// The app's base URL, for links in emails.
     pub app_url: String,
     /// The API's public base URL, for unsubscribe links.
@@ -76,11 +77,26 @@ pub struct Mailer {
     pub asm_group_id: Option<u32>,
 }
 
-/// The signer and verifier of one-click unsubscribe links (`UNSUBSCRIBE_SECRET_ARN`).
-pub async fn unsubscribe_links(env: &Env, aws: &Aws) -> Result<UnsubscribeLinks, BoxError> {
-    let [key] =
-        providers::secret_fields(env, aws, "UNSUBSCRIBE_SECRET_ARN", ["signing_key"]).await?;
-    Ok(UnsubscribeLinks::new(key.as_bytes())?)
+/// Signs and verifies one-click unsubscribe links with the key in `UNSUBSCRIBE_SECRET_ARN`
+/// (`signing_key`), read on first use (`platform::secrets`).
+pub struct LinkSigner {
+    key: Secret,
+}
+
+impl LinkSigner {
+    pub fn from_env(env: &Env, aws: &Aws) -> Result<LinkSigner, BoxError> {
+        Ok(LinkSigner {
+            key: Secret::from_env(env, aws, "UNSUBSCRIBE_SECRET_ARN")?,
+        })
+    }
+
+    /// The signer of the key held now. A key that cannot be read, or is too short to sign
+    /// with, is a provider failure: the email waits for its next attempt.
+    pub async fn links(&self) -> Result<UnsubscribeLinks, ProviderError> {
+        let key = self.key.field("signing_key").await?;
+        UnsubscribeLinks::new(key.as_bytes())
+            .map_err(|e| ProviderError::Unavailable(format!("UNSUBSCRIBE_SECRET_ARN: {e}")))
+    }
 }
 
 /// `d***@example.com`: enough to tell addresses apart in logs, not to read them.
@@ -106,7 +122,7 @@ impl Mailer {
             sendgrid_breaker: store::email_provider_guard(table.clone(), "sendgrid", env)?,
             ses: providers::ses::from_env(env, aws)?,
             ses_breaker: store::email_provider_guard(table, "ses", env)?,
-            links: unsubscribe_links(env, aws).await?,
+            links: LinkSigner::from_env(env, aws)?,
             app_url: env.required("APP_URL")?,
             api_url: env.required("PUBLIC_API_URL")?,
             asm_group_id: env
@@ -119,12 +135,12 @@ impl Mailer {
     }
 
     /// The one-click unsubscribe URL of `contractor`'s emails.
-    pub fn unsubscribe_url(&self, contractor: &ContractorId) -> String {
-        format!(
+    pub async fn unsubscribe_url(&self, contractor: &ContractorId) -> Result<String, MailError> {
+        Ok(format!(
             "{}/v1/unsubscribe/{}",
             self.api_url.trim_end_matches('/'),
-            self.links.token(contractor.as_str())
-        )
+            self.links.links().await?.token(contractor.as_str())
+        ))
     }
 
     /// Sends `notice` to `contractor` once, if they want it and the address takes mail.
@@ -151,6 +167,12 @@ impl Mailer {
             tracing::info!(notification_id = %notice.id, to = %masked(to), reason = %s.reason, "address suppressed; not sent");
             return Ok(Delivery::Skipped("suppressed"));
         }
+        // Signed before the notice is claimed: a key that cannot be read now leaves the
+        // notice free for the next attempt, never claimed and unsent.
+        let unsubscribe = match notice.category {
+            Category::Transactional => None,
+            _ => Some(self.unsubscribe_url(contractor).await?),
+        };
         let now = chrono::Utc::now();
         match self
             .log
@@ -164,8 +186,6 @@ impl Mailer {
                 return Ok(Delivery::AlreadyHandled);
             }
         }
-        let unsubscribe =
-            (notice.category != Category::Transactional).then(|| self.unsubscribe_url(contractor));
         let recipient = Recipient {
             name: c.contact.name.as_str(),
             business_name: c.business_name.as_str(),
