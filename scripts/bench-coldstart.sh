@@ -17,7 +17,8 @@ for dir in functions/*/; do
 done
 printf '==> cargo build --release (%d functions and the hello)\n' "${#functions[@]}"
 start=$(date +%s)
-cargo build --release --locked "${packages[@]}" -p bench --bin coldstart-hello
+# One invocation, as packaging builds them: features unify the same way.
+cargo build --release --locked "${packages[@]}" -p coldstart-hello
 echo "built in $(( $(date +%s) - start )) s"
 
 node_dir=bench/coldstart/node

@@ -171,7 +171,9 @@ impl Mailer {
         // notice free for the next attempt, never claimed and unsent.
         let unsubscribe = match notice.category {
             Category::Transactional => None,
-            _ => Some(self.unsubscribe_url(contractor).await?),
+            // Boxed: the secret read nests deep enough to overflow rustc's layout query
+            // limit in the release build of the functions that send mail.
+            _ => Some(Box::pin(self.unsubscribe_url(contractor)).await?),
         };
         let now = chrono::Utc::now();
         match self
