@@ -171,9 +171,7 @@ impl Mailer {
         // notice free for the next attempt, never claimed and unsent.
         let unsubscribe = match notice.category {
             Category::Transactional => None,
-            // Boxed: the secret read nests deep enough to overflow rustc's layout query
-            // limit in the release build of the functions that send mail.
-            _ => Some(Box::pin(self.unsubscribe_url(contractor)).await?),
+            _ => Some(self.unsubscribe_url(contractor).await?),
         };
         let now = chrono::Utc::now();
         match self
