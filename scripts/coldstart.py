@@ -126,8 +126,8 @@ def function_envs(template_path: str) -> dict:
     def value(name, v):
         if isinstance(v, (str, int, float, bool)):
             return str(v)
-        if isinstance(v, dict) and "Ref" in v and params.get(v["Ref"]) not in (None, ""):
-            return str(params[v["Ref"]])
+        if isinstance(v, dict) and "Ref" in v and v["Ref"] in params and params[v["Ref"]] is not None:
+            return str(params[v["Ref"]])  # a parameter's default, even an empty one
         return stand_in(name)
 
     globals_env = t.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
